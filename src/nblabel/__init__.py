@@ -1,0 +1,69 @@
+"""nblabel: model-assisted image labeling and review in Jupyter, synced to FiftyOne.
+
+The heavy parts (FiftyOne, ultralytics, the widget) load on first use, so ``import nblabel``
+stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nblabel.types import Action, Box, Decision, ImageSize, InvalidLabelError, Proposal
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Action",
+    "Box",
+    "Decision",
+    "DecisionJournal",
+    "FiftyOneSync",
+    "ImageSize",
+    "InvalidLabelError",
+    "Proposal",
+    "ReviewSession",
+    "ReviewWidget",
+    "UltralyticsSource",
+    "__version__",
+    "preannotate",
+    "review",
+]
+
+_LAZY = {
+    "DecisionJournal": "nblabel.journal",
+    "FiftyOneSync": "nblabel.fiftyone_sync",
+    "ReviewSession": "nblabel.session",
+    "ReviewWidget": "nblabel.widget",
+    "UltralyticsSource": "nblabel.sources",
+    "preannotate": "nblabel.preannotate",
+}
+
+if TYPE_CHECKING:
+    from nblabel.fiftyone_sync import FiftyOneSync
+    from nblabel.journal import DecisionJournal
+    from nblabel.preannotate import preannotate
+    from nblabel.session import ReviewSession
+    from nblabel.sources import UltralyticsSource
+    from nblabel.widget import ReviewWidget
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'nblabel' has no attribute {name!r}")
+
+
+def review(view: Any, **kwargs: Any) -> ReviewWidget:
+    """Open the review widget on a FiftyOne dataset or view.
+
+    Keyword arguments go to :class:`~nblabel.session.ReviewSession` (``predictions_field``,
+    ``gt_field``, ``reviewer``, ``journal``, ``queue``, ``classes``); ``start`` picks the first
+    image. The session is available as ``widget.session``.
+    """
+    from nblabel.session import ReviewSession
+    from nblabel.widget import ReviewWidget
+
+    start = kwargs.pop("start", 0)
+    return ReviewWidget(ReviewSession(view, **kwargs), start=start)

@@ -1,0 +1,113 @@
+"""The demo: generated shapes, a nano YOLO trained on them from scratch, and a FiftyOne dataset.
+
+``python -m nblabel.demo prepare`` builds everything once and caches it (in ``$NBLABEL_DEMO_DIR``,
+by default ``~/.cache/nblabel/demo``); later calls return at once. Nothing is downloaded: the model
+is built from ``yolov8n.yaml``. The demo dataset holds the generated truth in ``truth`` (hidden
+from the review, for evaluation), the model's proposals in ``predictions``, and one deliberately
+corrupt image, to show how the widget handles it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nblabel.synthetic import CLASSES, make_shapes, write_yolo_dataset
+
+if TYPE_CHECKING:
+    import fiftyone as fo
+
+__all__ = ["DEMO_DATASET", "demo_dir", "load_demo_dataset", "prepare_model"]
+
+DEMO_DATASET = "nblabel-demo"
+_TRAIN, _VAL, _DEMO = 240, 40, 30
+_EPOCHS, _IMGSZ, _SIZE = 30, 160, (320, 240)
+# What the cached files were built with: a change invalidates the cache.
+_RECIPE = {"version": 2, "train": _TRAIN, "val": _VAL, "demo": _DEMO, "epochs": _EPOCHS,
+           "imgsz": _IMGSZ, "size": list(_SIZE)}
+
+
+def demo_dir() -> Path:
+    """``$NBLABEL_DEMO_DIR``, by default ``~/.cache/nblabel/demo``."""
+    env = os.environ.get("NBLABEL_DEMO_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "nblabel" / "demo"
+
+
+def _recipe_matches(stamp: Path) -> bool:
+    return stamp.exists() and json.loads(stamp.read_text()) == _RECIPE
+
+
+def prepare_model(root: Path | None = None) -> Path:
+    """The demo detector's weights, trained on generated shapes on first use (about 3 min on CPU)."""
+    root = root or demo_dir()
+    weights = root / "model" / "shapes-yolov8n.pt"
+    stamp = root / "model" / "recipe.json"
+    if weights.exists() and _recipe_matches(stamp):
+        return weights
+    from nblabel.learning import train_ultralytics
+
+    train = make_shapes(root / "train-src" / "train", _TRAIN, seed=1, size=_SIZE, prefix="train")
+    val = make_shapes(root / "train-src" / "val", _VAL, seed=2, size=_SIZE, prefix="val")
+    data = write_yolo_dataset(root / "yolo", train, val)
+    train_ultralytics(data, weights, epochs=_EPOCHS, imgsz=_IMGSZ)
+    stamp.write_text(json.dumps(_RECIPE))
+    return weights
+
+
+def load_demo_dataset(
+    name: str = DEMO_DATASET, root: Path | None = None, overwrite: bool = False
+) -> fo.Dataset:
+    """The demo FiftyOne dataset with proposals, built (persistent) on first use."""
+    import fiftyone as fo
+
+    from nblabel.preannotate import preannotate
+    from nblabel.sources import UltralyticsSource
+
+    root = root or demo_dir()
+    weights = prepare_model(root)
+    if fo.dataset_exists(name):
+        ds = fo.load_dataset(name)
+        if not overwrite and ds.info.get("nblabel_demo") == _RECIPE and len(ds):
+            return ds
+        ds.delete()
+    images = make_shapes(root / "images", _DEMO, seed=3, size=_SIZE, prefix="demo")
+    broken = root / "images" / "demo_broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
+    ds = fo.Dataset(name)
+    ds.persistent = True
+    samples = [
+        fo.Sample(
+            filepath=str(img.path),
+            truth=fo.Detections(detections=[
+                fo.Detection(label=label, bounding_box=box.to_relative(img.size))
+                for label, box in img.objects
+            ]),
+        )
+        for img in images
+    ]
+    samples.append(fo.Sample(filepath=str(broken)))
+    ds.add_samples(samples, progress=False)
+    ds.default_classes = list(CLASSES)
+    source = UltralyticsSource(weights, imgsz=_IMGSZ, conf=0.1)
+    preannotate(ds, source, "predictions", progress=False)
+    ds.info["nblabel_demo"] = _RECIPE
+    ds.save()
+    return ds
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m nblabel.demo", description=__doc__)
+    parser.add_argument("command", choices=["prepare"])
+    parser.add_argument("--overwrite", action="store_true", help="rebuild the FiftyOne dataset")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("YOLO_VERBOSE", "False")
+    ds = load_demo_dataset(overwrite=args.overwrite)
+    print(f"demo dataset {ds.name!r}: {len(ds)} samples, "
+          f"{ds.count('predictions.detections')} proposals; model in {demo_dir() / 'model'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""Decision journal: a durable, append-only local record of every review decision.
+
+Every decision is committed here (SQLite in WAL mode, ``synchronous=FULL``: the commit is on disk
+when :meth:`DecisionJournal.append` returns) *before* the widget shows it as done. FiftyOne is
+written from the journal (see :mod:`nblabel.fiftyone_sync`), so a kernel that dies after a
+decision loses nothing: the next session replays what was not yet synced.
+
+Semantics: decisions are grouped by dataset name and sample id; within a sample the latest
+decision for a key (a proposal id, or the id of an added box) supersedes earlier ones. Besides
+decisions the journal keeps *completion marks* (an image the reviewer moved past with nothing left
+to decide, e.g. one with no proposals) and, per sync target, the sequence number synced so far.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from nblabel.types import Decision
+
+__all__ = ["CompletionMark", "DecisionJournal", "default_journal_path"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS decisions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    dataset TEXT NOT NULL,
+    sample_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_sample ON decisions (dataset, sample_id, seq);
+CREATE TABLE IF NOT EXISTS completions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset TEXT NOT NULL,
+    sample_id TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    completed_at TEXT NOT NULL,
+    seconds_on_image REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS completions_sample ON completions (dataset, sample_id);
+CREATE TABLE IF NOT EXISTS sync_marks (
+    dataset TEXT NOT NULL,
+    target TEXT NOT NULL,
+    decisions_seq INTEGER NOT NULL,
+    completions_seq INTEGER NOT NULL,
+    PRIMARY KEY (dataset, target)
+);
+"""
+
+
+def default_journal_path() -> Path:
+    """``$NBLABEL_HOME/journal.sqlite``, by default ``~/.nblabel/journal.sqlite``."""
+    home = os.environ.get("NBLABEL_HOME") or os.path.join(os.path.expanduser("~"), ".nblabel")
+    return Path(home) / "journal.sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionMark:
+    """The reviewer finished an image with nothing left to decide on it."""
+
+    sample_id: str
+    reviewer: str
+    completed_at: datetime
+    seconds_on_image: float
+
+
+class DecisionJournal:
+    """Append-only SQLite journal of decisions, safe to share between threads and processes."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else default_journal_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(
+            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA busy_timeout=30000")
+        with self._lock:
+            self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> DecisionJournal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def append(self, dataset: str, decision: Decision) -> int:
+        """Commit ``decision`` durably and return its sequence number.
+
+        Appending a decision whose id is already present is a no-op returning the existing
+        sequence number (so a retried write cannot duplicate a decision).
+        """
+        payload = json.dumps(decision.to_dict(), separators=(",", ":"))
+        with self._lock:
+            cur = self._conn.execute(
+                "INSERT OR IGNORE INTO decisions (id, dataset, sample_id, key, payload) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (decision.id, dataset, decision.sample_id, decision.key, payload),
+            )
+            if cur.rowcount == 0:
+                row = self._conn.execute(
+                    "SELECT seq FROM decisions WHERE id = ?", (decision.id,)
+                ).fetchone()
+                return int(row[0])
+            return int(cur.lastrowid or 0)
+
+    def mark_complete(
+        self, dataset: str, sample_id: str, reviewer: str, seconds_on_image: float
+    ) -> int:
+        """Record that ``sample_id`` was finished with nothing left to decide."""
+        now = datetime.now(timezone.utc).isoformat()
+        with self._lock:
+            cur = self._conn.execute(
+                "INSERT INTO completions (dataset, sample_id, reviewer, completed_at, "
+                "seconds_on_image) VALUES (?, ?, ?, ?, ?)",
+                (dataset, sample_id, reviewer, now, float(seconds_on_image)),
+            )
+            return int(cur.lastrowid or 0)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def decisions(
+        self, dataset: str, sample_ids: Iterable[str] | None = None
+    ) -> list[tuple[int, Decision]]:
+        """All decisions for ``dataset`` (optionally only these samples), in commit order."""
+        with self._lock:
+            if sample_ids is None:
+                rows = self._conn.execute(
+                    "SELECT seq, payload FROM decisions WHERE dataset = ? ORDER BY seq",
+                    (dataset,),
+                ).fetchall()
+            else:
+                rows = []
+                ids = list(dict.fromkeys(sample_ids))
+                for chunk in _chunks(ids, 500):
+                    marks = ",".join("?" * len(chunk))
+                    rows += self._conn.execute(
+                        f"SELECT seq, payload FROM decisions WHERE dataset = ? "
+                        f"AND sample_id IN ({marks})",
+                        (dataset, *chunk),
+                    ).fetchall()
+                rows.sort()
+        return [(int(seq), Decision.from_dict(json.loads(p))) for seq, p in rows]
+
+    def final_decisions(
+        self, dataset: str, sample_ids: Iterable[str] | None = None
+    ) -> dict[str, dict[str, Decision]]:
+        """Per sample, the latest decision for each key (the state the review ended in)."""
+        state: dict[str, dict[str, Decision]] = {}
+        for _, d in self.decisions(dataset, sample_ids):
+            state.setdefault(d.sample_id, {})[d.key] = d
+        return state
+
+    def completions(
+        self, dataset: str, sample_ids: Iterable[str] | None = None
+    ) -> dict[str, CompletionMark]:
+        """Per sample, the latest completion mark."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT sample_id, reviewer, completed_at, seconds_on_image FROM completions "
+                "WHERE dataset = ? ORDER BY seq",
+                (dataset,),
+            ).fetchall()
+        wanted = set(sample_ids) if sample_ids is not None else None
+        return {
+            sid: CompletionMark(sid, rev, datetime.fromisoformat(at), float(sec))
+            for sid, rev, at, sec in rows
+            if wanted is None or sid in wanted
+        }
+
+    def last_seq(self, dataset: str) -> tuple[int, int]:
+        """The newest (decision, completion) sequence numbers for ``dataset`` (0 if none)."""
+        with self._lock:
+            d = self._conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM decisions WHERE dataset = ?", (dataset,)
+            ).fetchone()[0]
+            c = self._conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM completions WHERE dataset = ?", (dataset,)
+            ).fetchone()[0]
+        return int(d), int(c)
+
+    # -- sync bookkeeping --------------------------------------------------------------------
+
+    def synced_seq(self, dataset: str, target: str) -> tuple[int, int]:
+        """Sequence numbers (decisions, completions) already synced to ``target``."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT decisions_seq, completions_seq FROM sync_marks "
+                "WHERE dataset = ? AND target = ?",
+                (dataset, target),
+            ).fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    def mark_synced(self, dataset: str, target: str, seqs: tuple[int, int]) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO sync_marks (dataset, target, decisions_seq, completions_seq) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (dataset, target) DO UPDATE SET "
+                "decisions_seq = MAX(decisions_seq, excluded.decisions_seq), "
+                "completions_seq = MAX(completions_seq, excluded.completions_seq)",
+                (dataset, target, seqs[0], seqs[1]),
+            )
+
+    def samples_changed_since(self, dataset: str, seqs: tuple[int, int]) -> list[str]:
+        """Sample ids with a decision or completion newer than ``seqs``."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT DISTINCT sample_id FROM decisions WHERE dataset = ? AND seq > ? "
+                "UNION SELECT DISTINCT sample_id FROM completions WHERE dataset = ? AND seq > ?",
+                (dataset, seqs[0], dataset, seqs[1]),
+            ).fetchall()
+        return sorted(r[0] for r in rows)
+
+
+def _chunks(items: list[str], n: int) -> Iterable[list[str]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]

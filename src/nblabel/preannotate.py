@@ -1,0 +1,116 @@
+"""Batch pre-annotation: run a proposal source over a FiftyOne view and store its proposals.
+
+Proposals are stored as ``fo.Detections`` (relative boxes, ``confidence``, ``source``) in one
+field per run, written per batch with one bulk ``set_values`` keyed by sample id (no per-sample
+``save()``). An image that cannot be read is recorded in the sample field ``nblabel_error`` and
+the run goes on; :class:`PreannotationReport` summarises what happened.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nblabel.images import ImageLoadError, load_rgb
+from nblabel.sources import ProposalSource
+from nblabel.types import ImageSize
+
+if TYPE_CHECKING:
+    import fiftyone as fo
+    from PIL import Image
+
+__all__ = ["ERROR_FIELD", "PreannotationReport", "preannotate"]
+
+log = logging.getLogger(__name__)
+
+ERROR_FIELD = "nblabel_error"
+
+
+@dataclass
+class PreannotationReport:
+    """Counts and per-image errors of one :func:`preannotate` run."""
+
+    images: int = 0
+    proposals: int = 0
+    skipped: int = 0
+    dropped: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.images} images, {self.proposals} proposals, {self.skipped} skipped, "
+            f"{self.dropped} invalid boxes dropped, {len(self.errors)} image errors"
+        )
+
+
+def preannotate(
+    view: fo.core.collections.SampleCollection,
+    source: ProposalSource,
+    field: str = "predictions",
+    *,
+    batch_size: int = 16,
+    skip_existing: bool = False,
+    progress: bool = True,
+) -> PreannotationReport:
+    """Propose labels for every sample of ``view`` with ``source`` and store them in ``field``.
+
+    ``skip_existing=True`` leaves samples that already have a value in ``field`` (reruns resume).
+    """
+    import fiftyone as fo
+    from tqdm.auto import tqdm
+
+    dataset = view._dataset
+    report = PreannotationReport()
+    if not dataset.has_sample_field(field):
+        dataset.add_sample_field(field, fo.EmbeddedDocumentField, embedded_doc_type=fo.Detections)
+    if not dataset.has_sample_field(ERROR_FIELD):
+        dataset.add_sample_field(ERROR_FIELD, fo.StringField)
+    ids, paths, existing = view.values(["id", "filepath", field])
+    todo = [(i, p) for i, p, e in zip(ids, paths, existing, strict=True)
+            if not (skip_existing and e is not None)]
+    report.skipped = len(ids) - len(todo)
+    dropped_before = source.dropped
+    bar = tqdm(total=len(todo), desc=f"proposals from {source.name}", disable=not progress)
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start : start + batch_size]
+        images: list[Image.Image] = []
+        ok_ids: list[str] = []
+        errors: dict[str, Any] = {}
+        for sid, path in batch:
+            try:
+                images.append(load_rgb(path))
+                ok_ids.append(sid)
+            except ImageLoadError as exc:
+                errors[sid] = str(exc)
+        try:
+            results = source.propose(images)
+        except Exception as exc:  # a failing model is an error for these images, not the run
+            log.warning("%s failed on a batch: %s", source.name, exc)
+            results = []
+            errors.update({sid: f"{source.name} failed: {exc!r}" for sid in ok_ids})
+            ok_ids = []
+        values: dict[str, Any] = {}
+        for sid, img, proposals in zip(ok_ids, images, results, strict=False):
+            values[sid] = fo.Detections(detections=[
+                fo.Detection(
+                    label=p.label,
+                    bounding_box=p.box.to_relative(ImageSize(img.width, img.height)),
+                    confidence=p.confidence,
+                    source=p.source,
+                )
+                for p in proposals
+            ])
+            report.proposals += len(proposals)
+            errors[sid] = None
+        batch_view = dataset.select([sid for sid, _ in batch])
+        if values:
+            batch_view.set_values(field, values, key_field="id", validate=False)
+        batch_view.set_values(ERROR_FIELD, errors, key_field="id")
+        report.images += len(values)
+        report.errors.update({k: v for k, v in errors.items() if v is not None})
+        bar.update(len(batch))
+    bar.close()
+    report.dropped = source.dropped - dropped_before
+    return report
+

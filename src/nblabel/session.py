@@ -1,0 +1,294 @@
+"""A review session: the queue of samples, their proposals, and recording decisions.
+
+The session is the widget's controller and works without a widget too (scripts, tests):
+``decide`` writes the decision to the journal (durable before it returns), then a background
+thread replays the journal into FiftyOne (``autosync=False``: only on ``flush()``, e.g. to review
+offline and sync later). ``flush()`` waits until FiftyOne has caught up. On start, anything a
+previous session journaled but did not sync (a kernel that died) is synced.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from nblabel.fiftyone_sync import FiftyOneSync
+from nblabel.images import DisplayImage, ImageLoadError, image_size, load_display_image
+from nblabel.journal import DecisionJournal
+from nblabel.types import Action, Box, Decision, ImageSize, InvalidLabelError, Proposal
+
+if TYPE_CHECKING:
+    import fiftyone as fo
+
+__all__ = ["ReviewSession", "SampleState"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SampleState:
+    """One sample as the reviewer sees it: image (or the error loading it) and proposals."""
+
+    sample_id: str
+    filepath: str
+    image: DisplayImage | None
+    error: str | None
+    size: ImageSize | None
+    proposals: tuple[Proposal, ...]
+
+
+def default_reviewer() -> str:
+    """``$NBLABEL_REVIEWER``, else the login name."""
+    name = os.environ.get("NBLABEL_REVIEWER")
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+class ReviewSession:
+    """Review the samples of a FiftyOne view, in ``queue`` order (default: the view's order)."""
+
+    def __init__(
+        self,
+        view: fo.core.collections.SampleCollection,
+        *,
+        predictions_field: str = "predictions",
+        gt_field: str = "ground_truth",
+        reviewer: str | None = None,
+        journal: DecisionJournal | str | os.PathLike[str] | None = None,
+        queue: Sequence[str] | None = None,
+        classes: Sequence[str] | None = None,
+        autosync: bool = True,
+    ) -> None:
+        self.view = view
+        self.dataset = view._dataset
+        if not self.dataset.has_sample_field(predictions_field):
+            raise ValueError(
+                f"dataset {self.dataset.name!r} has no field {predictions_field!r} with proposals;"
+                " run nblabel.preannotate() first or pass predictions_field="
+            )
+        self.predictions_field = predictions_field
+        self.gt_field = gt_field
+        self.reviewer = reviewer or default_reviewer()
+        if not isinstance(journal, DecisionJournal):
+            journal = DecisionJournal(journal)
+        self.journal = journal
+        self.queue: list[str] = list(queue) if queue is not None else list(view.values("id"))
+        self._fo_lock = threading.RLock()
+        self.sync = FiftyOneSync(self.dataset, journal, predictions_field, gt_field)
+        self.classes = list(classes) if classes is not None else self._known_classes()
+        self._proposal_ids: dict[str, set[str]] = {}
+        self.autosync = autosync
+        self._worker = _SyncWorker(self)
+        self._worker.request()
+
+    # -- samples -----------------------------------------------------------------------------
+
+    def _known_classes(self) -> list[str]:
+        names: set[str] = set()
+        with self._fo_lock:
+            for f in (self.predictions_field, self.gt_field):
+                if self.dataset.has_sample_field(f):
+                    names.update(x for x in self.dataset.distinct(f"{f}.detections.label") if x)
+        return sorted(names)
+
+    def load(self, sample_id: str) -> SampleState:
+        """The sample's image and proposals; a broken image gives ``error`` instead of raising."""
+        with self._fo_lock:
+            paths, dets = self.dataset.select([sample_id]).values(
+                ["filepath", self.predictions_field]
+            )
+        if not paths:
+            raise KeyError(f"sample {sample_id} is not in dataset {self.dataset.name!r}")
+        path = paths[0]
+        image: DisplayImage | None = None
+        error: str | None = None
+        size: ImageSize | None = None
+        try:
+            image = load_display_image(path)
+            size = image.size
+        except ImageLoadError as exc:
+            error = str(exc)
+        proposals: list[Proposal] = []
+        if size is not None and dets[0] is not None:
+            for det in dets[0].detections:
+                try:
+                    proposals.append(Proposal(
+                        label=det.label,
+                        box=Box.from_relative(det.bounding_box, size),
+                        confidence=det.confidence,
+                        source=det.get_field("source") if det.has_field("source") else "",
+                        id=det.id,
+                    ))
+                except (InvalidLabelError, TypeError) as exc:
+                    log.warning("skipping invalid proposal %s on %s: %s", det.id, sample_id, exc)
+        self._proposal_ids[sample_id] = {p.id for p in proposals}
+        return SampleState(sample_id, path, image, error, size, tuple(proposals))
+
+    def sample_size(self, sample_id: str) -> ImageSize:
+        with self._fo_lock:
+            (path,) = self.dataset.select([sample_id]).values("filepath")
+        return image_size(path)
+
+    # -- decisions ---------------------------------------------------------------------------
+
+    def decisions(self, sample_id: str) -> dict[str, Decision]:
+        """The current decision per key (proposal id or added-box id) on this sample."""
+        return self.journal.final_decisions(self.dataset.name, [sample_id]).get(sample_id, {})
+
+    def record(self, decision: Decision) -> Decision:
+        """Journal ``decision`` (durable on return) and schedule its sync to FiftyOne."""
+        self.journal.append(self.dataset.name, decision)
+        if self.autosync:
+            self._worker.request()
+        return decision
+
+    def decide(
+        self,
+        state: SampleState,
+        proposal_id: str,
+        action: Action | str,
+        *,
+        seconds_on_image: float = 0.0,
+        label: str | None = None,
+        box: Box | None = None,
+    ) -> Decision:
+        """Accept, reject or edit one proposal of ``state``."""
+        action = Action(action)
+        if state.size is None:
+            raise InvalidLabelError(f"cannot decide on {state.filepath}: {state.error}")
+        proposal = next((p for p in state.proposals if p.id == proposal_id), None)
+        if proposal is None:
+            raise KeyError(f"proposal {proposal_id} is not on sample {state.sample_id}")
+        common = {"reviewer": self.reviewer, "seconds_on_image": seconds_on_image}
+        if action is Action.ACCEPTED:
+            d = Decision.accept(state.sample_id, proposal, state.size, **common)
+        elif action is Action.REJECTED:
+            d = Decision.reject(state.sample_id, proposal, state.size, **common)
+        elif action is Action.EDITED:
+            d = Decision.edit(state.sample_id, proposal, state.size,
+                              label or proposal.label, box or proposal.box, **common)
+        else:
+            raise InvalidLabelError("use add() for boxes drawn by hand")
+        return self.record(d)
+
+    def add(self, state: SampleState, label: str, box: Box, *,
+            seconds_on_image: float = 0.0) -> Decision:
+        """Record a box the model missed."""
+        if state.size is None:
+            raise InvalidLabelError(f"cannot add a box on {state.filepath}: {state.error}")
+        return self.record(Decision.add(state.sample_id, state.size, label, box,
+                                        reviewer=self.reviewer, seconds_on_image=seconds_on_image))
+
+    def complete(self, sample_id: str, seconds_on_image: float = 0.0) -> None:
+        """Mark a sample finished with nothing left to decide (e.g. an image with no proposals)."""
+        self.journal.mark_complete(self.dataset.name, sample_id, self.reviewer, seconds_on_image)
+        if self.autosync:
+            self._worker.request()
+
+    def is_reviewed(self, sample_id: str) -> bool:
+        """Every proposal decided (and at least one), or marked complete."""
+        name = self.dataset.name
+        if self.journal.completions(name, [sample_id]):
+            return True
+        ids = self._proposal_ids.get(sample_id)
+        if not ids:
+            return False
+        decided = {d.proposal.id for d in self.decisions(sample_id).values() if d.proposal}
+        return ids <= decided
+
+    def reviewed_count(self) -> int:
+        """How many samples of the queue are reviewed (the same rule as the ``reviewed`` tag)."""
+        from nblabel.fiftyone_sync import REVIEWED_TAG
+
+        name = self.dataset.name
+        done = set(self.journal.completions(name))
+        final = self.journal.final_decisions(name)
+        pending = [s for s in self.queue if s in final and s not in done]
+        if pending:
+            with self._fo_lock:
+                ids, prop_ids, tags = self.dataset.select(pending).values(
+                    ["id", f"{self.predictions_field}.detections.id", "tags"]
+                )
+            for sid, pids, t in zip(ids, prop_ids, tags, strict=True):
+                decided = {d.proposal.id for d in final[sid].values() if d.proposal}
+                if (pids and set(pids) <= decided) or REVIEWED_TAG in (t or []):
+                    done.add(sid)
+        return sum(1 for s in self.queue if s in done)
+
+    # -- FiftyOne ----------------------------------------------------------------------------
+
+    def sync_now(self) -> None:
+        """Replay the journal into FiftyOne now (in the caller's thread)."""
+        with self._fo_lock:
+            self.sync.sync()
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until every journaled decision is in FiftyOne; raises if the sync keeps failing."""
+        self._worker.request()
+        deadline = time.monotonic() + timeout
+        name = self.dataset.name
+        while time.monotonic() < deadline:
+            if self.journal.synced_seq(name, self.sync.target) >= self.journal.last_seq(name):
+                return
+            time.sleep(0.02)
+        raise TimeoutError(f"FiftyOne sync did not catch up in {timeout} s: "
+                           f"{self._worker.last_error or 'still running'}")
+
+    @property
+    def sync_error(self) -> str | None:
+        return self._worker.last_error
+
+    def close(self) -> None:
+        """Sync what is left and stop the background thread."""
+        try:
+            self.flush()
+        finally:
+            self._worker.stop()
+
+
+class _SyncWorker:
+    """Background thread replaying the journal into FiftyOne, coalescing bursts of decisions."""
+
+    def __init__(self, session: ReviewSession, delay: float = 0.05, retry: float = 2.0) -> None:
+        self.session = session
+        self.delay = delay
+        self.retry = retry
+        self.last_error: str | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="nblabel-sync", daemon=True)
+        self._thread.start()
+
+    def request(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait()
+            if self._stop.is_set():
+                return
+            time.sleep(self.delay)
+            self._wake.clear()
+            try:
+                self.session.sync_now()
+                self.last_error = None
+            except Exception as exc:  # keep decisions in the journal, retry later
+                self.last_error = f"sync to FiftyOne failed (will retry): {exc!r}"
+                log.warning(self.last_error)
+                self._stop.wait(self.retry)
+                self._wake.set()

@@ -1,0 +1,70 @@
+import subprocess
+import sys
+import textwrap
+
+from nblabel.journal import DecisionJournal
+from nblabel.types import Box, Decision, ImageSize, Proposal
+
+SIZE = ImageSize(100, 100)
+
+
+def _proposal(i=0):
+    return Proposal("cat", Box(10 + i, 10, 20, 20), 0.9, id=f"p{i}")
+
+
+def test_append_is_visible_to_a_new_connection(tmp_path):
+    path = tmp_path / "j.sqlite"
+    j = DecisionJournal(path)
+    d = Decision.accept("s1", _proposal(), SIZE, reviewer="ann")
+    seq = j.append("ds", d)
+    other = DecisionJournal(path)
+    assert other.decisions("ds") == [(seq, d)]
+    assert other._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_appending_the_same_decision_twice_keeps_one(journal):
+    d = Decision.accept("s1", _proposal(), SIZE)
+    assert journal.append("ds", d) == journal.append("ds", d)
+    assert len(journal.decisions("ds")) == 1
+
+
+def test_latest_decision_per_key_wins(journal):
+    p0, p1 = _proposal(0), _proposal(1)
+    journal.append("ds", Decision.accept("s1", p0, SIZE))
+    journal.append("ds", Decision.accept("s1", p1, SIZE))
+    journal.append("ds", Decision.reject("s1", p0, SIZE))
+    journal.append("other", Decision.reject("s1", p1, SIZE))
+    final = journal.final_decisions("ds")
+    assert {k: d.action.value for k, d in final["s1"].items()} == {
+        "p0": "rejected", "p1": "accepted"}
+
+
+def test_sync_marks_track_what_changed(journal):
+    journal.append("ds", Decision.accept("s1", _proposal(0), SIZE))
+    journal.mark_complete("ds", "s2", "ann", 1.0)
+    assert journal.samples_changed_since("ds", (0, 0)) == ["s1", "s2"]
+    upto = journal.last_seq("ds")
+    journal.mark_synced("ds", "fo", upto)
+    assert journal.samples_changed_since("ds", journal.synced_seq("ds", "fo")) == []
+    journal.append("ds", Decision.reject("s3", _proposal(1), SIZE))
+    assert journal.samples_changed_since("ds", journal.synced_seq("ds", "fo")) == ["s3"]
+    journal.mark_synced("ds", "fo", (0, 0))
+    assert journal.synced_seq("ds", "fo") == upto, "marks never move backwards"
+
+
+def test_decision_survives_a_killed_process(tmp_path):
+    """A process killed (SIGKILL) right after append() returns loses nothing."""
+    path = tmp_path / "j.sqlite"
+    code = textwrap.dedent(f"""
+        import os, signal
+        from nblabel.journal import DecisionJournal
+        from nblabel.types import Box, Decision, ImageSize, Proposal
+        j = DecisionJournal({str(path)!r})
+        p = Proposal("cat", Box(1, 1, 5, 5), 0.5, id="pk")
+        j.append("ds", Decision.accept("s1", p, ImageSize(10, 10), reviewer="ann"))
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True)
+    assert proc.returncode == -9
+    (seq, d), = DecisionJournal(path).decisions("ds")
+    assert d.key == "pk" and d.reviewer == "ann"
