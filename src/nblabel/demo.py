@@ -41,7 +41,7 @@ def _recipe_matches(stamp: Path) -> bool:
 
 
 def prepare_model(root: Path | None = None) -> Path:
-    """The demo detector's weights, trained on generated shapes on first use (about 3 min on CPU)."""
+    """The demo detector's weights, trained on generated shapes on first use (minutes on CPU)."""
     root = root or demo_dir()
     weights = root / "model" / "shapes-yolov8n.pt"
     stamp = root / "model" / "recipe.json"

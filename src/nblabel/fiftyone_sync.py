@@ -138,7 +138,7 @@ class FiftyOneSync:
             if ours or existing is not None:
                 gt_values[sid] = fo.Detections(detections=kept + ours)
             decided = {d.proposal.id for d in decisions.values() if d.proposal is not None}
-            if proposal_ids and proposal_ids <= decided or sid in completions:
+            if (proposal_ids and proposal_ids <= decided) or sid in completions:
                 reviewed.append(sid)
         for attr, values in label_updates.items():
             if values:

@@ -78,6 +78,7 @@ class DecisionJournal:
         self.path = Path(path) if path is not None else default_journal_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self.closed = False
         self._conn = sqlite3.connect(
             self.path, timeout=30.0, isolation_level=None, check_same_thread=False
         )
@@ -90,6 +91,7 @@ class DecisionJournal:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            self.closed = True
 
     def __enter__(self) -> DecisionJournal:
         return self

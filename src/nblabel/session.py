@@ -248,12 +248,19 @@ class ReviewSession:
     def sync_error(self) -> str | None:
         return self._worker.last_error
 
-    def close(self) -> None:
-        """Sync what is left and stop the background thread."""
+    def close(self, timeout: float = 10.0) -> None:
+        """Sync what is left (what cannot be synced stays in the journal) and stop syncing."""
         try:
-            self.flush()
+            if not self.journal.closed and not self.dataset.deleted:
+                self.flush(timeout)
         finally:
             self._worker.stop()
+
+    def __enter__(self) -> ReviewSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class _SyncWorker:
@@ -284,6 +291,8 @@ class _SyncWorker:
                 return
             time.sleep(self.delay)
             self._wake.clear()
+            if self.session.journal.closed or self.session.dataset.deleted:
+                return
             try:
                 self.session.sync_now()
                 self.last_error = None

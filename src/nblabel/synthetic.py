@@ -86,7 +86,8 @@ def make_shapes(
             else:
                 continue
             shape = CLASSES[int(rng.integers(0, len(CLASSES)))]
-            colour = tuple(int(c) for c in (base + rng.choice([-1, 1], 3) * rng.integers(70, 120, 3)) % 256)
+            shift = rng.choice([-1, 1], 3) * rng.integers(70, 120, 3)
+            colour = tuple(int(c) for c in (base + shift) % 256)
             _draw(draw, shape, box, colour)  # type: ignore[arg-type]
             objects.append((shape, box))
         img = img.filter(ImageFilter.GaussianBlur(0.6))
@@ -128,5 +129,7 @@ def write_yolo_dataset(
             (lbl_dir / f"{item.path.stem}.txt").write_text("\n".join(lines))
     data = root / "data.yaml"
     names = "\n".join(f"  {i}: {c}" for i, c in enumerate(classes))
-    data.write_text(f"path: {root.resolve()}\ntrain: train/images\nval: val/images\nnames:\n{names}\n")
+    data.write_text(
+        f"path: {root.resolve()}\ntrain: train/images\nval: val/images\nnames:\n{names}\n"
+    )
     return data

@@ -170,7 +170,9 @@ class Proposal:
 
     def __post_init__(self) -> None:
         if not isinstance(self.label, str) or not self.label:
-            raise InvalidLabelError(f"proposal label must be a non-empty string, got {self.label!r}")
+            raise InvalidLabelError(
+                f"proposal label must be a non-empty string, got {self.label!r}"
+            )
         object.__setattr__(self, "confidence", _check_confidence(self.confidence))
         if self.scores is not None:
             checked = {str(k): _finite(f"score of {k!r}", v) for k, v in self.scores.items()}

@@ -34,7 +34,7 @@ __all__ = ["ReviewWidget"]
 _STATIC = Path(__file__).parent / "static"
 
 
-class ReviewWidget(anywidget.AnyWidget):  # type: ignore[misc]
+class ReviewWidget(anywidget.AnyWidget):
     """Review a :class:`~nblabel.session.ReviewSession` image by image."""
 
     _esm = _STATIC / "widget.js"
@@ -69,6 +69,11 @@ class ReviewWidget(anywidget.AnyWidget):  # type: ignore[misc]
             self.show(min(max(start, 0), len(session.queue) - 1))
         else:
             self.message = "nothing to review: the queue is empty"
+
+    def close(self) -> None:
+        """Close the widget and its session (remaining decisions are synced first)."""
+        self.session.close()
+        super().close()
 
     # -- navigation --------------------------------------------------------------------------
 

@@ -16,14 +16,14 @@ def test_jpeg_is_sent_unchanged(tmp_path):
 
 
 def test_missing_file_names_the_path(tmp_path):
-    with pytest.raises(ImageLoadError, match="not found: .*nope.jpg"):
+    with pytest.raises(ImageLoadError, match=r"not found: .*nope\.jpg"):
         load_display_image(tmp_path / "nope.jpg")
 
 
 def test_corrupt_file_is_a_clear_error(tmp_path):
     path = tmp_path / "bad.jpg"
     path.write_bytes(b"\xff\xd8\xff\xe0garbage")
-    with pytest.raises(ImageLoadError, match="bad.jpg"):
+    with pytest.raises(ImageLoadError, match=r"bad\.jpg"):
         load_display_image(path)
 
 

@@ -66,5 +66,5 @@ def test_decision_survives_a_killed_process(tmp_path):
     """)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True)
     assert proc.returncode == -9
-    (seq, d), = DecisionJournal(path).decisions("ds")
+    (_seq, d), = DecisionJournal(path).decisions("ds")
     assert d.key == "pk" and d.reviewer == "ann"

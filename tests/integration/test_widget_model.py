@@ -1,0 +1,89 @@
+"""The widget's Python side (traitlets and messages) against a real FiftyOne dataset.
+
+The same messages the browser sends are delivered to the message handler; the browser tests
+cover the JavaScript side.
+"""
+
+import fiftyone as fo
+from fiftyone import ViewField as F
+
+import nblabel
+
+
+def _msg(widget, **content):
+    widget._on_message(widget, content, [])
+
+
+def test_widget_shows_image_as_binary_and_proposals_in_pixels(shapes_dataset, journal):
+    w = nblabel.review(shapes_dataset, journal=journal)
+    state = w.state
+    assert isinstance(w.image, bytes) and w.image[:2] == b"\xff\xd8", "raw JPEG bytes"
+    assert (w.image_width, w.image_height) == (320, 240)
+    assert w.total == len(shapes_dataset) and w.position == 0 and w.reviewed == 0
+    assert [p["id"] for p in w.proposals] == [p.id for p in state.proposals]
+    assert w.proposals[0]["box"] == state.proposals[0].box.as_list()
+    assert all(p["status"] == "pending" for p in w.proposals)
+    assert w.classes == ["circle", "square", "triangle"]
+
+
+def test_decide_messages_update_journal_state_and_fiftyone(shapes_dataset, journal):
+    w = nblabel.review(shapes_dataset, journal=journal, reviewer="kim")
+    ids = [p["id"] for p in w.proposals]
+    _msg(w, kind="decide", sample_id=w.sample_id, proposal_id=ids[0], action="accepted",
+         seconds=1.25)
+    _msg(w, kind="decide", sample_id="someone-else", proposal_id=ids[1], action="rejected")
+    assert [p["status"] for p in w.proposals][:2] == ["accepted", "pending"], \
+        "a stale message for another image is ignored"
+    for pid in ids[1:]:
+        _msg(w, kind="decide", sample_id=w.sample_id, proposal_id=pid, action="rejected")
+    assert w.reviewed == 1
+    w.session.flush()
+    sample = shapes_dataset[w.sample_id]
+    (gt,) = sample.ground_truth.detections
+    assert gt.seconds_on_image == 1.25 and gt.reviewer == "kim"
+    assert "reviewed" in sample.tags
+
+
+def test_navigation_keeps_decisions_visible(shapes_dataset, journal):
+    w = nblabel.review(shapes_dataset, journal=journal)
+    first = w.sample_id
+    _msg(w, kind="decide", sample_id=first, proposal_id=w.proposals[0]["id"], action="rejected")
+    _msg(w, kind="go", delta=1)
+    assert w.position == 1 and w.sample_id != first
+    _msg(w, kind="go", delta=-1)
+    assert w.sample_id == first and w.proposals[0]["status"] == "rejected"
+    _msg(w, kind="go", delta=-1)
+    assert w.position == 0 and w.message == "first image"
+
+
+def test_broken_image_shows_error_and_session_moves_on(shapes_dataset, journal, tmp_path):
+    ds = shapes_dataset
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not a jpeg")
+    missing = tmp_path / "gone.png"
+    ds.add_samples([fo.Sample(filepath=str(broken)), fo.Sample(filepath=str(missing))])
+    queue = ds.values("id")
+    w = nblabel.review(ds, journal=journal, queue=[queue[0], queue[-2], queue[-1], queue[1]])
+    pid = w.proposals[0]["id"]
+    _msg(w, kind="decide", sample_id=w.sample_id, proposal_id=pid, action="accepted")
+    _msg(w, kind="go", delta=1)
+    assert "broken.jpg" in w.image_error and w.image == b"" and w.proposals == []
+    _msg(w, kind="go", delta=1)
+    assert "not found" in w.image_error and "gone.png" in w.image_error
+    _msg(w, kind="go", delta=1)
+    assert w.image_error == "" and w.image and w.position == 3
+    w.session.flush()
+    assert ds.filter_labels("predictions", F("review") == "accepted").count(
+        "predictions.detections") == 1, "the decision before the broken images is kept"
+
+
+def test_image_without_proposals_counts_as_reviewed_when_left(shapes_dataset, journal):
+    ds = shapes_dataset
+    sid = ds.first().id
+    ds.set_values("predictions", {sid: fo.Detections(detections=[])}, key_field="id")
+    w = nblabel.review(ds, journal=journal)
+    assert w.proposals == [] and w.reviewed == 0
+    _msg(w, kind="go", delta=1)
+    assert w.reviewed == 1
+    w.session.flush()
+    assert "reviewed" in ds[sid].tags
