@@ -184,8 +184,10 @@ function render({ model, el: host }) {
     const w = model.get("image_width") || 1;
     const h = model.get("image_height") || 1;
     overlay.setAttribute("viewBox", `0 0 ${w} ${h}`);
+    // Fit the frame in the cell and the window, keeping the aspect ratio (small images are
+    // shown at up to 640 px wide); the overlay's viewBox keeps coordinates in image pixels.
     frame.style.aspectRatio = `${w} / ${h}`;
-    frame.style.maxWidth = `${w}px`;
+    frame.style.width = `min(100%, ${Math.max(w, 640)}px, calc(75vh * ${w / h}))`;
     state.shownAt = performance.now();
   }
 
