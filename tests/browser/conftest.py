@@ -7,6 +7,7 @@ the test run's environment, so its kernels use the test mongod. ``page`` is a fr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -103,10 +104,8 @@ def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
     pg.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
     yield pg
     name = request.node.name
-    try:
+    with contextlib.suppress(Exception):  # a crashed page has no screenshot to give
         pg.screenshot(path=str(ARTIFACTS / f"{name}-final.png"))
-    except Exception:
-        pass
     (ARTIFACTS / f"{name}-console.log").write_text("\n".join(console))
     context.close()
 
