@@ -46,9 +46,13 @@ def _open(path: str | os.PathLike[str]) -> Image.Image:
     try:
         img = Image.open(path)
         img.load()
-    except UnidentifiedImageError as exc:
-        raise ImageLoadError(f"not an image file (unknown format): {path}") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except Exception as exc:
+        # ultralytics patches Image.open (for HEIF) and may turn PIL's UnidentifiedImageError
+        # into another exception; look at the chain to name the problem either way.
+        if isinstance(exc, UnidentifiedImageError) or isinstance(
+            exc.__context__, UnidentifiedImageError
+        ):
+            raise ImageLoadError(f"not an image file (unknown format): {path}") from exc
         raise ImageLoadError(f"corrupt or truncated image {path}: {exc}") from exc
     if img.width <= 0 or img.height <= 0:
         raise ImageLoadError(f"image has no pixels: {path}")
@@ -110,6 +114,6 @@ def image_size(path: str | os.PathLike[str]) -> ImageSize:
             w, h = img.size
             if _orientation(img) in (5, 6, 7, 8):
                 w, h = h, w
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except Exception as exc:  # see _open
         raise ImageLoadError(f"corrupt or unreadable image {path}: {exc}") from exc
     return ImageSize(w, h)

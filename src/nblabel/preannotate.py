@@ -3,7 +3,9 @@
 Proposals are stored as ``fo.Detections`` (relative boxes, ``confidence``, ``source``) in one
 field per run, written per batch with one bulk ``set_values`` keyed by sample id (no per-sample
 ``save()``). An image that cannot be read is recorded in the sample field ``nblabel_error`` and
-the run goes on; :class:`PreannotationReport` summarises what happened.
+the run goes on; so does a batch on which the model fails (its images get the error). Boxes are
+clipped to their image; boxes wholly outside it are dropped and counted.
+:class:`PreannotationReport` summarises what happened.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from nblabel.images import ImageLoadError, load_rgb
 from nblabel.sources import ProposalSource
-from nblabel.types import ImageSize
+from nblabel.types import ImageSize, InvalidLabelError
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -85,6 +87,8 @@ def preannotate(
                 errors[sid] = str(exc)
         try:
             results = source.propose(images)
+            if len(results) != len(images):
+                raise ValueError(f"returned {len(results)} results for {len(images)} images")
         except Exception as exc:  # a failing model is an error for these images, not the run
             log.warning("%s failed on a batch: %s", source.name, exc)
             results = []
@@ -92,16 +96,18 @@ def preannotate(
             ok_ids = []
         values: dict[str, Any] = {}
         for sid, img, proposals in zip(ok_ids, images, results, strict=False):
-            values[sid] = fo.Detections(detections=[
-                fo.Detection(
-                    label=p.label,
-                    bounding_box=p.box.to_relative(ImageSize(img.width, img.height)),
-                    confidence=p.confidence,
-                    source=p.source,
-                )
-                for p in proposals
-            ])
-            report.proposals += len(proposals)
+            size = ImageSize(img.width, img.height)
+            dets = []
+            for p in proposals:
+                try:
+                    box = p.box.clipped(size)
+                except InvalidLabelError:
+                    report.dropped += 1
+                    continue
+                dets.append(fo.Detection(label=p.label, bounding_box=box.to_relative(size),
+                                         confidence=p.confidence, source=p.source))
+            values[sid] = fo.Detections(detections=dets)
+            report.proposals += len(dets)
             errors[sid] = None
         batch_view = dataset.select([sid for sid, _ in batch])
         if values:
@@ -111,6 +117,6 @@ def preannotate(
         report.errors.update({k: v for k, v in errors.items() if v is not None})
         bar.update(len(batch))
     bar.close()
-    report.dropped = source.dropped - dropped_before
+    report.dropped += source.dropped - dropped_before
     return report
 

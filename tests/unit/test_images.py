@@ -27,6 +27,15 @@ def test_corrupt_file_is_a_clear_error(tmp_path):
         load_display_image(path)
 
 
+def test_unknown_format_is_named_even_with_ultralytics_loaded(tmp_path):
+    import ultralytics  # noqa: F401 - it patches PIL's Image.open
+
+    path = tmp_path / "notes.jpg"
+    path.write_text("just some text")
+    with pytest.raises(ImageLoadError, match=r"unknown format.*notes\.jpg"):
+        load_rgb(path)
+
+
 def test_truncated_jpeg_is_a_clear_error(tmp_path):
     path = tmp_path / "cut.jpg"
     buf = io.BytesIO()

@@ -1,0 +1,93 @@
+"""Pre-annotation with a real ultralytics model trained from scratch on generated shapes."""
+
+from collections.abc import Sequence
+
+import fiftyone as fo
+import pytest
+from PIL import Image
+
+from nblabel.preannotate import ERROR_FIELD, preannotate
+from nblabel.sources import UltralyticsSource
+from nblabel.synthetic import make_shapes
+from nblabel.types import Box, Proposal
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def shapes_with_truth(tmp_path):
+    images = make_shapes(tmp_path / "img", 16, seed=21)
+    ds = fo.Dataset()
+    ds.add_samples([
+        fo.Sample(filepath=str(img.path), truth=fo.Detections(detections=[
+            fo.Detection(label=label, bounding_box=box.to_relative(img.size))
+            for label, box in img.objects]))
+        for img in images
+    ])
+    yield ds
+    ds.delete()
+
+
+def test_yolo_proposals_are_stored_with_confidence(shapes_with_truth, demo_model, tmp_path):
+    ds = shapes_with_truth
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image at all")
+    (bad_id,) = ds.add_samples([fo.Sample(filepath=str(broken))])
+    source = UltralyticsSource(demo_model, imgsz=160, conf=0.1)
+    assert source.class_names == ["circle", "square", "triangle"]
+    report = preannotate(ds, source, "predictions", batch_size=5, progress=False)
+
+    assert report.images == 16 and set(report.errors) == {bad_id}
+    assert "broken.jpg" in report.errors[bad_id]
+    assert ds[bad_id][ERROR_FIELD] and ds[bad_id].predictions is None
+    assert ds.exists(ERROR_FIELD).count() == 1
+    confs = ds.values("predictions.detections.confidence", unwind=True)
+    assert report.proposals == len(confs) > 0
+    assert all(0.1 <= c <= 1 for c in confs)
+    boxes = [b for dets in ds.values("predictions.detections.bounding_box") if dets for b in dets]
+    assert all(min(x, y) >= 0 and max(x + w, y + h) <= 1 + 1e-9 for x, y, w, h in boxes)
+    # The model is real: it finds a good share of the true objects.
+    results = ds.exists("predictions").evaluate_detections(
+        "predictions", gt_field="truth", iou=0.5)
+    assert results.metrics()["recall"] > 0.3
+
+
+def test_rerun_skips_done_samples(shapes_with_truth, demo_model):
+    ds = shapes_with_truth
+    source = UltralyticsSource(demo_model, imgsz=160)
+    first = preannotate(ds.limit(6), source, progress=False)
+    assert first.images == 6
+    again = preannotate(ds, source, skip_existing=True, progress=False)
+    assert again.skipped == 6 and again.images == 10
+    assert ds.exists("predictions").count() == 16
+
+
+class _OddModel:
+    """A proposal source whose boxes stick out of the image or lie wholly outside it, and
+    which fails outright on one batch."""
+
+    name = "odd"
+    dropped = 0
+
+    def __init__(self):
+        self.calls = 0
+
+    def propose(self, images: Sequence[Image.Image]) -> list[list[Proposal]]:
+        self.calls += 1
+        if self.calls == 2:
+            raise RuntimeError("model crashed")
+        return [[Proposal("circle", Box(img.width - 10, -5, 40, 30), 0.7, source=self.name),
+                 Proposal("square", Box(img.width + 5, 0, 10, 10), 0.6, source=self.name)]
+                for img in images]
+
+
+def test_out_of_image_boxes_and_a_failing_batch(shapes_with_truth):
+    ds = shapes_with_truth
+    report = preannotate(ds, _OddModel(), "odd", batch_size=4, progress=False)
+    assert report.dropped == 12, "the box wholly outside is dropped on each image that ran"
+    assert report.images == 12 and len(report.errors) == 4
+    assert all("model crashed" in e for e in report.errors.values())
+    boxes = [b for dets in ds.values("odd.detections.bounding_box") if dets for b in dets]
+    assert len(boxes) == 12
+    for x, y, w, _h in boxes:
+        assert y == 0 and x + w == pytest.approx(1.0), "clipped to the image"
