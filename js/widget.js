@@ -1,22 +1,29 @@
-// nblabel review widget: the image with proposals overlaid, driven mostly from the keyboard.
+// nblabel review widget: the image with its boxes, edited in the browser, decided from the keys.
 //
-// State comes from the Python model (traitlets); this file only renders it and sends decisions
-// and navigation back as custom messages. Class and file names are always set as text
-// (textContent), never parsed as HTML. Stable CSS class names (nblabel-*) are the test selectors.
+// State comes from the Python model (traitlets). Drag, resize, zoom and pan stay here; only
+// decisions and navigation go to Python, as custom messages. Images for the next positions
+// arrive ahead of time as binary messages and are decoded in advance, so moving on does not wait
+// for the kernel. Class and file names are always set as text (textContent), never as HTML.
+// Stable CSS class names (nblabel-*) are what tests select on.
 import "./widget.css";
+import {
+  HANDLES, boxFromCorners, clipBox, createView, fit, fitRegion, handlePoint, resizeBox,
+  toImage, zoomAt,
+} from "./view.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const PALETTE = [
   "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
   "#fabed4", "#469990", "#dcbeff", "#9a6324", "#800000", "#aaffc3", "#808000", "#000075",
 ];
+const CACHE_SIZE = 12;
 
 /** Colour for a class: by its index in the class list, stable across images. */
 export function classColour(classes, label) {
   let i = classes.indexOf(label);
   if (i < 0) {
     i = 0;
-    for (const ch of label) i = (i * 31 + ch.charCodeAt(0)) >>> 0;
+    for (const ch of String(label)) i = (i * 31 + ch.charCodeAt(0)) >>> 0;
   }
   return PALETTE[i % PALETTE.length];
 }
@@ -38,6 +45,7 @@ function button(className, text, title, onClick) {
   const b = el("button", `nblabel-btn ${className}`, text);
   b.type = "button";
   b.title = title;
+  b.tabIndex = -1;
   b.addEventListener("click", (e) => {
     e.preventDefault();
     onClick();
@@ -45,100 +53,454 @@ function button(className, text, title, onClick) {
   return b;
 }
 
-const HELP = [
-  ["Tab / j / ↓", "next proposal"],
-  ["Shift+Tab / k / ↑", "previous proposal"],
-  ["a / Enter", "accept"],
-  ["r / x / Delete", "reject"],
-  ["→ / d / n", "next image"],
-  ["← / p", "previous image"],
-];
-
 function render({ model, el: host }) {
+  // ---- DOM -------------------------------------------------------------------------------
   const root = el("div", "nblabel-root");
   root.tabIndex = 0;
   host.appendChild(root);
-
   const toolbar = el("div", "nblabel-toolbar");
+  const toolbar2 = el("div", "nblabel-toolbar nblabel-toolbar-view");
   const progress = el("span", "nblabel-progress");
   const filename = el("span", "nblabel-filename");
+  const zoomText = el("span", "nblabel-zoom");
+  const classSelect = el("select", "nblabel-class-select");
+  classSelect.title = "class of the selected box (keys 1-9)";
+  classSelect.tabIndex = -1;
+  const threshold = el("input", "nblabel-threshold");
+  threshold.type = "range";
+  threshold.min = "0";
+  threshold.max = "1";
+  threshold.step = "0.01";
+  threshold.tabIndex = -1;
+  threshold.title = "confidence threshold ([ and ])";
+  const thresholdText = el("span", "nblabel-threshold-value");
   const stage = el("div", "nblabel-stage");
-  const frame = el("div", "nblabel-frame");
+  const world = el("div", "nblabel-world");
   const img = el("img", "nblabel-image");
   img.alt = "";
   img.draggable = false;
   const overlay = svgEl("svg", { class: "nblabel-overlay", preserveAspectRatio: "none" });
+  world.append(img, overlay);
   const errorBox = el("div", "nblabel-error");
+  stage.append(world, errorBox);
   const info = el("div", "nblabel-info");
   const message = el("div", "nblabel-message");
   const help = el("div", "nblabel-help");
-  for (const [k, v] of HELP) {
-    const row = el("div", "nblabel-help-row");
-    row.append(el("kbd", "", k), el("span", "", v));
-    help.appendChild(row);
-  }
 
-  const state = { shownAt: performance.now(), objectUrl: null, sampleId: null };
+  // ---- local state -----------------------------------------------------------------------
+  const view = createView();
+  const local = {
+    sampleId: null, // what is displayed (may be ahead of Python after a local swap)
+    position: model.get("position"),
+    width: 0,
+    height: 0,
+    boxes: [],
+    shownAt: performance.now(),
+    url: null,
+    fullRes: false,
+    fullResAsked: false,
+    drawing: false,
+    drag: null,
+    fitted: false,
+  };
+  const cache = new Map(); // sample_id -> {position, url, meta, boxes, decoded}
+  const byPosition = new Map(); // position -> sample_id
 
   const send = (content) => model.send(content);
-  const proposals = () => model.get("proposals") || [];
-  const selected = () => model.get("selected");
+  const classes = () => model.get("classes") || [];
+  const thresholdValue = () => model.get("threshold") || 0;
+  const visible = (row) => row.confidence == null || row.confidence >= thresholdValue();
+  const selectedIndex = () => local.boxes.findIndex((b) => b.key === model.get("selected"));
+  const selectedRow = () => local.boxes[selectedIndex()];
+  const seconds = () => (performance.now() - local.shownAt) / 1000;
 
-  function select(i) {
-    const n = proposals().length;
-    if (n === 0) return;
-    model.set("selected", ((i % n) + n) % n);
+  function setSelected(key) {
+    if (key === model.get("selected")) return;
+    model.set("selected", key || "");
     model.save_changes();
   }
 
-  function nextPending(from) {
-    const rows = proposals();
+  /** Move the selection by `step` among visible boxes. */
+  function step(delta) {
+    const rows = local.boxes.filter(visible);
+    if (!rows.length) return;
+    const i = rows.findIndex((b) => b.key === model.get("selected"));
+    const next = rows[(((i < 0 ? 0 : i + delta) % rows.length) + rows.length) % rows.length];
+    setSelected(next.key);
+  }
+
+  function nextPendingAfter(key) {
+    const rows = local.boxes;
+    const start = rows.findIndex((b) => b.key === key);
     for (let k = 1; k <= rows.length; k++) {
-      const i = (from + k) % rows.length;
-      if (rows[i].status === "pending") return i;
+      const row = rows[(start + k) % rows.length];
+      if (row.status === "pending" && visible(row)) return row.key;
     }
-    return Math.min(from + 1, rows.length - 1);
+    return key;
   }
 
-  function decide(action) {
-    const rows = proposals();
-    const i = selected();
-    if (!rows[i]) return;
-    send({
-      kind: "decide",
-      sample_id: model.get("sample_id"),
-      proposal_id: rows[i].id,
-      action,
-      seconds: (performance.now() - state.shownAt) / 1000,
-    });
+  // ---- decisions -------------------------------------------------------------------------
+  function decide(action, extra) {
+    const row = selectedRow();
+    if (!row) return;
+    send({ kind: "decide", sample_id: local.sampleId, key: row.key, action,
+      seconds: seconds(), ...(extra || {}) });
     root.dataset.saving = "true";
-    select(nextPending(i));
+    if (action !== "edited") setSelected(nextPendingAfter(row.key));
   }
 
-  const go = (delta) => send({ kind: "go", delta });
+  function relabel(label) {
+    const row = selectedRow();
+    if (!row || !label || label === row.label) return;
+    row.label = label; // shown at once; Python's answer confirms it
+    drawOverlay();
+    decide("edited", { label });
+  }
 
-  toolbar.append(
-    button("nblabel-prev-image", "◀ image", "previous image (← / p)", () => go(-1)),
-    button("nblabel-prev", "‹", "previous proposal (Shift+Tab / k)", () => select(selected() - 1)),
-    button("nblabel-accept", "✓ accept", "accept (a / Enter)", () => decide("accepted")),
-    button("nblabel-reject", "✗ reject", "reject (r / x / Delete)", () => decide("rejected")),
-    button("nblabel-next", "›", "next proposal (Tab / j)", () => select(selected() + 1)),
-    button("nblabel-next-image", "image ▶", "next image (→ / d / n)", () => go(1)),
-    progress,
-    filename,
-  );
-  frame.append(img, overlay);
-  stage.append(frame, errorBox);
-  root.append(toolbar, stage, info, message, help);
+  function acceptAll() {
+    send({ kind: "accept_all", sample_id: local.sampleId, seconds: seconds() });
+    root.dataset.saving = "true";
+  }
+
+  // ---- navigation ------------------------------------------------------------------------
+  function go(delta) {
+    const target = local.position + delta;
+    const sid = byPosition.get(target);
+    const entry = sid && cache.get(sid);
+    if (entry && entry.decoded && target >= 0 && target < model.get("total")) {
+      display(entry.meta, entry.url, entry.boxes); // instant: no round trip to the kernel
+      local.position = target;
+      drawInfo();
+    }
+    send({ kind: "go", delta });
+  }
+
+  // ---- image display ---------------------------------------------------------------------
+  function display(meta, url, boxes) {
+    const sameImage = meta.sample_id === local.sampleId;
+    local.sampleId = meta.sample_id;
+    local.width = meta.image_width || 0;
+    local.height = meta.image_height || 0;
+    local.boxes = boxes.map((b) => ({ ...b }));
+    root.dataset.sampleId = meta.sample_id;
+    filename.textContent = meta.filename || "";
+    const err = meta.image_error;
+    root.classList.toggle("nblabel-has-error", Boolean(err));
+    errorBox.textContent = err ? `Cannot show this image: ${err}` : "";
+    if (!sameImage) {
+      local.shownAt = performance.now();
+      local.fullRes = !meta.image_preview;
+      local.fullResAsked = false;
+      local.drawing = false;
+      local.drag = null;
+      root.classList.remove("nblabel-drawing");
+      if (url) {
+        img.src = url;
+        world.style.display = "";
+      } else {
+        img.removeAttribute("src");
+        world.style.display = "none";
+      }
+      world.style.width = `${local.width}px`;
+      world.style.height = `${local.height}px`;
+      overlay.setAttribute("viewBox", `0 0 ${local.width || 1} ${local.height || 1}`);
+      local.fitted = false;
+      layout();
+    }
+    drawOverlay();
+    painted();
+  }
+
+  function painted() {
+    const sid = local.sampleId;
+    requestAnimationFrame(() => {
+      root.dataset.paintedSample = sid || "";
+      root.dispatchEvent(new CustomEvent("nblabel:painted",
+        { detail: { sampleId: sid, t: performance.now() } }));
+    });
+  }
+
+  function stageSize() {
+    const W = stage.clientWidth || 640;
+    const H = stage.clientHeight || 480;
+    return [W, H];
+  }
+
+  function layout() {
+    // Stage height: the image fitted to the cell width, at most 72% of the window.
+    const W = stage.clientWidth || 640;
+    const aspect = local.width && local.height ? local.height / local.width : 0.75;
+    const H = Math.max(200, Math.min(window.innerHeight * 0.72, W * aspect, Math.max(local.height, 480)));
+    stage.style.height = `${Math.round(H)}px`;
+    if (!local.fitted) {
+      if (model.get("mode") === "proposal" && selectedRow()) focusSelected();
+      else fit(view, local.width || 1, local.height || 1, W, Math.round(H));
+      local.fitted = true;
+    }
+    applyView();
+  }
+
+  function applyView() {
+    world.style.transform = `translate(${view.tx}px, ${view.ty}px) scale(${view.scale})`;
+    zoomText.textContent = `${Math.round(view.scale * 100)}%`;
+    root.dataset.scale = String(view.scale);
+    if (!local.fullRes && !local.fullResAsked && img.naturalWidth && local.width) {
+      const previewScale = img.naturalWidth / local.width;
+      if (view.scale > previewScale * 1.2) {
+        local.fullResAsked = true;
+        send({ kind: "full_res", sample_id: local.sampleId });
+      }
+    }
+    drawOverlay();
+  }
+
+  function focusSelected() {
+    const row = selectedRow();
+    if (!row) return;
+    const [x, y, w, h] = row.box;
+    const cw = Math.max(w * 3, 96);
+    const ch = Math.max(h * 3, 96);
+    const [W, H] = stageSize();
+    fitRegion(view, [x + w / 2 - cw / 2, y + h / 2 - ch / 2, cw, ch], W, H, 8);
+  }
+
+  // ---- overlay ---------------------------------------------------------------------------
+  function drawOverlay() {
+    const cls = classes();
+    const sel = model.get("selected");
+    const px = 1 / view.scale; // one screen pixel, in image pixels
+    overlay.replaceChildren();
+    /** @type {Element | null} */
+    let selectedGroup = null;
+    local.boxes.forEach((row, i) => {
+      const [x, y, bw, bh] = row.box;
+      const colour = classColour(cls, row.label);
+      const isSel = row.key === sel;
+      const g = svgEl("g", {
+        class: `nblabel-box nblabel-status-${row.status}${isSel ? " nblabel-selected" : ""}` +
+          `${visible(row) ? "" : " nblabel-below"}`,
+        "data-key": row.key,
+        "data-index": i,
+        "data-status": row.status,
+        "data-label": row.label,
+      });
+      if (row.original_box && row.status === "edited") {
+        const [ox, oy, ow, oh] = row.original_box;
+        g.appendChild(svgEl("rect", { x: ox, y: oy, width: ow, height: oh, fill: "none",
+          stroke: colour, class: "nblabel-original", "vector-effect": "non-scaling-stroke" }));
+      }
+      const rect = svgEl("rect", { x, y, width: bw, height: bh, fill: colour, stroke: colour,
+        "stroke-width": isSel ? 3 : 1.5, "vector-effect": "non-scaling-stroke",
+        class: "nblabel-box-rect" });
+      const conf = row.confidence == null ? "" : ` ${(row.confidence * 100).toFixed(0)}%`;
+      const mark = { accepted: " ✓", rejected: " ✗", edited: " ✎", added: " +" }[row.status] || "";
+      const fontSize = 12 * px;
+      const text = svgEl("text", { x: x + 2 * px, y: Math.max(y - 3 * px, fontSize),
+        "font-size": fontSize, fill: colour, class: "nblabel-box-label" });
+      text.textContent = `${row.label}${conf}${mark}`;
+      g.append(rect, text);
+      g.addEventListener("mousedown", (e) => startBoxDrag(e, row, "move"));
+      if (isSel) selectedGroup = g;
+      overlay.appendChild(g);
+    });
+    if (selectedGroup) {
+      overlay.appendChild(selectedGroup); // on top
+      const row = selectedRow();
+      if (row && row.status !== "rejected") {
+        for (const h of HANDLES) {
+          const [hx, hy] = handlePoint(row.box, h);
+          const size = 8 * px;
+          const handle = svgEl("rect", { x: hx - size / 2, y: hy - size / 2, width: size,
+            height: size, class: `nblabel-handle nblabel-handle-${h}`, "data-handle": h,
+            "vector-effect": "non-scaling-stroke" });
+          handle.addEventListener("mousedown", (e) => startBoxDrag(e, row, h));
+          selectedGroup.appendChild(handle);
+        }
+      }
+    }
+    if (local.drag && local.drag.kind === "draw" && local.drag.box) {
+      const [x, y, w, h] = local.drag.box;
+      overlay.appendChild(svgEl("rect", { x, y, width: w, height: h, class: "nblabel-draft",
+        "vector-effect": "non-scaling-stroke" }));
+    }
+    drawInfo();
+  }
+
+  function drawInfo() {
+    const total = model.get("total");
+    progress.textContent =
+      `${model.get("reviewed")} of ${total} reviewed · image ${total ? local.position + 1 : 0}/${total}`;
+    const rows = local.boxes;
+    const row = selectedRow();
+    const pending = rows.filter((r) => r.status === "pending" && visible(r)).length;
+    const hidden = rows.filter((r) => !visible(r)).length;
+    info.textContent = row
+      ? `box ${selectedIndex() + 1}/${rows.length}: ${row.label}` +
+        (row.confidence == null ? "" : ` (${row.confidence.toFixed(2)})`) +
+        ` · ${row.status} · ${pending} pending` + (hidden ? ` · ${hidden} below threshold` : "")
+      : rows.length === 0 && !model.get("image_error")
+        ? "no boxes on this image: press b to draw one, → to go on"
+        : "";
+    message.textContent = model.get("message");
+    // The class list, with the selected box's class chosen.
+    const cls = classes();
+    if (classSelect.options.length !== cls.length ||
+        [...classSelect.options].some((o, i) => o.value !== cls[i])) {
+      classSelect.replaceChildren(...cls.map((c, i) => {
+        const o = el("option", "", `${i + 1}: ${c}`);
+        o.value = c;
+        return o;
+      }));
+    }
+    classSelect.value = row ? row.label : "";
+    threshold.value = String(thresholdValue());
+    thresholdText.textContent = `≥ ${thresholdValue().toFixed(2)}`;
+    root.dataset.mode = model.get("mode");
+  }
+
+  // ---- mouse: move, resize, draw, pan ----------------------------------------------------
+  function stagePoint(e) {
+    const r = stage.getBoundingClientRect();
+    return [e.clientX - r.left, e.clientY - r.top];
+  }
+
+  function imagePoint(e) {
+    const [sx, sy] = stagePoint(e);
+    return toImage(view, sx, sy);
+  }
+
+  function startBoxDrag(e, row, handle) {
+    if (e.button !== 0 || local.drawing) return;
+    e.stopPropagation();
+    e.preventDefault();
+    root.focus({ preventScroll: true });
+    setSelected(row.key);
+    if (row.status === "rejected") return;
+    const [ix, iy] = imagePoint(e);
+    local.drag = { kind: "box", key: row.key, handle, start: [ix, iy], orig: [...row.box],
+      moved: false };
+  }
+
+  stage.addEventListener("mousedown", (e) => {
+    if (e.button !== 0 && e.button !== 1) return;
+    root.focus({ preventScroll: true });
+    e.preventDefault();
+    if (local.drawing && e.button === 0) {
+      const [ix, iy] = imagePoint(e);
+      local.drag = { kind: "draw", start: [ix, iy], box: null };
+    } else {
+      local.drag = { kind: "pan", start: stagePoint(e), t: [view.tx, view.ty] };
+      root.classList.add("nblabel-panning");
+    }
+  });
+
+  const onMove = (e) => {
+    const drag = local.drag;
+    if (!drag) return;
+    if (drag.kind === "pan") {
+      const [sx, sy] = stagePoint(e);
+      view.tx = drag.t[0] + sx - drag.start[0];
+      view.ty = drag.t[1] + sy - drag.start[1];
+      applyView();
+      return;
+    }
+    const [ix, iy] = imagePoint(e);
+    if (drag.kind === "draw") {
+      drag.box = boxFromCorners(drag.start[0], drag.start[1], ix, iy);
+      drawOverlay();
+      return;
+    }
+    const dx = ix - drag.start[0];
+    const dy = iy - drag.start[1];
+    const row = local.boxes.find((b) => b.key === drag.key);
+    if (!row) return;
+    if (Math.abs(dx) * view.scale > 1 || Math.abs(dy) * view.scale > 1) drag.moved = true;
+    row.box = drag.handle === "move"
+      ? [drag.orig[0] + dx, drag.orig[1] + dy, drag.orig[2], drag.orig[3]]
+      : resizeBox(drag.orig, drag.handle, dx, dy);
+    drawOverlay(); // local only: nothing is sent while the mouse moves
+  };
+
+  const onUp = () => {
+    const drag = local.drag;
+    local.drag = null;
+    root.classList.remove("nblabel-panning");
+    if (!drag) return;
+    if (drag.kind === "draw") {
+      local.drawing = false;
+      root.classList.remove("nblabel-drawing");
+      const box = drag.box && clipBox(drag.box, local.width, local.height);
+      if (box && box[2] * view.scale >= 3 && box[3] * view.scale >= 3) {
+        const label = classSelect.value || classes()[0] || "object";
+        send({ kind: "add", sample_id: local.sampleId, label, box, seconds: seconds() });
+        root.dataset.saving = "true";
+      }
+      drawOverlay();
+      return;
+    }
+    if (drag.kind === "box" && drag.moved) {
+      const row = local.boxes.find((b) => b.key === drag.key);
+      const box = row && clipBox(row.box, local.width, local.height);
+      if (box) {
+        row.box = box;
+        row.status = row.proposal_id ? "edited" : row.status;
+        send({ kind: "decide", sample_id: local.sampleId, key: drag.key, action: "edited",
+          box, seconds: seconds() });
+        root.dataset.saving = "true";
+      } else if (row) {
+        row.box = drag.orig; // moved off the image: put it back
+      }
+      drawOverlay();
+    }
+  };
+  window.addEventListener("mousemove", onMove);
+  window.addEventListener("mouseup", onUp);
+
+  stage.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const [sx, sy] = stagePoint(e);
+    zoomAt(view, Math.exp(-e.deltaY * 0.0015), sx, sy);
+    applyView();
+  }, { passive: false });
+
+  // ---- keys ------------------------------------------------------------------------------
+  function zoomCentre(factor) {
+    const [W, H] = stageSize();
+    zoomAt(view, factor, W / 2, H / 2);
+    applyView();
+  }
+
+  function fitImage() {
+    const [W, H] = stageSize();
+    fit(view, local.width || 1, local.height || 1, W, H);
+    applyView();
+  }
+
+  function actualPixels() {
+    const [W, H] = stageSize();
+    zoomAt(view, 1 / view.scale, W / 2, H / 2);
+    applyView();
+  }
+
+  function setThreshold(v) {
+    model.set("threshold", Math.min(1, Math.max(0, Math.round(v * 100) / 100)));
+    model.save_changes();
+  }
+
+  function toggleMode() {
+    model.set("mode", model.get("mode") === "proposal" ? "image" : "proposal");
+    model.save_changes();
+  }
 
   const KEYS = {
-    Tab: (e) => select(selected() + (e.shiftKey ? -1 : 1)),
-    j: () => select(selected() + 1),
-    ArrowDown: () => select(selected() + 1),
-    k: () => select(selected() - 1),
-    ArrowUp: () => select(selected() - 1),
+    Tab: (e) => step(e.shiftKey ? -1 : 1),
+    j: () => step(1),
+    ArrowDown: () => step(1),
+    k: () => step(-1),
+    ArrowUp: () => step(-1),
     a: () => decide("accepted"),
     Enter: () => decide("accepted"),
+    A: () => acceptAll(),
     r: () => decide("rejected"),
     x: () => decide("rejected"),
     Delete: () => decide("rejected"),
@@ -148,136 +510,223 @@ function render({ model, el: host }) {
     n: () => go(1),
     ArrowLeft: () => go(-1),
     p: () => go(-1),
+    b: () => {
+      local.drawing = !local.drawing;
+      root.classList.toggle("nblabel-drawing", local.drawing);
+    },
+    "[": () => setThreshold(thresholdValue() - 0.05),
+    "]": () => setThreshold(thresholdValue() + 0.05),
+    "+": () => zoomCentre(1.25),
+    "=": () => zoomCentre(1.25),
+    "-": () => zoomCentre(0.8),
+    0: () => fitImage(),
+    f: () => fitImage(),
+    "!": () => actualPixels(),
+    m: () => toggleMode(),
     "?": () => root.classList.toggle("nblabel-show-help"),
-    Escape: () => root.classList.remove("nblabel-show-help"),
+    Escape: () => {
+      root.classList.remove("nblabel-show-help");
+      local.drawing = false;
+      root.classList.remove("nblabel-drawing");
+      if (local.drag && local.drag.kind === "box") {
+        const row = local.boxes.find((b) => b.key === local.drag.key);
+        if (row) row.box = local.drag.orig;
+      }
+      local.drag = null;
+      drawOverlay();
+    },
   };
 
   root.addEventListener("keydown", (e) => {
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
-    const action = KEYS[e.key];
+    const target = e.target;
+    if (target && target.tagName === "SELECT") return; // let the class list take its keys
+    const mod = e.ctrlKey || e.metaKey;
+    let action = null;
+    if (mod && (e.key === "z" || e.key === "Z")) {
+      action = () => send({ kind: e.shiftKey ? "redo" : "undo" });
+    } else if (mod && e.key === "y") {
+      action = () => send({ kind: "redo" });
+    } else if (!mod && !e.altKey) {
+      if (/^[1-9]$/.test(e.key)) {
+        action = () => relabel(classes()[Number(e.key) - 1]);
+      } else {
+        const fn = KEYS[e.key];
+        if (fn) action = () => fn(e);
+      }
+    }
     if (!action) return;
     e.preventDefault();
     e.stopPropagation();
-    action(e);
+    action();
   });
   // Keep every key typed in the widget away from the notebook's shortcuts.
   root.addEventListener("keyup", (e) => e.stopPropagation());
   root.addEventListener("keypress", (e) => e.stopPropagation());
-  root.addEventListener("mousedown", () => root.focus({ preventScroll: true }));
 
-  function drawImage() {
-    const data = model.get("image");
-    const err = model.get("image_error");
-    if (state.objectUrl) URL.revokeObjectURL(state.objectUrl);
-    state.objectUrl = null;
-    root.classList.toggle("nblabel-has-error", Boolean(err));
-    errorBox.textContent = err ? `Cannot show this image: ${err}` : "";
-    if (data && data.byteLength > 0 && !err) {
-      const blob = new Blob([data], { type: model.get("image_mime") || "image/jpeg" });
-      state.objectUrl = URL.createObjectURL(blob);
-      img.src = state.objectUrl;
-      frame.style.display = "";
-    } else {
-      img.removeAttribute("src");
-      frame.style.display = "none";
+  classSelect.addEventListener("change", () => {
+    relabel(classSelect.value);
+    root.focus({ preventScroll: true });
+  });
+  threshold.addEventListener("input", () => {
+    thresholdText.textContent = `≥ ${Number(threshold.value).toFixed(2)}`;
+  });
+  threshold.addEventListener("change", () => {
+    setThreshold(Number(threshold.value));
+    root.focus({ preventScroll: true });
+  });
+
+  // ---- toolbar, help ---------------------------------------------------------------------
+  toolbar.append(
+    button("nblabel-prev-image", "◀", "previous image (← / p)", () => go(-1)),
+    button("nblabel-next-image", "▶", "next image (→ / d / n)", () => go(1)),
+    button("nblabel-accept", "✓ accept", "accept (a / Enter)", () => decide("accepted")),
+    button("nblabel-reject", "✗ reject", "reject (r / x / Delete)", () => decide("rejected")),
+    button("nblabel-accept-all", "✓✓ all", "accept every visible proposal (Shift+A)", acceptAll),
+    button("nblabel-draw", "▭ draw", "draw a box (b)", () => KEYS.b()),
+    classSelect,
+    button("nblabel-undo", "↶", "undo (Ctrl+Z)", () => send({ kind: "undo" })),
+    button("nblabel-redo", "↷", "redo (Ctrl+Shift+Z)", () => send({ kind: "redo" })),
+    progress,
+    filename,
+  );
+  toolbar2.append(
+    el("span", "nblabel-label", "threshold"),
+    threshold,
+    thresholdText,
+    button("nblabel-zoom-out", "−", "zoom out (-)", () => zoomCentre(0.8)),
+    zoomText,
+    button("nblabel-zoom-in", "+", "zoom in (+)", () => zoomCentre(1.25)),
+    button("nblabel-fit", "fit", "fit the image (0 / f)", fitImage),
+    button("nblabel-one-to-one", "1:1", "actual pixels (Shift+1)", actualPixels),
+    button("nblabel-mode", "mode", "image mode / proposal mode (m)", toggleMode),
+    button("nblabel-help-button", "?", "keys (?)", () => KEYS["?"]()),
+  );
+  function drawHelp() {
+    help.replaceChildren(el("div", "nblabel-help-title", "Keys"));
+    for (const [k, v] of model.get("keys_help") || []) {
+      const row = el("div", "nblabel-help-row");
+      row.append(el("kbd", "", k), el("span", "", v));
+      help.appendChild(row);
     }
-    const w = model.get("image_width") || 1;
-    const h = model.get("image_height") || 1;
-    overlay.setAttribute("viewBox", `0 0 ${w} ${h}`);
-    // Fit the frame in the cell and the window, keeping the aspect ratio (small images are
-    // shown at up to 640 px wide); the overlay's viewBox keeps coordinates in image pixels.
-    frame.style.aspectRatio = `${w} / ${h}`;
-    frame.style.width = `min(100%, ${Math.max(w, 640)}px, calc(75vh * ${w / h}))`;
-    state.shownAt = performance.now();
+  }
+  drawHelp();
+  root.append(toolbar, toolbar2, stage, info, message, help);
+
+  // ---- from Python -----------------------------------------------------------------------
+  function modelMeta() {
+    return {
+      sample_id: model.get("sample_id"),
+      filename: model.get("filename"),
+      image_width: model.get("image_width"),
+      image_height: model.get("image_height"),
+      image_preview: model.get("image_preview"),
+      image_error: model.get("image_error"),
+    };
   }
 
-  function drawOverlay() {
-    const rows = proposals();
-    const classes = model.get("classes") || [];
-    const w = model.get("image_width") || 1;
-    const sel = selected();
-    // One display pixel in image units, so strokes and text keep their on-screen size.
-    const px = w / Math.max(frame.clientWidth || w, 1);
-    overlay.replaceChildren();
-    rows.forEach((row, i) => {
-      const [x, y, bw, bh] = row.box;
-      const colour = classColour(classes, row.label);
-      const g = svgEl("g", {
-        class: `nblabel-box nblabel-status-${row.status}${i === sel ? " nblabel-selected" : ""}`,
-        "data-id": row.id,
-        "data-index": i,
-        "data-status": row.status,
-      });
-      const rect = svgEl("rect", {
-        x, y, width: bw, height: bh, fill: colour, stroke: colour,
-        "stroke-width": (i === sel ? 3 : 1.5) * px,
-      });
-      const conf = row.confidence == null ? "" : ` ${(row.confidence * 100).toFixed(0)}%`;
-      const mark = row.status === "accepted" ? " ✓" : row.status === "rejected" ? " ✗" : "";
-      const fontSize = 12 * px;
-      const text = svgEl("text", { x: x + 2 * px, y: Math.max(y - 3 * px, fontSize),
-        "font-size": fontSize, fill: colour, class: "nblabel-box-label" });
-      text.textContent = `${row.label}${conf}${mark}`;
-      g.append(rect, text);
-      g.addEventListener("mousedown", (e) => {
-        e.stopPropagation();
-        root.focus({ preventScroll: true });
-        select(i);
-      });
-      overlay.appendChild(g);
+  function remember(meta, url, boxes, position) {
+    const old = cache.get(meta.sample_id);
+    if (old && old.url !== url && old.url !== img.src) URL.revokeObjectURL(old.url);
+    const entry = { position, url, meta, boxes, decoded: false };
+    cache.set(meta.sample_id, entry);
+    byPosition.set(position, meta.sample_id);
+    if (url) {
+      const pre = new Image();
+      pre.src = url;
+      pre.decode().then(() => { entry.decoded = true; }, () => { entry.decoded = true; });
+    } else {
+      entry.decoded = true;
+    }
+    while (cache.size > CACHE_SIZE) {
+      const [sid, e] = cache.entries().next().value;
+      cache.delete(sid);
+      if (e.url && e.url !== local.url) URL.revokeObjectURL(e.url);
+    }
+    return entry;
+  }
+
+  function blobUrl(data, mime) {
+    if (!data || data.byteLength === 0) return null;
+    return URL.createObjectURL(new Blob([data], { type: mime || "image/jpeg" }));
+  }
+
+  // Python's state changed: reconcile once per batch of trait changes.
+  let scheduled = false;
+  function fromModel() {
+    if (scheduled) return;
+    scheduled = true;
+    queueMicrotask(() => {
+      scheduled = false;
+      delete root.dataset.saving;
+      const meta = modelMeta();
+      const boxes = model.get("boxes") || [];
+      local.position = model.get("position");
+      let entry = cache.get(meta.sample_id);
+      if (meta.sample_id !== local.sampleId || !entry) {
+        const url = blobUrl(model.get("image"), model.get("image_mime"));
+        entry = remember(meta, url, boxes, local.position);
+        local.url = url;
+        display(meta, url, boxes);
+      } else {
+        entry.boxes = boxes;
+        const keepDrag = local.drag && local.drag.kind === "box";
+        if (!keepDrag) display(meta, entry.url, boxes);
+      }
+      drawInfo();
     });
-    // Draw the selected box last so it is on top.
-    const top = overlay.querySelector(".nblabel-selected");
-    if (top) overlay.appendChild(top);
   }
 
-  function drawInfo() {
-    const pos = model.get("position");
-    const total = model.get("total");
-    progress.textContent = `${model.get("reviewed")} of ${total} reviewed · image ${total ? pos + 1 : 0}/${total}`;
-    filename.textContent = model.get("filename");
-    const rows = proposals();
-    const row = rows[selected()];
-    const pending = rows.filter((r) => r.status === "pending").length;
-    info.textContent = row
-      ? `proposal ${selected() + 1}/${rows.length}: ${row.label}` +
-        (row.confidence == null ? "" : ` (${row.confidence.toFixed(2)})`) +
-        ` · ${row.status} · ${pending} pending`
-      : rows.length === 0 && !model.get("image_error")
-        ? "no proposals on this image: press → to go on"
-        : "";
-    message.textContent = model.get("message");
-    root.dataset.sampleId = model.get("sample_id");
-  }
+  model.on("msg:custom", (content, buffers) => {
+    if (content.kind === "prefetch") {
+      const url = blobUrl(buffers[0], content.image_mime);
+      remember(content, url, content.boxes, content.position);
+    } else if (content.kind === "full_res" && content.sample_id === local.sampleId) {
+      const url = blobUrl(buffers[0], content.image_mime);
+      if (url) {
+        img.src = url;
+        local.fullRes = true;
+        const entry = cache.get(content.sample_id);
+        if (entry) entry.url = url;
+      }
+    }
+  });
 
-  const redraw = () => {
-    drawOverlay();
-    drawInfo();
-  };
-
-  const onImage = () => {
-    drawImage();
-    redraw();
-  };
-  const onProposals = () => {
-    delete root.dataset.saving;
-    redraw();
-  };
-  model.on("change:image", onImage);
-  model.on("change:image_error", onImage);
-  model.on("change:proposals", onProposals);
-  for (const name of ["selected", "classes", "position", "total", "reviewed", "message", "filename"]) {
-    model.on(`change:${name}`, redraw);
+  for (const name of ["sample_id", "image", "boxes", "image_error", "position", "total",
+    "reviewed", "message"]) {
+    model.on(`change:${name}`, fromModel);
   }
-  const resize = new ResizeObserver(() => drawOverlay());
-  resize.observe(frame);
-  drawImage();
-  redraw();
+  model.on("change:selected", () => {
+    if (model.get("mode") === "proposal") {
+      focusSelected();
+      applyView();
+    } else {
+      drawOverlay();
+    }
+  });
+  model.on("change:threshold", drawOverlay);
+  model.on("change:classes", drawOverlay);
+  model.on("change:mode", () => {
+    if (model.get("mode") === "proposal") focusSelected();
+    else fitImage();
+    applyView();
+  });
+  model.on("change:keys_help", drawHelp);
+
+  const resize = new ResizeObserver(() => {
+    local.fitted = false;
+    layout();
+  });
+  resize.observe(stage);
+
+  fromModel();
+  send({ kind: "hello" });
   root.dataset.ready = "true";
 
   return () => {
     resize.disconnect();
-    if (state.objectUrl) URL.revokeObjectURL(state.objectUrl);
+    window.removeEventListener("mousemove", onMove);
+    window.removeEventListener("mouseup", onUp);
+    for (const e of cache.values()) if (e.url) URL.revokeObjectURL(e.url);
   };
 }
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nblabel.journal import DecisionJournal
-from nblabel.types import Action, Decision
+from nblabel.types import Decision
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -76,8 +76,9 @@ class FiftyOneSync:
         upto = self.journal.last_seq(name)
         since = (0, 0) if full else self.journal.synced_seq(name, self.target)
         if full:
-            sample_ids = sorted(self.journal.final_decisions(name))
-            sample_ids = sorted(set(sample_ids) | set(self.journal.completions(name)))
+            sample_ids = sorted(
+                set(self.journal.final_decisions(name)) | set(self.journal.completions(name))
+            )
         else:
             sample_ids = self.journal.samples_changed_since(name, since)
         report = self.sync_samples(sample_ids)
@@ -109,37 +110,38 @@ class FiftyOneSync:
                                                            "reviewed_at": []}
         gt_values: dict[str, Any] = {}
         reviewed: list[str] = []
+        unreviewed: list[str] = []
         for sid in ids:
             i = present[sid]
             proposal_ids = set(proposals_per_sample[i] or [])
             decisions = state.get(sid, {})
-            for d in decisions.values():
-                if d.proposal is None:
-                    continue
-                if d.proposal.id not in proposal_ids:
-                    report.missing_proposals += 1
-                    continue
-                for attr, value in (
-                    ("review", d.action.value),
-                    ("reviewer", d.reviewer),
-                    ("reviewed_at", d.decided_at.replace(tzinfo=None)),
-                ):
-                    label_updates[attr].append({"sample_id": sid, "label_id": d.proposal.id,
+            by_proposal = {d.proposal.id: d for d in decisions.values() if d.proposal is not None}
+            report.missing_proposals += len(set(by_proposal) - proposal_ids)
+            # Every proposal of the sample is written: an undone decision clears its attributes.
+            for pid in proposal_ids:
+                d = by_proposal.get(pid)
+                attrs: tuple[Any, ...] = (
+                    (d.action.value, d.reviewer, d.decided_at.replace(tzinfo=None))
+                    if d is not None else (None, None, None)
+                )
+                for attr, value in zip(("review", "reviewer", "reviewed_at"), attrs,
+                                       strict=True):
+                    label_updates[attr].append({"sample_id": sid, "label_id": pid,
                                                 "value": value})
-                report.proposal_updates += 1
+                report.proposal_updates += d is not None
             existing = gt_per_sample[i]
             kept = [
                 det for det in (existing.detections if existing is not None else [])
                 if not (det.has_field(_OWNER_ATTR) and det[_OWNER_ATTR] is not None)
             ]
-            ours = [self._gt_detection(name, d) for d in decisions.values()
-                    if d.action is not Action.REJECTED]
+            ours = [self._gt_detection(name, d) for d in decisions.values() if d.keeps_label]
             report.ground_truth_labels += len(ours)
             if ours or existing is not None:
                 gt_values[sid] = fo.Detections(detections=kept + ours)
-            decided = {d.proposal.id for d in decisions.values() if d.proposal is not None}
-            if (proposal_ids and proposal_ids <= decided) or sid in completions:
+            if (proposal_ids and proposal_ids <= set(by_proposal)) or sid in completions:
                 reviewed.append(sid)
+            else:
+                unreviewed.append(sid)
         for attr, values in label_updates.items():
             if values:
                 view.set_label_values(
@@ -149,6 +151,8 @@ class FiftyOneSync:
             view.set_values(self.gt_field, gt_values, key_field="id", validate=False)
         if reviewed:
             ds.select(reviewed).tag_samples(REVIEWED_TAG)
+        if unreviewed:  # e.g. a decision was undone
+            ds.select(unreviewed).untag_samples(REVIEWED_TAG)
         report.samples = len(ids)
         report.reviewed_samples = len(reviewed)
         return report

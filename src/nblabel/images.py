@@ -30,14 +30,16 @@ class ImageLoadError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class DisplayImage:
-    """Encoded image bytes ready for a browser, with their MIME type and pixel size."""
+    """Encoded image bytes ready for a browser, with their MIME type and the image's full pixel
+    size; ``preview`` when the bytes are a downscaled version (of a large image)."""
 
     data: bytes
     mime: str
     size: ImageSize
+    preview: bool = False
 
 
-def _open(path: str | os.PathLike[str]) -> Image.Image:
+def _open(path: str | os.PathLike[str], draft: tuple[int, int] | None = None) -> Image.Image:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ImageLoadError(f"image file not found: {path}")
@@ -45,6 +47,8 @@ def _open(path: str | os.PathLike[str]) -> Image.Image:
         raise ImageLoadError(f"image path is a folder, not a file: {path}")
     try:
         img = Image.open(path)
+        if draft is not None and img.format == "JPEG":
+            img.draft("RGB", draft)  # decode a large JPEG at a fraction of its size: much faster
         img.load()
     except Exception as exc:
         # ultralytics patches Image.open (for HEIF) and may turn PIL's UnidentifiedImageError
@@ -80,19 +84,32 @@ def _to_8bit(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def load_display_image(path: str | os.PathLike[str]) -> DisplayImage:
-    """Bytes for the widget: the file itself when a browser shows it as is, else PNG."""
-    img = _open(path)
+def load_display_image(
+    path: str | os.PathLike[str], max_side: int | None = None
+) -> DisplayImage:
+    """Bytes for the widget: the file itself when a browser shows it as is, else PNG.
+
+    With ``max_side``, an image larger than that is sent as a JPEG preview of at most
+    ``max_side`` pixels per side (``preview=True``; ``size`` stays the full size, so coordinates
+    do not change); the widget asks for the full image when the user zooms in.
+    """
+    size = image_size(path)
+    large = max_side is not None and max(size.width, size.height) > max_side
+    img = _open(path, draft=(max_side, max_side) if large and max_side else None)
     fmt = img.format or ""
     orientation = _orientation(img)
-    if fmt in _BROWSER_FORMATS and img.mode in _BROWSER_MODES and orientation == 1:
+    if not large and fmt in _BROWSER_FORMATS and img.mode in _BROWSER_MODES and orientation == 1:
         with open(path, "rb") as f:
             data = f.read()
-        return DisplayImage(data, _BROWSER_FORMATS[fmt], ImageSize(img.width, img.height))
+        return DisplayImage(data, _BROWSER_FORMATS[fmt], size)
     img = _to_8bit(ImageOps.exif_transpose(img) if orientation != 1 else img)
     buf = io.BytesIO()
+    if large and max_side:
+        img.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+        img.convert("RGB").save(buf, format="JPEG", quality=88)
+        return DisplayImage(buf.getvalue(), "image/jpeg", size, preview=True)
     img.save(buf, format="PNG", compress_level=1)
-    return DisplayImage(buf.getvalue(), "image/png", ImageSize(img.width, img.height))
+    return DisplayImage(buf.getvalue(), "image/png", size)
 
 
 def load_rgb(path: str | os.PathLike[str]) -> Image.Image:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from nblabel.types import Decision
+from nblabel.types import Action, Decision
 
 __all__ = ["CompletionMark", "DecisionJournal", "default_journal_path"]
 
@@ -162,10 +162,18 @@ class DecisionJournal:
     def final_decisions(
         self, dataset: str, sample_ids: Iterable[str] | None = None
     ) -> dict[str, dict[str, Decision]]:
-        """Per sample, the latest decision for each key (the state the review ended in)."""
+        """Per sample, the latest decision for each key (the state the review ended in).
+
+        Keys whose latest decision is ``cleared`` are left out; a sample whose decisions were all
+        withdrawn maps to an empty dict (it still needs syncing).
+        """
         state: dict[str, dict[str, Decision]] = {}
         for _, d in self.decisions(dataset, sample_ids):
-            state.setdefault(d.sample_id, {})[d.key] = d
+            per_key = state.setdefault(d.sample_id, {})
+            if d.action is Action.CLEARED:
+                per_key.pop(d.key, None)
+            else:
+                per_key[d.key] = d
         return state
 
     def completions(

@@ -14,9 +14,11 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 from nblabel.fiftyone_sync import FiftyOneSync
 from nblabel.images import DisplayImage, ImageLoadError, image_size, load_display_image
@@ -87,6 +89,8 @@ class ReviewSession:
         self.sync = FiftyOneSync(self.dataset, journal, predictions_field, gt_field)
         self.classes = list(classes) if classes is not None else self._known_classes()
         self._proposal_ids: dict[str, set[str]] = {}
+        self._undo: list[list[tuple[Decision | None, Decision]]] = []
+        self._redo: list[list[tuple[Decision | None, Decision]]] = []
         self.autosync = autosync
         self._worker = _SyncWorker(self)
         self._worker.request()
@@ -101,8 +105,11 @@ class ReviewSession:
                     names.update(x for x in self.dataset.distinct(f"{f}.detections.label") if x)
         return sorted(names)
 
-    def load(self, sample_id: str) -> SampleState:
-        """The sample's image and proposals; a broken image gives ``error`` instead of raising."""
+    def load(self, sample_id: str, max_side: int | None = None) -> SampleState:
+        """The sample's image and proposals; a broken image gives ``error`` instead of raising.
+
+        ``max_side``: send images larger than this as a preview (see ``load_display_image``).
+        """
         with self._fo_lock:
             paths, dets = self.dataset.select([sample_id]).values(
                 ["filepath", self.predictions_field]
@@ -114,7 +121,7 @@ class ReviewSession:
         error: str | None = None
         size: ImageSize | None = None
         try:
-            image = load_display_image(path)
+            image = load_display_image(path, max_side=max_side)
             size = image.size
         except ImageLoadError as exc:
             error = str(exc)
@@ -145,49 +152,137 @@ class ReviewSession:
         """The current decision per key (proposal id or added-box id) on this sample."""
         return self.journal.final_decisions(self.dataset.name, [sample_id]).get(sample_id, {})
 
-    def record(self, decision: Decision) -> Decision:
-        """Journal ``decision`` (durable on return) and schedule its sync to FiftyOne."""
+    def record(self, *decisions: Decision) -> list[Decision]:
+        """Journal ``decisions`` (durable on return) as one undoable step; schedule the sync."""
+        step: list[tuple[Decision | None, Decision]] = []
+        for d in decisions:
+            previous = self.decisions(d.sample_id).get(d.key)
+            self._append(d)
+            step.append((previous, d))
+        if step:
+            self._undo.append(step)
+            self._redo.clear()
+        return list(decisions)
+
+    def _append(self, decision: Decision) -> None:
         self.journal.append(self.dataset.name, decision)
         if self.autosync:
             self._worker.request()
-        return decision
+
+    def _reissue(self, d: Decision) -> Decision:
+        return replace(d, id=uuid.uuid4().hex, decided_at=datetime.now(timezone.utc))
+
+    def undo(self) -> list[Decision]:
+        """Withdraw the last step (restoring each key's previous decision); [] if none."""
+        if not self._undo:
+            return []
+        step = self._undo.pop()
+        restored = []
+        for previous, done in reversed(step):
+            if previous is not None:
+                back = self._reissue(previous)
+            else:
+                back = Decision.clear(done.sample_id, done.key, done.image_size, done.proposal,
+                                      reviewer=self.reviewer)
+            self._append(back)
+            restored.append(back)
+        self._redo.append(step)
+        return restored
+
+    def redo(self) -> list[Decision]:
+        """Apply the last undone step again; [] if none."""
+        if not self._redo:
+            return []
+        step = self._redo.pop()
+        again = []
+        for previous, done in step:
+            d = self._reissue(done)
+            self._append(d)
+            again.append((previous, d))
+        self._undo.append(again)
+        return [d for _, d in again]
+
+    def _proposal(self, state: SampleState, proposal_id: str) -> Proposal:
+        if state.size is None:
+            raise InvalidLabelError(f"cannot decide on {state.filepath}: {state.error}")
+        proposal = next((p for p in state.proposals if p.id == proposal_id), None)
+        if proposal is None:
+            raise KeyError(f"proposal {proposal_id} is not on sample {state.sample_id}")
+        return proposal
+
+    def _decision(
+        self,
+        state: SampleState,
+        key: str,
+        action: Action | str,
+        seconds_on_image: float,
+        label: str | None = None,
+        box: Box | None = None,
+    ) -> Decision:
+        action = Action(action)
+        if state.size is None:
+            raise InvalidLabelError(f"cannot decide on {state.filepath}: {state.error}")
+        common: dict[str, Any] = {"reviewer": self.reviewer, "seconds_on_image": seconds_on_image}
+        sid, size = state.sample_id, state.size
+        if not any(p.id == key for p in state.proposals):
+            added = self.decisions(sid).get(key)
+            if added is None or added.action is not Action.ADDED:
+                raise KeyError(f"nothing with key {key} on sample {sid}")
+            if action is Action.REJECTED:  # deleting a box drawn by hand
+                return Decision.clear(sid, key, size, **common)
+            assert added.label is not None and added.box is not None
+            return Decision.add(sid, size, label or added.label, box or added.box, key=key,
+                                **common)
+        proposal = self._proposal(state, key)
+        if action is Action.ACCEPTED:
+            return Decision.accept(sid, proposal, size, **common)
+        if action is Action.REJECTED:
+            return Decision.reject(sid, proposal, size, **common)
+        if action is Action.EDITED:
+            current = self.decisions(sid).get(key)
+            base = current if current is not None and current.box is not None else None
+            return Decision.edit(
+                sid, proposal, size,
+                label or (base.label if base and base.label else proposal.label),
+                box or (base.box if base and base.box else proposal.box),
+                **common,
+            )
+        raise InvalidLabelError(f"{action.value} is not a decision on a proposal")
 
     def decide(
         self,
         state: SampleState,
-        proposal_id: str,
+        key: str,
         action: Action | str,
         *,
         seconds_on_image: float = 0.0,
         label: str | None = None,
         box: Box | None = None,
     ) -> Decision:
-        """Accept, reject or edit one proposal of ``state``."""
-        action = Action(action)
-        if state.size is None:
-            raise InvalidLabelError(f"cannot decide on {state.filepath}: {state.error}")
-        proposal = next((p for p in state.proposals if p.id == proposal_id), None)
-        if proposal is None:
-            raise KeyError(f"proposal {proposal_id} is not on sample {state.sample_id}")
-        common = {"reviewer": self.reviewer, "seconds_on_image": seconds_on_image}
-        if action is Action.ACCEPTED:
-            d = Decision.accept(state.sample_id, proposal, state.size, **common)
-        elif action is Action.REJECTED:
-            d = Decision.reject(state.sample_id, proposal, state.size, **common)
-        elif action is Action.EDITED:
-            d = Decision.edit(state.sample_id, proposal, state.size,
-                              label or proposal.label, box or proposal.box, **common)
-        else:
-            raise InvalidLabelError("use add() for boxes drawn by hand")
-        return self.record(d)
+        """Accept, reject or edit a proposal (``key`` = its id) or a box drawn by hand (``key``
+        = the added box's key: ``edited`` moves/relabels it, ``rejected`` deletes it)."""
+        d = self._decision(state, key, action, seconds_on_image, label, box)
+        self.record(d)
+        return d
+
+    def accept_all(self, state: SampleState, min_confidence: float = 0.0, *,
+                   seconds_on_image: float = 0.0) -> list[Decision]:
+        """Accept every undecided proposal with confidence >= ``min_confidence`` (one undo step)."""
+        decided = self.decisions(state.sample_id)
+        todo = [p for p in state.proposals if p.id not in decided
+                and (p.confidence is None or p.confidence >= min_confidence)]
+        return self.record(*[self._decision(state, p.id, Action.ACCEPTED, seconds_on_image)
+                             for p in todo])
 
     def add(self, state: SampleState, label: str, box: Box, *,
             seconds_on_image: float = 0.0) -> Decision:
         """Record a box the model missed."""
         if state.size is None:
             raise InvalidLabelError(f"cannot add a box on {state.filepath}: {state.error}")
-        return self.record(Decision.add(state.sample_id, state.size, label, box,
-                                        reviewer=self.reviewer, seconds_on_image=seconds_on_image))
+        d = Decision.add(state.sample_id, state.size, label, box, reviewer=self.reviewer,
+                         seconds_on_image=seconds_on_image)
+        self.record(d)
+        return d
 
     def complete(self, sample_id: str, seconds_on_image: float = 0.0) -> None:
         """Mark a sample finished with nothing left to decide (e.g. an image with no proposals)."""

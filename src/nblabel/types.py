@@ -205,12 +205,17 @@ class Proposal:
 
 
 class Action(str, Enum):
-    """What the reviewer did with a proposal (or ``ADDED`` for a box drawn by hand)."""
+    """What the reviewer did with a proposal (or ``ADDED`` for a box drawn by hand).
+
+    ``CLEARED`` withdraws the decision on a key (undo, or deleting a box drawn by hand): the
+    proposal is undecided again, or the added box is gone.
+    """
 
     ACCEPTED = "accepted"
     EDITED = "edited"
     REJECTED = "rejected"
     ADDED = "added"
+    CLEARED = "cleared"
 
 
 def _utcnow() -> datetime:
@@ -248,7 +253,12 @@ class Decision:
         object.__setattr__(self, "seconds_on_image", seconds)
         if self.decided_at.tzinfo is None:
             raise InvalidLabelError("decided_at must be timezone-aware (use UTC)")
-        if action is Action.REJECTED:
+        if action is Action.CLEARED:
+            if not self.key:
+                raise InvalidLabelError("clearing needs the key of the decision it withdraws")
+            object.__setattr__(self, "label", None)
+            object.__setattr__(self, "box", None)
+        elif action is Action.REJECTED:
             if self.proposal is None:
                 raise InvalidLabelError("a rejection needs the proposal it rejects")
         else:
@@ -288,6 +298,18 @@ class Decision:
     @classmethod
     def add(cls, sample_id: str, size: ImageSize, label: str, box: Box, **kw: Any) -> Decision:
         return cls(sample_id, Action.ADDED, size, label, box, None, **kw)
+
+    @classmethod
+    def clear(
+        cls, sample_id: str, key: str, size: ImageSize, proposal: Proposal | None = None,
+        **kw: Any,
+    ) -> Decision:
+        return cls(sample_id, Action.CLEARED, size, None, None, proposal, key=key, **kw)
+
+    @property
+    def keeps_label(self) -> bool:
+        """Whether this decision puts a label in the ground truth (accepted, edited, added)."""
+        return self.action in (Action.ACCEPTED, Action.EDITED, Action.ADDED)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1,37 +1,59 @@
 """The review widget (anywidget): image with proposals overlaid, keyboard-first decisions.
 
-State lives in traitlets so a page reload or Voila shows the same thing. The image travels as
-binary (``Bytes``), never base64. The browser sends only decisions and navigation as custom
-messages; Python journals each decision and then updates ``proposals`` (the browser shows a
-proposal as decided only once that update arrives, i.e. once the decision is on disk).
+State lives in traitlets so a page reload or Voila shows the same thing: the current image (as
+binary ``Bytes``, never base64), its boxes with their review status, the selection, threshold and
+mode. The browser keeps drag, resize, zoom and pan to itself and sends only decisions and
+navigation, as custom messages; Python journals each decision and then updates ``boxes`` (a box
+shows as decided only once that update arrives, i.e. once the decision is on disk).
 
-Keys (the widget takes focus; its keys do not reach the notebook):
-
-========================  =========================
-``Tab`` / ``j`` / ``↓``    next proposal
-``Shift+Tab`` / ``k``/``↑``  previous proposal
-``a`` / ``Enter``          accept the selected proposal
-``r`` / ``x`` / ``Del``    reject the selected proposal
-``→`` / ``d`` / ``n``      next image
-``←`` / ``p``              previous image
-========================  =========================
+Instant navigation: after each move Python loads the next images (and the previous one) in a
+background thread and sends them ahead as binary messages; the browser decodes them in advance
+and swaps to the next image as soon as the key is pressed, without waiting for the kernel.
+Images larger than ``max_preview_side`` arrive as a preview; the full image is sent when the user
+zooms in past the preview's resolution. The keys are listed in ``KEYS`` (press ``?``).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import anywidget
 import traitlets
 
+from nblabel.images import ImageLoadError, load_display_image
 from nblabel.session import ReviewSession, SampleState
-from nblabel.types import Action, Decision, InvalidLabelError
+from nblabel.types import Action, Box, Decision, InvalidLabelError
 
-__all__ = ["ReviewWidget"]
+__all__ = ["KEYS", "ReviewWidget"]
 
+log = logging.getLogger(__name__)
 _STATIC = Path(__file__).parent / "static"
+
+#: The keyboard map (the browser shows the same list on ``?``).
+KEYS: tuple[tuple[str, str], ...] = (
+    ("Tab / j / ↓", "next proposal"),
+    ("Shift+Tab / k / ↑", "previous proposal"),
+    ("a / Enter", "accept the selected box"),
+    ("r / x / Delete", "reject the selected box (delete a drawn one)"),
+    ("Shift+A", "accept every visible proposal on the image"),
+    ("1 … 9", "change the selected box's class"),
+    ("b", "draw a box (drag on the image); Esc cancels"),
+    ("→ / d / n", "next image"),
+    ("← / p", "previous image"),
+    ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"),
+    ("[ / ]", "lower / raise the confidence threshold"),
+    ("+ / - / wheel", "zoom in / out"),
+    ("0 / f", "fit the image"),
+    ("1:1 (Shift+1)", "actual pixels"),
+    ("m", "image mode / proposal mode"),
+    ("?", "show this help"),
+)
 
 
 class ReviewWidget(anywidget.AnyWidget):
@@ -44,26 +66,46 @@ class ReviewWidget(anywidget.AnyWidget):
     image_mime = traitlets.Unicode("").tag(sync=True)
     image_width = traitlets.Int(0).tag(sync=True)
     image_height = traitlets.Int(0).tag(sync=True)
+    image_preview = traitlets.Bool(False).tag(sync=True)
     image_error = traitlets.Unicode("").tag(sync=True)
     sample_id = traitlets.Unicode("").tag(sync=True)
     filename = traitlets.Unicode("").tag(sync=True)
-    proposals = traitlets.List(traitlets.Dict()).tag(sync=True)
+    boxes = traitlets.List(traitlets.Dict()).tag(sync=True)
     classes = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    selected = traitlets.Int(0).tag(sync=True)
+    selected = traitlets.Unicode("").tag(sync=True)
+    threshold = traitlets.Float(0.0, min=0.0, max=1.0).tag(sync=True)
+    mode = traitlets.Unicode("image").tag(sync=True)
     position = traitlets.Int(0).tag(sync=True)
     total = traitlets.Int(0).tag(sync=True)
     reviewed = traitlets.Int(0).tag(sync=True)
     reviewer = traitlets.Unicode("").tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
+    keys_help = traitlets.List(traitlets.List(traitlets.Unicode())).tag(sync=True)
 
-    def __init__(self, session: ReviewSession, start: int = 0, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        session: ReviewSession,
+        start: int = 0,
+        *,
+        threshold: float = 0.0,
+        prefetch: int = 3,
+        max_preview_side: int = 2560,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(threshold=threshold, **kwargs)
         self.session = session
         self.state: SampleState | None = None
+        self.prefetch = prefetch
+        self.max_preview_side = max_preview_side
         self._shown_at = time.monotonic()
+        self._cache: OrderedDict[str, SampleState] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nblabel-prefetch")
+        self._sent: set[str] = set()
         self.classes = session.classes
         self.reviewer = session.reviewer
         self.total = len(session.queue)
+        self.keys_help = [list(k) for k in KEYS]
         self.on_msg(self._on_message)
         if session.queue:
             self.show(min(max(start, 0), len(session.queue) - 1))
@@ -72,100 +114,238 @@ class ReviewWidget(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Close the widget and its session (remaining decisions are synced first)."""
+        self._loader.shutdown(wait=False, cancel_futures=True)
         self.session.close()
         super().close()
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def _load(self, sample_id: str) -> SampleState:
+        with self._cache_lock:
+            state = self._cache.get(sample_id)
+            if state is not None:
+                self._cache.move_to_end(sample_id)
+                return state
+        state = self.session.load(sample_id, max_side=self.max_preview_side)
+        with self._cache_lock:
+            self._cache[sample_id] = state
+            while len(self._cache) > 2 * self.prefetch + 4:
+                self._cache.popitem(last=False)
+        return state
+
+    def _prefetch_around(self, position: int) -> None:
+        queue = self.session.queue
+        targets = [p for p in (*range(position + 1, position + 1 + self.prefetch), position - 1)
+                   if 0 <= p < len(queue)]
+        for p in targets:
+            sid = queue[p]
+            if sid not in self._sent:
+                self._loader.submit(self._prefetch_one, p, sid)
+
+    def _prefetch_one(self, position: int, sample_id: str) -> None:
+        try:
+            state = self._load(sample_id)
+            content, buffers = self._payload(state, position)
+            self.send({"kind": "prefetch", **content}, buffers)
+            self._sent.add(sample_id)
+        except Exception as exc:  # prefetch is an optimisation: the key press loads it anyway
+            log.debug("prefetch of %s failed: %s", sample_id, exc)
+
+    def _payload(self, state: SampleState, position: int) -> tuple[dict[str, Any], list[bytes]]:
+        img = state.image
+        content = {
+            "sample_id": state.sample_id,
+            "position": position,
+            "filename": Path(state.filepath).name,
+            "image_mime": img.mime if img else "",
+            "image_width": img.size.width if img else 0,
+            "image_height": img.size.height if img else 0,
+            "image_preview": img.preview if img else False,
+            "image_error": state.error or "",
+            "boxes": self._rows(state),
+        }
+        return content, [img.data if img else b""]
 
     # -- navigation --------------------------------------------------------------------------
 
     def show(self, position: int) -> None:
         """Show the sample at ``position`` in the queue."""
         sid = self.session.queue[position]
-        state = self.session.load(sid)
+        state = self._load(sid)
         self.state = state
         self._shown_at = time.monotonic()
+        content, (data,) = self._payload(state, position)
         with self.hold_sync():
             self.position = position
             self.sample_id = sid
-            self.filename = Path(state.filepath).name
-            if state.image is not None:
-                self.image = state.image.data
-                self.image_mime = state.image.mime
-                self.image_width = state.image.size.width
-                self.image_height = state.image.size.height
-                self.image_error = ""
-            else:
-                self.image = b""
-                self.image_mime = ""
-                self.image_width = self.image_height = 0
-                self.image_error = state.error or "image could not be loaded"
-            self.proposals = self._proposal_rows()
+            self.filename = content["filename"]
+            self.image = data
+            self.image_mime = content["image_mime"]
+            self.image_width = content["image_width"]
+            self.image_height = content["image_height"]
+            self.image_preview = content["image_preview"]
+            self.image_error = content["image_error"]
+            self.boxes = content["boxes"]
             self.selected = self._first_pending()
             self.reviewed = self.session.reviewed_count()
             self.message = ""
+        self._prefetch_around(position)
 
     def go(self, delta: int) -> None:
         """Move ``delta`` images along the queue (marking a finished image complete)."""
-        if self.state is not None and self.state.size is not None:
-            decided = self.session.decisions(self.state.sample_id)
-            if not self.state.proposals and not decided:
-                self.session.complete(self.state.sample_id, self.seconds_on_image())
-        target = min(max(self.position + delta, 0), self.total - 1)
+        self._complete_if_done()
+        self.goto(self.position + delta, delta)
+
+    def goto(self, position: int, direction: int = 1) -> None:
+        target = min(max(position, 0), self.total - 1)
         if target != self.position or self.state is None:
             self.show(target)
         else:
             self.reviewed = self.session.reviewed_count()
-            self.message = "last image" if delta > 0 else "first image"
+            self.message = "last image" if direction > 0 else "first image"
+
+    def _complete_if_done(self) -> None:
+        if self.state is not None and self.state.size is not None:
+            decided = self.session.decisions(self.state.sample_id)
+            if not self.state.proposals and not decided:
+                self.session.complete(self.state.sample_id, self.seconds_on_image())
 
     def seconds_on_image(self) -> float:
         return time.monotonic() - self._shown_at
 
     # -- decisions ---------------------------------------------------------------------------
 
-    def decide(self, proposal_id: str, action: Action | str,
-               seconds: float | None = None) -> Decision:
-        """Decide on a proposal of the current image (what the accept/reject keys call)."""
-        if self.state is None:
-            raise InvalidLabelError("no image is shown")
-        d = self.session.decide(
-            self.state, proposal_id, action,
-            seconds_on_image=self.seconds_on_image() if seconds is None else seconds,
-        )
-        with self.hold_sync():
-            self.proposals = self._proposal_rows()
-            self.reviewed = self.session.reviewed_count()
+    def decide(self, key: str, action: Action | str, seconds: float | None = None, *,
+               label: str | None = None, box: Box | None = None) -> Decision:
+        """Decide on a box of the current image (what the keys and mouse call)."""
+        state = self._current()
+        d = self.session.decide(state, key, action, seconds_on_image=self._seconds(seconds),
+                                label=label, box=box)
+        self._refresh()
         return d
 
-    def _proposal_rows(self) -> list[dict[str, Any]]:
-        assert self.state is not None
-        decided = self.session.decisions(self.state.sample_id)
+    def add(self, label: str, box: Box, seconds: float | None = None) -> Decision:
+        """Add a box the model missed on the current image."""
+        d = self.session.add(self._current(), label, box, seconds_on_image=self._seconds(seconds))
+        self._refresh(select=d.key)
+        return d
+
+    def accept_all(self, seconds: float | None = None) -> list[Decision]:
+        """Accept every undecided proposal at or above the threshold on the current image."""
+        ds = self.session.accept_all(self._current(), self.threshold,
+                                     seconds_on_image=self._seconds(seconds))
+        self._refresh()
+        return ds
+
+    def undo(self) -> None:
+        self._after_history(self.session.undo(), "nothing to undo")
+
+    def redo(self) -> None:
+        self._after_history(self.session.redo(), "nothing to redo")
+
+    def _after_history(self, changed: list[Decision], empty: str) -> None:
+        if not changed:
+            self.message = empty
+            return
+        sid = changed[0].sample_id
+        if sid != self.sample_id and sid in self.session.queue:
+            self.show(self.session.queue.index(sid))  # undo brings back the image it changed
+        else:
+            self._refresh(select=changed[0].key)
+
+    def _current(self) -> SampleState:
+        if self.state is None:
+            raise InvalidLabelError("no image is shown")
+        return self.state
+
+    def _seconds(self, seconds: float | None) -> float:
+        return self.seconds_on_image() if seconds is None else max(0.0, float(seconds))
+
+    def _refresh(self, select: str | None = None) -> None:
+        with self.hold_sync():
+            self.boxes = self._rows(self._current())
+            if select is not None:
+                self.selected = select
+            elif not any(b["key"] == self.selected for b in self.boxes):
+                self.selected = self._first_pending()
+            self.reviewed = self.session.reviewed_count()
+            self.message = ""
+
+    def _rows(self, state: SampleState) -> list[dict[str, Any]]:
+        decided = self.session.decisions(state.sample_id)
         rows = []
-        for p in self.state.proposals:
+        for p in state.proposals:
             d = decided.get(p.id)
+            box = d.box if d is not None and d.box is not None else p.box
             rows.append({
-                "id": p.id,
-                "label": p.label,
-                "box": p.box.as_list(),
+                "key": p.id,
+                "proposal_id": p.id,
+                "label": d.label if d is not None and d.label else p.label,
+                "box": _rounded(box),
+                "original_box": _rounded(p.box),
+                "original_label": p.label,
                 "confidence": p.confidence,
                 "status": d.action.value if d is not None else "pending",
             })
+        for d in decided.values():
+            if d.action is Action.ADDED and d.box is not None:
+                rows.append({
+                    "key": d.key, "proposal_id": None, "label": d.label,
+                    "box": _rounded(d.box), "original_box": None, "original_label": None,
+                    "confidence": None, "status": "added",
+                })
         return rows
 
-    def _first_pending(self) -> int:
-        for i, row in enumerate(self.proposals):
-            if row["status"] == "pending":
-                return i
-        return 0
+    def _first_pending(self) -> str:
+        for row in self.boxes:
+            if row["status"] == "pending" and (row["confidence"] is None
+                                               or row["confidence"] >= self.threshold):
+                return str(row["key"])
+        return str(self.boxes[0]["key"]) if self.boxes else ""
+
+    # -- messages from the browser -----------------------------------------------------------
 
     def _on_message(self, _widget: Any, content: dict[str, Any], _buffers: list[Any]) -> None:
         kind = content.get("kind")
         try:
-            if kind == "go":
+            if kind == "hello":  # a new view (first render or page reload): its cache is empty
+                self._sent.clear()
+                self._prefetch_around(self.position)
+            elif kind == "go":
                 self.go(int(content.get("delta", 1)))
+            elif kind == "goto":
+                self._complete_if_done()
+                self.goto(int(content["position"]))
+            elif kind == "undo":
+                self.undo()
+            elif kind == "redo":
+                self.redo()
+            elif kind == "full_res":
+                self._send_full_res(str(content.get("sample_id")))
+            elif content.get("sample_id") != self.sample_id:
+                return  # an edit for an image that is no longer shown
             elif kind == "decide":
-                if content.get("sample_id") != self.sample_id:
-                    return  # a key press for an image that is no longer shown
-                seconds = content.get("seconds")
-                self.decide(str(content["proposal_id"]), str(content["action"]),
-                            float(seconds) if seconds is not None else None)
-        except (InvalidLabelError, KeyError, ValueError) as exc:
+                box = content.get("box")
+                self.decide(str(content["key"]), str(content["action"]), content.get("seconds"),
+                            label=content.get("label"), box=Box(*box) if box else None)
+            elif kind == "add":
+                self.add(str(content["label"]), Box(*content["box"]), content.get("seconds"))
+            elif kind == "accept_all":
+                self.accept_all(content.get("seconds"))
+        except (InvalidLabelError, KeyError, ValueError, TypeError) as exc:
             self.message = f"not saved: {exc}"
+
+    def _send_full_res(self, sample_id: str) -> None:
+        if self.state is None or sample_id != self.state.sample_id:
+            return
+        try:
+            full = load_display_image(self.state.filepath)
+        except ImageLoadError as exc:
+            self.message = str(exc)
+            return
+        self.send({"kind": "full_res", "sample_id": sample_id, "image_mime": full.mime},
+                  [full.data])
+
+
+def _rounded(box: Box) -> list[float]:
+    return [round(v, 2) for v in box.as_list()]

@@ -20,22 +20,22 @@ def test_widget_shows_image_as_binary_and_proposals_in_pixels(shapes_dataset, jo
     assert isinstance(w.image, bytes) and w.image[:2] == b"\xff\xd8", "raw JPEG bytes"
     assert (w.image_width, w.image_height) == (320, 240)
     assert w.total == len(shapes_dataset) and w.position == 0 and w.reviewed == 0
-    assert [p["id"] for p in w.proposals] == [p.id for p in state.proposals]
-    assert w.proposals[0]["box"] == state.proposals[0].box.as_list()
-    assert all(p["status"] == "pending" for p in w.proposals)
+    assert [p["key"] for p in w.boxes] == [p.id for p in state.proposals]
+    assert w.boxes[0]["box"] == state.proposals[0].box.as_list()
+    assert all(p["status"] == "pending" for p in w.boxes)
     assert w.classes == ["circle", "square", "triangle"]
 
 
 def test_decide_messages_update_journal_state_and_fiftyone(shapes_dataset, journal):
     w = nblabel.review(shapes_dataset, journal=journal, reviewer="kim")
-    ids = [p["id"] for p in w.proposals]
-    _msg(w, kind="decide", sample_id=w.sample_id, proposal_id=ids[0], action="accepted",
+    ids = [p["key"] for p in w.boxes]
+    _msg(w, kind="decide", sample_id=w.sample_id, key=ids[0], action="accepted",
          seconds=1.25)
-    _msg(w, kind="decide", sample_id="someone-else", proposal_id=ids[1], action="rejected")
-    assert [p["status"] for p in w.proposals][:2] == ["accepted", "pending"], \
+    _msg(w, kind="decide", sample_id="someone-else", key=ids[1], action="rejected")
+    assert [p["status"] for p in w.boxes][:2] == ["accepted", "pending"], \
         "a stale message for another image is ignored"
     for pid in ids[1:]:
-        _msg(w, kind="decide", sample_id=w.sample_id, proposal_id=pid, action="rejected")
+        _msg(w, kind="decide", sample_id=w.sample_id, key=pid, action="rejected")
     assert w.reviewed == 1
     w.session.flush()
     sample = shapes_dataset[w.sample_id]
@@ -47,11 +47,11 @@ def test_decide_messages_update_journal_state_and_fiftyone(shapes_dataset, journ
 def test_navigation_keeps_decisions_visible(shapes_dataset, journal):
     w = nblabel.review(shapes_dataset, journal=journal)
     first = w.sample_id
-    _msg(w, kind="decide", sample_id=first, proposal_id=w.proposals[0]["id"], action="rejected")
+    _msg(w, kind="decide", sample_id=first, key=w.boxes[0]["key"], action="rejected")
     _msg(w, kind="go", delta=1)
     assert w.position == 1 and w.sample_id != first
     _msg(w, kind="go", delta=-1)
-    assert w.sample_id == first and w.proposals[0]["status"] == "rejected"
+    assert w.sample_id == first and w.boxes[0]["status"] == "rejected"
     _msg(w, kind="go", delta=-1)
     assert w.position == 0 and w.message == "first image"
 
@@ -64,10 +64,10 @@ def test_broken_image_shows_error_and_session_moves_on(shapes_dataset, journal, 
     ds.add_samples([fo.Sample(filepath=str(broken)), fo.Sample(filepath=str(missing))])
     queue = ds.values("id")
     w = nblabel.review(ds, journal=journal, queue=[queue[0], queue[-2], queue[-1], queue[1]])
-    pid = w.proposals[0]["id"]
-    _msg(w, kind="decide", sample_id=w.sample_id, proposal_id=pid, action="accepted")
+    pid = w.boxes[0]["key"]
+    _msg(w, kind="decide", sample_id=w.sample_id, key=pid, action="accepted")
     _msg(w, kind="go", delta=1)
-    assert "broken.jpg" in w.image_error and w.image == b"" and w.proposals == []
+    assert "broken.jpg" in w.image_error and w.image == b"" and w.boxes == []
     _msg(w, kind="go", delta=1)
     assert "not found" in w.image_error and "gone.png" in w.image_error
     _msg(w, kind="go", delta=1)
@@ -82,7 +82,7 @@ def test_image_without_proposals_counts_as_reviewed_when_left(shapes_dataset, jo
     sid = ds.first().id
     ds.set_values("predictions", {sid: fo.Detections(detections=[])}, key_field="id")
     w = nblabel.review(ds, journal=journal)
-    assert w.proposals == [] and w.reviewed == 0
+    assert w.boxes == [] and w.reviewed == 0
     _msg(w, kind="go", delta=1)
     assert w.reviewed == 1
     w.session.flush()

@@ -79,3 +79,17 @@ def test_exif_rotation_is_applied_everywhere(tmp_path):
     assert (shown.size.width, shown.size.height) == (20, 40)
     assert load_rgb(path).size == (20, 40)
     assert (image_size(path).width, image_size(path).height) == (20, 40)
+
+
+def test_large_image_gets_a_preview_with_full_size(tmp_path):
+    path = tmp_path / "big.jpg"
+    Image.new("RGB", (6000, 4000), "white").save(path, quality=80)
+    prev = load_display_image(path, max_side=2048)
+    assert prev.preview and prev.mime == "image/jpeg"
+    assert (prev.size.width, prev.size.height) == (6000, 4000), "coordinates stay full-size"
+    assert max(Image.open(io.BytesIO(prev.data)).size) <= 2048
+    full = load_display_image(path)
+    assert not full.preview and full.data == path.read_bytes()
+    small = tmp_path / "small.jpg"
+    Image.new("RGB", (640, 480)).save(small)
+    assert not load_display_image(small, max_side=2048).preview
