@@ -57,6 +57,10 @@ def prepare_model(root: Path | None = None) -> Path:
     return weights
 
 
+def _dataset_stamp(root: Path) -> dict[str, object]:
+    return {**_RECIPE, "root": str(root.resolve())}
+
+
 def load_demo_dataset(
     name: str = DEMO_DATASET, root: Path | None = None, overwrite: bool = False
 ) -> fo.Dataset:
@@ -70,7 +74,7 @@ def load_demo_dataset(
     weights = prepare_model(root)
     if fo.dataset_exists(name):
         ds = fo.load_dataset(name)
-        if not overwrite and ds.info.get("nblabel_demo") == _RECIPE and len(ds):
+        if not overwrite and ds.info.get("nblabel_demo") == _dataset_stamp(root) and len(ds):
             return ds
         ds.delete()
     images = make_shapes(root / "images", _DEMO, seed=3, size=_SIZE, prefix="demo")
@@ -93,7 +97,7 @@ def load_demo_dataset(
     ds.default_classes = list(CLASSES)
     source = UltralyticsSource(weights, imgsz=_IMGSZ, conf=0.1)
     preannotate(ds, source, "predictions", progress=False)
-    ds.info["nblabel_demo"] = _RECIPE
+    ds.info["nblabel_demo"] = _dataset_stamp(root)
     ds.save()
     return ds
 
