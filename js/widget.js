@@ -205,6 +205,12 @@ function render({ model, el: host }) {
       world.style.height = `${local.height}px`;
       overlay.setAttribute("viewBox", `0 0 ${local.width || 1} ${local.height || 1}`);
       local.fitted = false;
+      // After a local swap Python's selection still names a box of the previous image.
+      if (!local.boxes.some((b) => b.key === model.get("selected"))) {
+        const first = local.boxes.find((b) => b.status === "pending" && visible(b)) ||
+          local.boxes[0];
+        setSelected(first ? first.key : "");
+      }
       layout();
     }
     drawOverlay();

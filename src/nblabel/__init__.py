@@ -59,11 +59,14 @@ def review(view: Any, **kwargs: Any) -> ReviewWidget:
     """Open the review widget on a FiftyOne dataset or view.
 
     Keyword arguments go to :class:`~nblabel.session.ReviewSession` (``predictions_field``,
-    ``gt_field``, ``reviewer``, ``journal``, ``queue``, ``classes``); ``start`` picks the first
-    image. The session is available as ``widget.session``.
+    ``gt_field``, ``reviewer``, ``journal``, ``queue``, ``classes``, ``autosync``) or to
+    :class:`~nblabel.widget.ReviewWidget` (``start``: first position in the queue,
+    ``threshold``: initial confidence threshold, ``prefetch``, ``max_preview_side``). The
+    session is available as ``widget.session``.
     """
     from nblabel.session import ReviewSession
     from nblabel.widget import ReviewWidget
 
-    start = kwargs.pop("start", 0)
-    return ReviewWidget(ReviewSession(view, **kwargs), start=start)
+    widget_args = {k: kwargs.pop(k) for k in ("start", "threshold", "prefetch",
+                                              "max_preview_side") if k in kwargs}
+    return ReviewWidget(ReviewSession(view, **kwargs), **widget_args)

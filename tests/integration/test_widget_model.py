@@ -87,3 +87,83 @@ def test_image_without_proposals_counts_as_reviewed_when_left(shapes_dataset, jo
     assert w.reviewed == 1
     w.session.flush()
     assert "reviewed" in ds[sid].tags
+
+
+def test_edit_add_delete_and_relabel(shapes_dataset, journal):
+    w = nblabel.review(shapes_dataset, journal=journal)
+    first = w.boxes[0]
+    _msg(w, kind="decide", sample_id=w.sample_id, key=first["key"], action="edited",
+         box=[10.5, 20.25, 40, 30])
+    row = w.boxes[0]
+    assert row["status"] == "edited" and row["box"] == [10.5, 20.25, 40, 30]
+    assert row["original_box"] == first["original_box"] and row["label"] == first["label"]
+    _msg(w, kind="decide", sample_id=w.sample_id, key=first["key"], action="edited",
+         label="square")
+    assert w.boxes[0]["label"] == "square" and w.boxes[0]["box"] == [10.5, 20.25, 40, 30], \
+        "relabelling keeps the edited box"
+    _msg(w, kind="add", sample_id=w.sample_id, label="triangle", box=[300, 200, 50, 60])
+    added = w.boxes[-1]
+    assert added["status"] == "added" and added["box"] == [300, 200, 20, 40], "clipped"
+    assert w.selected == added["key"]
+    _msg(w, kind="decide", sample_id=w.sample_id, key=added["key"], action="edited",
+         box=[100, 100, 10, 10])
+    assert w.boxes[-1]["box"] == [100, 100, 10, 10] and w.boxes[-1]["status"] == "added"
+    w.session.flush()
+    gt = sorted((d.label, d.review) for d in shapes_dataset[w.sample_id].ground_truth.detections)
+    assert gt == [("square", "edited"), ("triangle", "added")]
+    _msg(w, kind="decide", sample_id=w.sample_id, key=added["key"], action="rejected")
+    assert all(b["key"] != added["key"] for b in w.boxes), "deleting a drawn box removes it"
+    w.session.flush()
+    assert [d.label for d in shapes_dataset[w.sample_id].ground_truth.detections] == ["square"]
+
+
+def test_undo_and_redo_end_in_the_final_state(shapes_dataset, journal):
+    ds = shapes_dataset
+    w = nblabel.review(ds, journal=journal)
+    sid = w.sample_id
+    keys = [b["key"] for b in w.boxes]
+    _msg(w, kind="decide", sample_id=sid, key=keys[0], action="accepted")
+    _msg(w, kind="decide", sample_id=sid, key=keys[0], action="rejected")
+    _msg(w, kind="undo")
+    assert w.boxes[0]["status"] == "accepted", "undo restores the previous decision"
+    _msg(w, kind="undo")
+    assert w.boxes[0]["status"] == "pending"
+    _msg(w, kind="undo")
+    assert w.message == "nothing to undo"
+    _msg(w, kind="redo")
+    assert w.boxes[0]["status"] == "accepted"
+    w.session.flush()
+    assert ds[sid].predictions.detections[0].review == "accepted"
+    assert len(ds[sid].ground_truth.detections) == 1
+    # Undo on another image brings that image back.
+    _msg(w, kind="go", delta=1)
+    _msg(w, kind="undo")
+    assert w.sample_id == sid and w.boxes[0]["status"] == "pending"
+    w.session.flush()
+    assert ds[sid].predictions.detections[0].review is None, "FiftyOne ends undone too"
+    assert ds[sid].ground_truth.detections == []
+
+
+def test_threshold_accept_all_is_one_undo_step(shapes_dataset, journal):
+    ds = shapes_dataset
+    w = nblabel.review(ds, journal=journal, threshold=0.5)
+    confs = [b["confidence"] for b in w.boxes]
+    _msg(w, kind="accept_all", sample_id=w.sample_id)
+    statuses = [b["status"] for b in w.boxes]
+    assert statuses == ["accepted" if c >= 0.5 else "pending" for c in confs]
+    _msg(w, kind="undo")
+    assert all(b["status"] == "pending" for b in w.boxes)
+
+
+def test_large_image_is_sent_as_preview(shapes_dataset, journal, tmp_path):
+    from PIL import Image
+
+    big = tmp_path / "big.jpg"
+    Image.new("RGB", (6000, 4000), "gray").save(big, quality=70)
+    ds = shapes_dataset
+    (sid,) = ds.add_samples([fo.Sample(filepath=str(big), predictions=fo.Detections(detections=[
+        fo.Detection(label="circle", bounding_box=[0.5, 0.5, 0.1, 0.1], confidence=0.9)]))])
+    w = nblabel.review(ds, journal=journal, queue=[sid])
+    assert w.image_preview and (w.image_width, w.image_height) == (6000, 4000)
+    assert len(w.image) < big.stat().st_size
+    assert w.boxes[0]["box"] == [3000, 2000, 600, 400], "boxes stay in full-size pixels"

@@ -1,0 +1,71 @@
+"""Helpers for driving the review widget in the browser and reading FiftyOne back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def review_cells(dataset_name: str, queue: list[str] | None = None, **kwargs: Any) -> list[str]:
+    args = "".join(f", {k}={v!r}" for k, v in kwargs.items())
+    q = f", queue={queue!r}" if queue is not None else ""
+    return [
+        "import nblabel, fiftyone as fo\n"
+        f"ds = fo.load_dataset({dataset_name!r})\n"
+        f"w = nblabel.review(ds{q}, reviewer='browser-tester'{args})\n"
+        "w",
+    ]
+
+
+def wait_widget(page: Any) -> None:
+    page.locator(".nblabel-root[data-ready='true']").wait_for(timeout=120_000)
+    page.wait_for_function(
+        "() => { const r = document.querySelector('.nblabel-root');"
+        " return r && r.dataset.paintedSample"
+        " && document.querySelector('.nblabel-image').complete; }",
+        timeout=60_000)
+
+
+def focus(page: Any) -> None:
+    page.locator(".nblabel-progress").click()
+
+
+def wait_status(page: Any, index: int, status: str, timeout: int = 15_000) -> None:
+    page.wait_for_function(
+        "([i, s]) => { const b = document.querySelector(`.nblabel-box[data-index='${i}']`);"
+        " return b && b.dataset.status === s && !document.querySelector('.nblabel-root')"
+        ".dataset.saving; }",
+        arg=[index, status], timeout=timeout)
+
+
+def to_client(page: Any, x: float, y: float) -> tuple[float, float]:
+    """Client (CSS pixel) coordinates of image pixel (x, y) at the current zoom."""
+    return tuple(page.evaluate(
+        """([x, y]) => {
+            const world = document.querySelector('.nblabel-world');
+            const r = world.getBoundingClientRect();
+            const w = world.offsetWidth, h = world.offsetHeight;
+            return [r.left + x * r.width / w, r.top + y * r.height / h];
+        }""", [x, y]))
+
+
+def scale(page: Any) -> float:
+    return float(page.locator(".nblabel-root").get_attribute("data-scale"))
+
+
+def drag(page: Any, start: tuple[float, float], end: tuple[float, float], steps: int = 8) -> None:
+    """Drag with the mouse between two image-pixel points."""
+    sx, sy = to_client(page, *start)
+    ex, ey = to_client(page, *end)
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move(ex, ey, steps=steps)
+    page.mouse.up()
+
+
+def eventually(predicate: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what or predicate}"
+        time.sleep(0.2)
