@@ -158,7 +158,8 @@ function render({ model, el: host }) {
   }
 
   function acceptAll() {
-    send({ kind: "accept_all", sample_id: local.sampleId, seconds: seconds() });
+    send({ kind: "accept_all", sample_id: local.sampleId, seconds: seconds(),
+      threshold: thresholdValue() });
     root.dataset.saving = "true";
   }
 
@@ -330,6 +331,7 @@ function render({ model, el: host }) {
         g.appendChild(svgEl("rect", { x: ox, y: oy, width: ow, height: oh, fill: "none",
           stroke: colour, class: "nblabel-original", "vector-effect": "non-scaling-stroke" }));
       }
+      if (row.mask && row.status !== "rejected") g.appendChild(maskShape(row, colour, i));
       const rect = svgEl("rect", { x, y, width: bw, height: bh, fill: colour, stroke: colour,
         "stroke-width": isSel ? 3 : 1.5, "vector-effect": "non-scaling-stroke",
         class: "nblabel-box-rect" });
@@ -365,6 +367,27 @@ function render({ model, el: host }) {
         "vector-effect": "non-scaling-stroke" }));
     }
     drawInfo();
+  }
+
+  // Instance masks: the PNG (white inside) is an SVG luminance mask over a rectangle filled
+  // with the class colour, stretched over the box (as FiftyOne stores masks).
+  const maskUrls = new WeakMap();
+  const uid = Math.random().toString(36).slice(2, 8);
+  function maskShape(row, colour, i) {
+    let url = maskUrls.get(row.mask);
+    if (!url) {
+      url = URL.createObjectURL(new Blob([row.mask], { type: "image/png" }));
+      maskUrls.set(row.mask, url);
+    }
+    const [x, y, w, h] = row.box;
+    const id = `nblabel-mask-${uid}-${i}`;
+    const g = svgEl("g", { class: "nblabel-mask" });
+    const m = svgEl("mask", { id, maskUnits: "userSpaceOnUse", x, y, width: w, height: h });
+    m.appendChild(svgEl("image", { href: url, x, y, width: w, height: h,
+      preserveAspectRatio: "none" }));
+    g.append(m, svgEl("rect", { x, y, width: w, height: h, fill: colour, mask: `url(#${id})`,
+      class: "nblabel-mask-fill" }));
+    return g;
   }
 
   function drawInfo() {
@@ -600,9 +623,21 @@ function render({ model, el: host }) {
     e.stopPropagation();
     action();
   });
-  // Keep every key typed in the widget away from the notebook's shortcuts.
+  // Keep every key typed in the widget away from the notebook's shortcuts, and keep the focus:
+  // a click anywhere in the widget focuses it (the notebook would otherwise take the focus
+  // back to select the cell, as Notebook 7 does).
   root.addEventListener("keyup", (e) => e.stopPropagation());
   root.addEventListener("keypress", (e) => e.stopPropagation());
+  root.setAttribute("data-lm-suppress-shortcuts", "true"); // JupyterLab/Notebook 7 key map
+  for (const type of ["pointerdown", "mousedown", "click", "focusin"]) {
+    root.addEventListener(type, (e) => {
+      e.stopPropagation();
+      const tag = e.target && e.target.tagName;
+      if (type !== "focusin" && tag !== "SELECT" && tag !== "INPUT" && tag !== "OPTION") {
+        root.focus({ preventScroll: true });
+      }
+    });
+  }
 
   classSelect.addEventListener("change", () => {
     relabel(classSelect.value);
@@ -713,7 +748,9 @@ function render({ model, el: host }) {
 
   model.on("msg:custom", (content, buffers) => {
     if (content.kind === "prefetch") {
-      remember(content, buffers[0], content.image_mime, content.boxes, content.position);
+      const boxes = content.boxes.map((b) => (
+        typeof b.mask === "number" ? { ...b, mask: buffers[b.mask] } : b));
+      remember(content, buffers[0], content.image_mime, boxes, content.position);
     } else if (content.kind === "full_res" && content.sample_id === local.sampleId) {
       decode(buffers[0], content.image_mime).then((bitmap) => {
         if (!bitmap || content.sample_id !== local.sampleId) return;

@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 
 __all__ = [
-    "CHROMIUM_ARGS", "JupyterLab", "Mongod", "chromium_path", "free_port", "open_and_run",
+    "CHROMIUM_ARGS", "JupyterLab", "Mongod", "Voila", "chromium_path", "free_port", "open_and_run",
     "write_notebook",
 ]
 
@@ -107,7 +107,8 @@ class Mongod:
 
 
 class JupyterLab:
-    """A token-less JupyterLab on 127.0.0.1 serving ``root`` (kernels inherit ``env``)."""
+    """A token-less JupyterLab (or, with ``app="notebook"``, Notebook 7) on 127.0.0.1 serving
+    ``root`` (kernels inherit ``env``)."""
 
     def __init__(self, workdir: Path, env: dict[str, str] | None = None) -> None:
         self.workdir = workdir
@@ -138,6 +139,8 @@ class JupyterLab:
         if app == "jupyterlab":
             cmd += ["--LabApp.expose_app_in_browser=True",
                     f"--LabServerApp.workspaces_dir={self.workdir / 'ws'}"]
+        elif app == "notebook":
+            cmd += ["--JupyterNotebookApp.expose_app_in_browser=True"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives with the process
@@ -154,6 +157,42 @@ class JupyterLab:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"{app} did not start:\n{self.log_path.read_text()}")
+            time.sleep(0.3)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+            self.proc = None
+
+
+class Voila:
+    """Voila serving one notebook as an app on 127.0.0.1 (its kernel inherits ``env``)."""
+
+    def __init__(self, notebook: Path, env: dict[str, str] | None = None) -> None:
+        self.notebook = notebook
+        self.env = dict(os.environ if env is None else env)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+        self.log_path = notebook.with_suffix(".voila.log")
+
+    def start(self, timeout: float = 90.0) -> str:
+        port = free_port()
+        cmd = [sys.executable, "-m", "voila", str(self.notebook), "--no-browser",
+               f"--port={port}", "--Voila.ip=127.0.0.1", "--show_tracebacks=True"]
+        log = open(self.log_path, "wb")  # noqa: SIM115 - lives with the process
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                     cwd=self.notebook.parent)
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return self.url
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"voila did not start:\n{self.log_path.read_text()}")
             time.sleep(0.3)
 
     def stop(self) -> None:
@@ -184,10 +223,16 @@ KERNEL_IDLE_JS = """(path) => {
 }"""
 
 
-def open_and_run(page: object, lab_url: str, name: str, timeout_s: float = 120.0) -> None:
-    """Open notebook ``name`` in its own fresh JupyterLab workspace and run all its cells."""
-    workspace = Path(name).stem
-    page.goto(f"{lab_url}/lab/workspaces/{workspace}/tree/{name}?reset")  # type: ignore[attr-defined]
+def open_and_run(
+    page: object, lab_url: str, name: str, timeout_s: float = 120.0, app: str = "jupyterlab"
+) -> None:
+    """Open notebook ``name`` (in JupyterLab, in its own fresh workspace, or in Notebook 7 with
+    ``app="notebook"``) and run all its cells."""
+    if app == "notebook":
+        url = f"{lab_url}/notebooks/{name}"
+    else:
+        url = f"{lab_url}/lab/workspaces/{Path(name).stem}/tree/{name}?reset"
+    page.goto(url)  # type: ignore[attr-defined]
     page.wait_for_function(KERNEL_IDLE_JS, arg=name, timeout=timeout_s * 1000)  # type: ignore[attr-defined]
     page.evaluate(  # type: ignore[attr-defined]
         "window.jupyterapp.commands.execute('notebook:run-all-cells')")

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nblabel.images import decode_mask
 from nblabel.journal import DecisionJournal
 from nblabel.types import Decision
 
@@ -172,6 +173,8 @@ class FiftyOneSync:
             proposal_confidence=d.proposal.confidence if d.proposal is not None else None,
             seconds_on_image=d.seconds_on_image,
         )
+        if d.proposal is not None and d.proposal.mask is not None:
+            det.mask = decode_mask(d.proposal.mask)
         det.set_field(_OWNER_ATTR, d.key)
         det._id = ObjectId(label_id_for_key(dataset_name, d.sample_id, d.key))
         return det

@@ -16,7 +16,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from nblabel.types import ImageSize
 
-__all__ = ["DisplayImage", "ImageLoadError", "load_display_image", "load_rgb"]
+__all__ = [
+    "DisplayImage", "ImageLoadError", "decode_mask", "encode_mask", "load_display_image",
+    "load_rgb",
+]
 
 _BROWSER_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif",
                     "WEBP": "image/webp"}
@@ -134,3 +137,22 @@ def image_size(path: str | os.PathLike[str]) -> ImageSize:
     except Exception as exc:  # see _open
         raise ImageLoadError(f"corrupt or unreadable image {path}: {exc}") from exc
     return ImageSize(w, h)
+
+
+def encode_mask(mask: object) -> bytes:
+    """A 2-D mask (bool or numbers, non-zero inside) as 8-bit PNG bytes (0 or 255)."""
+    import numpy as np
+
+    arr = np.asarray(mask)
+    if arr.ndim != 2 or arr.size == 0:
+        raise ValueError(f"a mask must be a non-empty 2-D array, got shape {arr.shape}")
+    buf = io.BytesIO()
+    Image.fromarray(np.where(arr > 0, 255, 0).astype("uint8"), "L").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def decode_mask(data: bytes) -> object:
+    """The boolean array of a mask made by :func:`encode_mask`."""
+    import numpy as np
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("L")) > 127

@@ -21,7 +21,13 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from nblabel.fiftyone_sync import FiftyOneSync
-from nblabel.images import DisplayImage, ImageLoadError, image_size, load_display_image
+from nblabel.images import (
+    DisplayImage,
+    ImageLoadError,
+    encode_mask,
+    image_size,
+    load_display_image,
+)
 from nblabel.journal import DecisionJournal
 from nblabel.types import Action, Box, Decision, ImageSize, InvalidLabelError, Proposal
 
@@ -130,14 +136,16 @@ class ReviewSession:
         if size is not None and dets[0] is not None:
             for det in dets[0].detections:
                 try:
+                    mask = det.mask if det.has_field("mask") else None
                     proposals.append(Proposal(
                         label=det.label,
                         box=Box.from_relative(det.bounding_box, size),
                         confidence=det.confidence,
                         source=det.get_field("source") if det.has_field("source") else "",
                         id=det.id,
+                        mask=encode_mask(mask) if mask is not None else None,
                     ))
-                except (InvalidLabelError, TypeError) as exc:
+                except (InvalidLabelError, TypeError, ValueError) as exc:
                     log.warning("skipping invalid proposal %s on %s: %s", det.id, sample_id, exc)
         return SampleState(sample_id, path, image, error, size, tuple(proposals))
 

@@ -15,6 +15,7 @@ Validation policy (one place, used by every proposal source and by the widget):
 
 from __future__ import annotations
 
+import base64
 import math
 import uuid
 from collections.abc import Mapping
@@ -158,7 +159,8 @@ class Proposal:
     """A label proposed by a model: class, box in pixels, confidence and where it came from.
 
     ``id`` is the id of the stored proposal (the FiftyOne label id once it is in a dataset);
-    ``scores`` optionally holds per-class scores when the model gives them.
+    ``scores`` optionally holds per-class scores when the model gives them; ``mask`` is an
+    instance mask as PNG bytes (8-bit, non-zero inside), covering the box as in FiftyOne.
     """
 
     label: str
@@ -167,6 +169,7 @@ class Proposal:
     source: str = ""
     scores: Mapping[str, float] | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    mask: bytes | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.label, str) or not self.label:
@@ -190,6 +193,7 @@ class Proposal:
             "confidence": self.confidence,
             "source": self.source,
             "scores": dict(self.scores) if self.scores is not None else None,
+            "mask": base64.b64encode(self.mask).decode() if self.mask is not None else None,
         }
 
     @classmethod
@@ -201,6 +205,7 @@ class Proposal:
             source=d.get("source", ""),
             scores=d.get("scores"),
             id=d["id"],
+            mask=base64.b64decode(d["mask"]) if d.get("mask") else None,
         )
 
 

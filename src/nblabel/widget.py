@@ -153,6 +153,12 @@ class ReviewWidget(anywidget.AnyWidget):
 
     def _payload(self, state: SampleState, position: int) -> tuple[dict[str, Any], list[bytes]]:
         img = state.image
+        buffers = [img.data if img else b""]
+        rows = self._rows(state)
+        for row in rows:  # masks travel as extra binary buffers, referenced by index
+            if row["mask"] is not None:
+                buffers.append(row["mask"])
+                row["mask"] = len(buffers) - 1
         content = {
             "sample_id": state.sample_id,
             "position": position,
@@ -162,9 +168,9 @@ class ReviewWidget(anywidget.AnyWidget):
             "image_height": img.size.height if img else 0,
             "image_preview": img.preview if img else False,
             "image_error": state.error or "",
-            "boxes": self._rows(state),
+            "boxes": rows,
         }
-        return content, [img.data if img else b""]
+        return content, buffers
 
     # -- navigation --------------------------------------------------------------------------
 
@@ -179,7 +185,7 @@ class ReviewWidget(anywidget.AnyWidget):
         state = self._load(sid)
         self.state = state
         self._shown_at = time.monotonic()
-        content, (data,) = self._payload(state, position)
+        content, (data, *_) = self._payload(state, position)
         with self.hold_sync():
             self.position = position
             self.sample_id = sid
@@ -194,7 +200,7 @@ class ReviewWidget(anywidget.AnyWidget):
             self.image_height = content["image_height"]
             self.image_preview = content["image_preview"]
             self.image_error = content["image_error"]
-            self.boxes = content["boxes"]
+            self.boxes = self._rows(state)  # with masks as bytes (sent as binary buffers)
             self.selected = self._first_pending()
             self.reviewed = self.session.reviewed_count()
             self.message = ""
@@ -295,13 +301,14 @@ class ReviewWidget(anywidget.AnyWidget):
                 "original_label": p.label,
                 "confidence": p.confidence,
                 "status": d.action.value if d is not None else "pending",
+                "mask": p.mask,
             })
         for d in decided.values():
             if d.action is Action.ADDED and d.box is not None:
                 rows.append({
                     "key": d.key, "proposal_id": None, "label": d.label,
                     "box": _rounded(d.box), "original_box": None, "original_label": None,
-                    "confidence": None, "status": "added",
+                    "confidence": None, "status": "added", "mask": None,
                 })
         return rows
 
@@ -341,6 +348,8 @@ class ReviewWidget(anywidget.AnyWidget):
             elif kind == "add":
                 self.add(str(content["label"]), Box(*content["box"]), content.get("seconds"))
             elif kind == "accept_all":
+                if content.get("threshold") is not None:  # what the user saw when pressing
+                    self.threshold = float(content["threshold"])
                 self.accept_all(content.get("seconds"))
         except (InvalidLabelError, KeyError, ValueError, TypeError) as exc:
             self.message = f"not saved: {exc}"

@@ -167,3 +167,27 @@ def test_large_image_is_sent_as_preview(shapes_dataset, journal, tmp_path):
     assert w.image_preview and (w.image_width, w.image_height) == (6000, 4000)
     assert len(w.image) < big.stat().st_size
     assert w.boxes[0]["box"] == [3000, 2000, 600, 400], "boxes stay in full-size pixels"
+
+
+def test_instance_masks_are_shown_and_land_in_ground_truth(shapes_dataset, journal):
+    import numpy as np
+
+    ds = shapes_dataset
+    sid = ds.first().id
+    mask = np.zeros((24, 30), dtype=bool)
+    mask[4:20, 5:25] = True
+    ds.set_values("predictions", {sid: fo.Detections(detections=[
+        fo.Detection(label="circle", bounding_box=[0.1, 0.1, 0.3, 0.2], confidence=0.9,
+                     mask=mask),
+        fo.Detection(label="square", bounding_box=[0.5, 0.5, 0.2, 0.2], confidence=0.8),
+    ])}, key_field="id")
+    w = nblabel.review(ds, journal=journal)
+    with_mask, plain = w.boxes
+    assert with_mask["mask"][:8] == b"\x89PNG\r\n\x1a\n" and plain["mask"] is None
+    content, buffers = w._payload(w.state, 0)
+    assert content["boxes"][0]["mask"] == 1 and buffers[1] == with_mask["mask"], \
+        "prefetch sends masks as binary buffers"
+    _msg(w, kind="decide", sample_id=sid, key=with_mask["key"], action="accepted")
+    w.session.flush()
+    (gt,) = ds[sid].ground_truth.detections
+    assert gt.mask.shape == (24, 30) and (gt.mask > 0).sum() == mask.sum()
