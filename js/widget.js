@@ -84,6 +84,7 @@ function render({ model, el: host }) {
   world.append(canvas, overlay);
   const errorBox = el("div", "nblabel-error");
   stage.append(world, errorBox);
+  const classPanel = el("div", "nblabel-classification");
   const info = el("div", "nblabel-info");
   const message = el("div", "nblabel-message");
   const help = el("div", "nblabel-help");
@@ -101,6 +102,7 @@ function render({ model, el: host }) {
     fullResAsked: false,
     drawing: false,
     drag: null,
+    imageLabel: {},
     fitted: false,
   };
   const cache = new Map(); // sample_id -> {position, url, meta, boxes, decoded}
@@ -157,6 +159,40 @@ function render({ model, el: host }) {
     decide("edited", { label });
   }
 
+  // ---- the image's class (classification proposals) --------------------------------------
+  function imageLabel() {
+    return local.imageLabel || {};
+  }
+
+  function classify(label) {
+    const il = imageLabel();
+    if (!il.status) return;
+    const action = !label || label === il.label ? "accepted" : "edited";
+    send({ kind: "classify", sample_id: local.sampleId, action, label: label || il.label,
+      seconds: seconds() });
+    root.dataset.saving = "true";
+  }
+
+  function drawClassPanel() {
+    const il = imageLabel();
+    classPanel.replaceChildren();
+    classPanel.style.display = il.status ? "" : "none";
+    if (!il.status) return;
+    classPanel.dataset.status = il.status;
+    classPanel.appendChild(el("span", "nblabel-label", "image class:"));
+    (il.top || []).forEach(([label, score], i) => {
+      const chosen = il.final === label && il.status !== "rejected";
+      const chip = button(`nblabel-class-chip${chosen ? " nblabel-chosen" : ""}`,
+        `${i + 1}. ${label} ${(score * 100).toFixed(0)}%`,
+        `choose ${label} (Alt+${i + 1})`, () => classify(label));
+      chip.dataset.label = label;
+      classPanel.appendChild(chip);
+    });
+    const state = il.status === "pending" ? "pending (c accepts)" :
+      `${il.status}${il.final ? `: ${il.final}` : ""}`;
+    classPanel.appendChild(el("span", "nblabel-classification-status", state));
+  }
+
   function acceptAll() {
     send({ kind: "accept_all", sample_id: local.sampleId, seconds: seconds(),
       threshold: thresholdValue() });
@@ -205,6 +241,8 @@ function render({ model, el: host }) {
     local.width = meta.image_width || 0;
     local.height = meta.image_height || 0;
     local.boxes = boxes.map((b) => ({ ...b }));
+    local.imageLabel = meta.image_label || {};
+    drawClassPanel();
     root.dataset.sampleId = meta.sample_id;
     filename.textContent = meta.filename || "";
     const err = meta.image_error;
@@ -587,6 +625,7 @@ function render({ model, el: host }) {
     f: () => fitImage(),
     "!": () => actualPixels(),
     m: () => toggleMode(),
+    c: () => classify(null),
     "?": () => root.classList.toggle("nblabel-show-help"),
     Escape: () => {
       root.classList.remove("nblabel-show-help");
@@ -610,6 +649,10 @@ function render({ model, el: host }) {
       action = () => send({ kind: e.shiftKey ? "redo" : "undo" });
     } else if (mod && e.key === "y") {
       action = () => send({ kind: "redo" });
+    } else if (e.altKey && /^Digit[1-9]$/.test(e.code)) {
+      const top = imageLabel().top || [];
+      const pick = top[Number(e.code.slice(5)) - 1];
+      if (pick) action = () => classify(pick[0]);
     } else if (!mod && !e.altKey) {
       if (/^[1-9]$/.test(e.key)) {
         action = () => relabel(classes()[Number(e.key) - 1]);
@@ -686,7 +729,7 @@ function render({ model, el: host }) {
     }
   }
   drawHelp();
-  root.append(toolbar, toolbar2, stage, info, message, help);
+  root.append(toolbar, toolbar2, classPanel, stage, info, message, help);
 
   // ---- from Python -----------------------------------------------------------------------
   function modelMeta() {
@@ -697,6 +740,7 @@ function render({ model, el: host }) {
       image_height: model.get("image_height"),
       image_preview: model.get("image_preview"),
       image_error: model.get("image_error"),
+      image_label: model.get("image_label"),
     };
   }
 
@@ -767,7 +811,7 @@ function render({ model, el: host }) {
   });
 
   for (const name of ["sample_id", "image", "boxes", "image_error", "position", "total",
-    "reviewed", "message"]) {
+    "reviewed", "message", "image_label"]) {
     model.on(`change:${name}`, fromModel);
   }
   model.on("change:selected", () => {

@@ -10,8 +10,11 @@ What a sync writes, for each sample with decisions:
   ``proposal_confidence`` and ``seconds_on_image``. Their ids are derived from the decision key,
   so replaying yields the same documents. Detections in that field that nblabel did not write
   (e.g. truth imported before the review) are kept;
-- the sample tag ``reviewed`` on samples whose review is complete: every proposal decided, or the
-  reviewer moved past an image with nothing to decide.
+- with a ``classification_field`` (image-level proposals, ``fo.Classification``): the accepted or
+  replaced class in ``gt_classification_field`` (``ground_truth_class``; nblabel owns that field
+  for the samples it syncs) and ``review``/``reviewer``/``reviewed_at`` on the proposal;
+- the sample tag ``reviewed`` on samples whose review is complete: every proposal (and the image
+  label, if there is one) decided, or the reviewer moved past an image with nothing to decide.
 
 Sync is idempotent: values are computed from the journal's final state, never appended, so
 running it twice (or after a crash halfway through) leaves the same dataset.
@@ -26,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from nblabel.images import decode_mask
 from nblabel.journal import DecisionJournal
-from nblabel.types import Decision
+from nblabel.types import IMAGE_LABEL_KEY, Decision
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -64,11 +67,15 @@ class FiftyOneSync:
         journal: DecisionJournal,
         predictions_field: str = "predictions",
         gt_field: str = "ground_truth",
+        classification_field: str | None = None,
+        gt_classification_field: str = "ground_truth_class",
     ) -> None:
         self.dataset = dataset
         self.journal = journal
         self.predictions_field = predictions_field
         self.gt_field = gt_field
+        self.classification_field = classification_field
+        self.gt_classification_field = gt_classification_field
         self.target = f"fiftyone:{predictions_field}->{gt_field}"
 
     def sync(self, full: bool = False) -> SyncReport:
@@ -98,9 +105,12 @@ class FiftyOneSync:
             return report
         self._ensure_schema()
         view = ds.select(ids)
-        present_ids, proposals_per_sample, gt_per_sample = view.values(
-            ["id", f"{self.predictions_field}.detections.id", self.gt_field]
+        cf = self.classification_field
+        fields = ["id", f"{self.predictions_field}.detections.id", self.gt_field]
+        present_ids, proposals_per_sample, gt_per_sample, *rest = view.values(
+            fields + ([f"{cf}.id"] if cf else [])
         )
+        class_ids = rest[0] if rest else [None] * len(present_ids)
         present = dict(zip(present_ids, range(len(present_ids)), strict=True))
         report.missing_samples = [s for s in ids if s not in present]
         ids = [s for s in ids if s in present]
@@ -112,10 +122,15 @@ class FiftyOneSync:
         gt_values: dict[str, Any] = {}
         reviewed: list[str] = []
         unreviewed: list[str] = []
+        image_values: dict[str, Any] = {}
+        class_updates: dict[str, dict[str, Any]] = {"review": {}, "reviewer": {},
+                                                    "reviewed_at": {}}
         for sid in ids:
             i = present[sid]
             proposal_ids = set(proposals_per_sample[i] or [])
-            decisions = state.get(sid, {})
+            all_decisions = state.get(sid, {})
+            image_decision = all_decisions.get(IMAGE_LABEL_KEY)
+            decisions = {k: d for k, d in all_decisions.items() if d.kind == "box"}
             by_proposal = {d.proposal.id: d for d in decisions.values() if d.proposal is not None}
             report.missing_proposals += len(set(by_proposal) - proposal_ids)
             # Every proposal of the sample is written: an undone decision clears its attributes.
@@ -139,7 +154,22 @@ class FiftyOneSync:
             report.ground_truth_labels += len(ours)
             if ours or existing is not None:
                 gt_values[sid] = fo.Detections(detections=kept + ours)
-            if (proposal_ids and proposal_ids <= set(by_proposal)) or sid in completions:
+            if cf:
+                has_class = class_ids[i] is not None
+                image_values[sid] = self._gt_classification(image_decision)
+                if has_class:
+                    attrs = ((image_decision.action.value, image_decision.reviewer,
+                              image_decision.decided_at.replace(tzinfo=None))
+                             if image_decision is not None else (None, None, None))
+                    for attr, value in zip(("review", "reviewer", "reviewed_at"), attrs,
+                                           strict=True):
+                        class_updates[attr][sid] = value
+            boxes_done = proposal_ids <= set(by_proposal)
+            image_done = image_decision is not None
+            needs_image = bool(cf) and class_ids[i] is not None
+            if sid in completions or (
+                boxes_done and (image_done or not needs_image) and (proposal_ids or image_done)
+            ):
                 reviewed.append(sid)
             else:
                 unreviewed.append(sid)
@@ -150,6 +180,13 @@ class FiftyOneSync:
                 )
         if gt_values:
             view.set_values(self.gt_field, gt_values, key_field="id", validate=False)
+        if cf and image_values:
+            view.set_values(self.gt_classification_field, image_values, key_field="id",
+                            validate=False)
+            for attr, values_by_id in class_updates.items():
+                if values_by_id:
+                    view.set_values(f"{cf}.{attr}", values_by_id, key_field="id",
+                                    validate=False)
         if reviewed:
             ds.select(reviewed).tag_samples(REVIEWED_TAG)
         if unreviewed:  # e.g. a decision was undone
@@ -179,6 +216,20 @@ class FiftyOneSync:
         det._id = ObjectId(label_id_for_key(dataset_name, d.sample_id, d.key))
         return det
 
+    def _gt_classification(self, d: Decision | None) -> fo.Classification | None:
+        import fiftyone as fo
+
+        if d is None or not d.keeps_label:
+            return None
+        return fo.Classification(
+            label=d.label,
+            review=d.action.value,
+            reviewer=d.reviewer,
+            reviewed_at=d.decided_at.replace(tzinfo=None),
+            proposal_confidence=d.proposal.confidence if d.proposal is not None else None,
+            seconds_on_image=d.seconds_on_image,
+        )
+
     def _ensure_schema(self) -> None:
         import fiftyone as fo
 
@@ -186,6 +237,9 @@ class FiftyOneSync:
         if not ds.has_sample_field(self.gt_field):
             ds.add_sample_field(self.gt_field, fo.EmbeddedDocumentField,
                                 embedded_doc_type=fo.Detections)
+        if self.classification_field and not ds.has_sample_field(self.gt_classification_field):
+            ds.add_sample_field(self.gt_classification_field, fo.EmbeddedDocumentField,
+                                embedded_doc_type=fo.Classification)
         schema = ds.get_field_schema(flat=True)
         base = f"{self.predictions_field}.detections"
         if base not in schema:

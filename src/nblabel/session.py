@@ -29,7 +29,15 @@ from nblabel.images import (
     load_display_image,
 )
 from nblabel.journal import DecisionJournal
-from nblabel.types import Action, Box, Decision, ImageSize, InvalidLabelError, Proposal
+from nblabel.types import (
+    IMAGE_LABEL_KEY,
+    Action,
+    Box,
+    Decision,
+    ImageSize,
+    InvalidLabelError,
+    Proposal,
+)
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -49,6 +57,7 @@ class SampleState:
     error: str | None
     size: ImageSize | None
     proposals: tuple[Proposal, ...]
+    image_label: Proposal | None = None
 
 
 def default_reviewer() -> str:
@@ -76,6 +85,8 @@ class ReviewSession:
         queue: Sequence[str] | None = None,
         classes: Sequence[str] | None = None,
         autosync: bool = True,
+        classification_field: str | None = None,
+        gt_classification_field: str = "ground_truth_class",
     ) -> None:
         self.view = view
         self.dataset = view._dataset
@@ -86,13 +97,15 @@ class ReviewSession:
             )
         self.predictions_field = predictions_field
         self.gt_field = gt_field
+        self.classification_field = classification_field
         self.reviewer = reviewer or default_reviewer()
         if not isinstance(journal, DecisionJournal):
             journal = DecisionJournal(journal)
         self.journal = journal
         self.queue: list[str] = list(queue) if queue is not None else list(view.values("id"))
         self._fo_lock = threading.RLock()
-        self.sync = FiftyOneSync(self.dataset, journal, predictions_field, gt_field)
+        self.sync = FiftyOneSync(self.dataset, journal, predictions_field, gt_field,
+                                 classification_field, gt_classification_field)
         self.classes = list(classes) if classes is not None else self._known_classes()
         self._queue_set = set(self.queue)
         self._reviewed = self._reviewed_among(self.queue)
@@ -117,9 +130,10 @@ class ReviewSession:
 
         ``max_side``: send images larger than this as a preview (see ``load_display_image``).
         """
+        cf = self.classification_field
         with self._fo_lock:
-            paths, dets = self.dataset.select([sample_id]).values(
-                ["filepath", self.predictions_field]
+            paths, dets, *cls = self.dataset.select([sample_id]).values(
+                ["filepath", self.predictions_field] + ([cf] if cf else [])
             )
         if not paths:
             raise KeyError(f"sample {sample_id} is not in dataset {self.dataset.name!r}")
@@ -147,7 +161,17 @@ class ReviewSession:
                     ))
                 except (InvalidLabelError, TypeError, ValueError) as exc:
                     log.warning("skipping invalid proposal %s on %s: %s", det.id, sample_id, exc)
-        return SampleState(sample_id, path, image, error, size, tuple(proposals))
+        image_label = None
+        if cls and cls[0][0] is not None and size is not None:
+            c = cls[0][0]
+            scores = c.get_field("scores") if c.has_field("scores") else None
+            try:
+                image_label = Proposal(c.label, Box(0, 0, size.width, size.height),
+                                       c.confidence, scores=scores if isinstance(scores, dict)
+                                       else None, id=c.id)
+            except (InvalidLabelError, TypeError) as exc:
+                log.warning("skipping invalid image label on %s: %s", sample_id, exc)
+        return SampleState(sample_id, path, image, error, size, tuple(proposals), image_label)
 
     def sample_size(self, sample_id: str) -> ImageSize:
         with self._fo_lock:
@@ -283,6 +307,28 @@ class ReviewSession:
         return self.record(*[self._decision(state, p.id, Action.ACCEPTED, seconds_on_image)
                              for p in todo])
 
+    def classify(self, state: SampleState, action: Action | str, label: str | None = None, *,
+                 seconds_on_image: float = 0.0) -> Decision:
+        """Decide on the image's class: ``accepted`` (the proposed class), ``edited`` (replaced
+        by ``label``), ``rejected`` (no class applies) or ``added`` (set with no proposal)."""
+        action = Action(action)
+        if state.size is None:
+            raise InvalidLabelError(f"cannot label {state.filepath}: {state.error}")
+        proposal = state.image_label
+        if proposal is None and action is not Action.ADDED:
+            if action is Action.EDITED and label:
+                action = Action.ADDED
+            else:
+                raise InvalidLabelError(f"sample {state.sample_id} has no image-level proposal")
+        if action is Action.ACCEPTED:
+            assert proposal is not None
+            label = proposal.label
+        d = Decision.image_label(state.sample_id, action, state.size, label,
+                                 proposal if action is not Action.ADDED else None,
+                                 reviewer=self.reviewer, seconds_on_image=seconds_on_image)
+        self.record(d)
+        return d
+
     def add(self, state: SampleState, label: str, box: Box, *,
             seconds_on_image: float = 0.0) -> Decision:
         """Record a box the model missed."""
@@ -316,13 +362,21 @@ class ReviewSession:
         name = self.dataset.name
         done = set(self.journal.completions(name, sample_ids))
         final = self.journal.final_decisions(name, sample_ids)
+        cf = self.classification_field
         with self._fo_lock:
-            ids, prop_ids, tags = self.dataset.select(list(sample_ids)).values(
+            ids, prop_ids, tags, *cls = self.dataset.select(list(sample_ids)).values(
                 ["id", f"{self.predictions_field}.detections.id", "tags"]
+                + ([f"{cf}.id"] if cf else [])
             )
-        for sid, pids, t in zip(ids, prop_ids, tags, strict=True):
-            decided = {d.proposal.id for d in final.get(sid, {}).values() if d.proposal}
-            if (pids and set(pids) <= decided) or REVIEWED_TAG in (t or []):
+        class_ids = cls[0] if cls else [None] * len(ids)
+        for sid, pids, t, cid in zip(ids, prop_ids, tags, class_ids, strict=True):
+            decisions = final.get(sid, {})
+            decided = {d.proposal.id for d in decisions.values() if d.proposal}
+            image_done = IMAGE_LABEL_KEY in decisions
+            boxes_done = set(pids or []) <= decided
+            if REVIEWED_TAG in (t or []) or (
+                boxes_done and (image_done or cid is None) and (pids or image_done)
+            ):
                 done.add(sid)
         return done
 

@@ -25,6 +25,7 @@ from enum import Enum
 from typing import Any
 
 __all__ = [
+    "IMAGE_LABEL_KEY",
     "Action",
     "Box",
     "Decision",
@@ -32,6 +33,10 @@ __all__ = [
     "InvalidLabelError",
     "Proposal",
 ]
+
+
+#: The key of a sample's image-level (classification) decision.
+IMAGE_LABEL_KEY = "image-label"
 
 
 class InvalidLabelError(ValueError):
@@ -248,8 +253,14 @@ class Decision:
     seconds_on_image: float = 0.0
     key: str = ""
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    kind: str = "box"
 
     def __post_init__(self) -> None:
+        if self.kind not in ("box", "image"):
+            raise InvalidLabelError(f"decision kind must be 'box' or 'image', got {self.kind!r}")
+        if self.kind == "image":
+            # An image-level (classification) decision: one per sample, no box.
+            object.__setattr__(self, "key", IMAGE_LABEL_KEY)
         action = Action(self.action)
         object.__setattr__(self, "action", action)
         seconds = _finite("seconds_on_image", self.seconds_on_image)
@@ -266,6 +277,10 @@ class Decision:
         elif action is Action.REJECTED:
             if self.proposal is None:
                 raise InvalidLabelError("a rejection needs the proposal it rejects")
+        elif self.kind == "image":
+            if not self.label:
+                raise InvalidLabelError(f"an {action.value} image label needs a class")
+            object.__setattr__(self, "box", None)
         else:
             if self.label is None or self.box is None:
                 raise InvalidLabelError(f"an {action.value} decision needs a final label and box")
@@ -316,6 +331,15 @@ class Decision:
         """Whether this decision puts a label in the ground truth (accepted, edited, added)."""
         return self.action in (Action.ACCEPTED, Action.EDITED, Action.ADDED)
 
+    @classmethod
+    def image_label(
+        cls, sample_id: str, action: Action | str, size: ImageSize, label: str | None,
+        proposal: Proposal | None = None, **kw: Any,
+    ) -> Decision:
+        """An image-level (classification) decision: accept, replace (edited), reject or set
+        (added, with no proposal) the image's class."""
+        return cls(sample_id, Action(action), size, label, None, proposal, kind="image", **kw)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -329,6 +353,7 @@ class Decision:
             "reviewer": self.reviewer,
             "decided_at": self.decided_at.isoformat(),
             "seconds_on_image": self.seconds_on_image,
+            "kind": self.kind,
         }
 
     @classmethod
@@ -343,6 +368,7 @@ class Decision:
             reviewer=d.get("reviewer", ""),
             decided_at=datetime.fromisoformat(d["decided_at"]),
             seconds_on_image=d.get("seconds_on_image", 0.0),
+            kind=d.get("kind", "box"),
             key=d["key"],
             id=d["id"],
         )

@@ -28,7 +28,7 @@ import traitlets
 
 from nblabel.images import ImageLoadError, load_display_image
 from nblabel.session import ReviewSession, SampleState
-from nblabel.types import Action, Box, Decision, InvalidLabelError
+from nblabel.types import IMAGE_LABEL_KEY, Action, Box, Decision, InvalidLabelError
 
 __all__ = ["KEYS", "ReviewWidget"]
 
@@ -52,6 +52,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("0 / f", "fit the image"),
     ("1:1 (Shift+1)", "actual pixels"),
     ("m", "image mode / proposal mode"),
+    ("c", "accept the image's proposed class"),
+    ("Alt+1 … 9", "replace the image's class by the n-th proposed class"),
     ("?", "show this help"),
 )
 
@@ -71,6 +73,7 @@ class ReviewWidget(anywidget.AnyWidget):
     sample_id = traitlets.Unicode("").tag(sync=True)
     filename = traitlets.Unicode("").tag(sync=True)
     boxes = traitlets.List(traitlets.Dict()).tag(sync=True)
+    image_label = traitlets.Dict().tag(sync=True)
     classes = traitlets.List(traitlets.Unicode()).tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
     threshold = traitlets.Float(0.0, min=0.0, max=1.0).tag(sync=True)
@@ -169,6 +172,7 @@ class ReviewWidget(anywidget.AnyWidget):
             "image_preview": img.preview if img else False,
             "image_error": state.error or "",
             "boxes": rows,
+            "image_label": self._image_label_row(state),
         }
         return content, buffers
 
@@ -201,6 +205,7 @@ class ReviewWidget(anywidget.AnyWidget):
             self.image_preview = content["image_preview"]
             self.image_error = content["image_error"]
             self.boxes = self._rows(state)  # with masks as bytes (sent as binary buffers)
+            self.image_label = self._image_label_row(state)
             self.selected = self._first_pending()
             self.reviewed = self.session.reviewed_count()
             self.message = ""
@@ -279,6 +284,7 @@ class ReviewWidget(anywidget.AnyWidget):
     def _refresh(self, select: str | None = None) -> None:
         with self.hold_sync():
             self.boxes = self._rows(self._current())
+            self.image_label = self._image_label_row(self._current())
             if select is not None:
                 self.selected = select
             elif not any(b["key"] == self.selected for b in self.boxes):
@@ -304,13 +310,39 @@ class ReviewWidget(anywidget.AnyWidget):
                 "mask": p.mask,
             })
         for d in decided.values():
-            if d.action is Action.ADDED and d.box is not None:
+            if d.kind == "box" and d.action is Action.ADDED and d.box is not None:
                 rows.append({
                     "key": d.key, "proposal_id": None, "label": d.label,
                     "box": _rounded(d.box), "original_box": None, "original_label": None,
                     "confidence": None, "status": "added", "mask": None,
                 })
         return rows
+
+    def _image_label_row(self, state: SampleState) -> dict[str, Any]:
+        """The image-level proposal (classification) and its decision, for the panel."""
+        d = self.session.decisions(state.sample_id).get(IMAGE_LABEL_KEY)
+        p = state.image_label
+        if p is None and d is None:
+            return {}
+        top: list[list[Any]] = []
+        if p is not None:
+            scores = dict(p.scores or {p.label: p.confidence or 0.0})
+            top = [[k, v] for k, v in sorted(scores.items(), key=lambda kv: -kv[1])[:5]]
+        return {
+            "label": p.label if p is not None else None,
+            "confidence": p.confidence if p is not None else None,
+            "top": top,
+            "status": d.action.value if d is not None else "pending",
+            "final": d.label if d is not None else None,
+        }
+
+    def classify(self, action: Action | str, label: str | None = None,
+                 seconds: float | None = None) -> Decision:
+        """Accept, replace or reject the current image's class."""
+        d = self.session.classify(self._current(), action, label,
+                                  seconds_on_image=self._seconds(seconds))
+        self._refresh()
+        return d
 
     def _first_pending(self) -> str:
         for row in self.boxes:
@@ -345,6 +377,9 @@ class ReviewWidget(anywidget.AnyWidget):
                 box = content.get("box")
                 self.decide(str(content["key"]), str(content["action"]), content.get("seconds"),
                             label=content.get("label"), box=Box(*box) if box else None)
+            elif kind == "classify":
+                self.classify(str(content["action"]), content.get("label"),
+                              content.get("seconds"))
             elif kind == "add":
                 self.add(str(content["label"]), Box(*content["box"]), content.get("seconds"))
             elif kind == "accept_all":

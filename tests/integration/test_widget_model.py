@@ -191,3 +191,35 @@ def test_instance_masks_are_shown_and_land_in_ground_truth(shapes_dataset, journ
     w.session.flush()
     (gt,) = ds[sid].ground_truth.detections
     assert gt.mask.shape == (24, 30) and (gt.mask > 0).sum() == mask.sum()
+
+
+def test_image_level_classification_accept_replace_undo(shapes_dataset, journal):
+    ds = shapes_dataset
+    ids = ds.values("id")
+    ds.set_values("predicted_class", {
+        sid: fo.Classification(label="indoor", confidence=0.7,
+                               scores={"indoor": 0.7, "outdoor": 0.2, "studio": 0.1})
+        for sid in ids}, key_field="id")
+    w = nblabel.review(ds, journal=journal, classification_field="predicted_class")
+    first = w.sample_id
+    assert w.image_label["label"] == "indoor" and w.image_label["status"] == "pending"
+    assert [t[0] for t in w.image_label["top"]] == ["indoor", "outdoor", "studio"]
+    _msg(w, kind="classify", sample_id=first, action="accepted")
+    assert w.image_label["status"] == "accepted" and w.image_label["final"] == "indoor"
+    for b in w.boxes:
+        _msg(w, kind="decide", sample_id=first, key=b["key"], action="accepted")
+    assert w.reviewed == 1
+    _msg(w, kind="go", delta=1)
+    second = w.sample_id
+    _msg(w, kind="classify", sample_id=second, action="edited", label="outdoor")
+    w.session.flush()
+    ds.reload()
+    assert ds[first].ground_truth_class.label == "indoor"
+    assert ds[first].predicted_class.review == "accepted"
+    assert ds[second].ground_truth_class.label == "outdoor"
+    assert ds[second].ground_truth_class.review == "edited"
+    assert "reviewed" in ds[first].tags and "reviewed" not in ds[second].tags
+    _msg(w, kind="undo")
+    assert w.image_label["status"] == "pending"
+    w.session.flush()
+    assert ds[second].ground_truth_class is None and ds[second].predicted_class.review is None
