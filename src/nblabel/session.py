@@ -72,7 +72,9 @@ def default_reviewer() -> str:
 
 
 class ReviewSession:
-    """Review the samples of a FiftyOne view, in ``queue`` order (default: the view's order)."""
+    """Review the samples of a FiftyOne view, in ``queue`` order: a list of sample ids, or the
+    name of an ordering of :func:`nblabel.queue.build_queue` (``"difficulty"``, ...); by default
+    the view's order."""
 
     def __init__(
         self,
@@ -82,7 +84,7 @@ class ReviewSession:
         gt_field: str = "ground_truth",
         reviewer: str | None = None,
         journal: DecisionJournal | str | os.PathLike[str] | None = None,
-        queue: Sequence[str] | None = None,
+        queue: Sequence[str] | str | None = None,
         classes: Sequence[str] | None = None,
         autosync: bool = True,
         classification_field: str | None = None,
@@ -102,6 +104,10 @@ class ReviewSession:
         if not isinstance(journal, DecisionJournal):
             journal = DecisionJournal(journal)
         self.journal = journal
+        if isinstance(queue, str):  # an ordering name: see nblabel.queue
+            from nblabel.queue import build_queue
+
+            queue = build_queue(view, queue, field=predictions_field)
         self.queue: list[str] = list(queue) if queue is not None else list(view.values("id"))
         self._fo_lock = threading.RLock()
         self.sync = FiftyOneSync(self.dataset, journal, predictions_field, gt_field,

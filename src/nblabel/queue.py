@@ -1,0 +1,125 @@
+"""The review queue: which images come first, so that human time goes where it saves most.
+
+Orderings (``build_queue(view, order=...)``):
+
+- ``difficulty``: most difficult images first (``nblabel_difficulty``, computed when missing);
+- ``uncertainty``: the image with the most uncertain proposal first (least confidence of the
+  proposal's (c, 1 - c): a proposal near 0.5 is the least sure either way);
+- ``errors``: most evaluation errors (false positives + false negatives of ``eval_key``) first;
+- ``class_balanced``: round-robin over the images' main predicted class, rarest class first,
+  each class in difficulty order;
+- ``random``: shuffled (seeded);
+- ``view``: the view's own order.
+
+An ``exploration`` share (default 10 %) of the positions is filled with images drawn at random
+from the rest of the queue, deterministically for a ``seed``, so a model's blind spots (confident
+and wrong) still reach the reviewer. ``save_queue`` keeps a queue as a FiftyOne saved view.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from nblabel.uncertainty import DIFFICULTY_FIELD, compute_uncertainty, least_confidence
+
+if TYPE_CHECKING:
+    import fiftyone as fo
+
+__all__ = ["ORDERINGS", "build_queue", "explore", "save_queue"]
+
+ORDERINGS = ("difficulty", "uncertainty", "errors", "class_balanced", "random", "view")
+
+
+def explore(ordered: Sequence[str], share: float, seed: int = 0) -> list[str]:
+    """Fill about ``share`` of the positions with items drawn at random from the rest."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"exploration share must be in [0, 1], got {share}")
+    rng = random.Random(seed)
+    remaining = list(ordered)
+    out: list[str] = []
+    while remaining:
+        if share > 0 and len(remaining) > 1 and rng.random() < share:
+            out.append(remaining.pop(rng.randrange(1, len(remaining))))
+        else:
+            out.append(remaining.pop(0))
+    return out
+
+
+def build_queue(
+    view: fo.core.collections.SampleCollection,
+    order: str = "difficulty",
+    *,
+    field: str = "predictions",
+    eval_key: str | None = None,
+    exploration: float = 0.1,
+    seed: int = 0,
+) -> list[str]:
+    """Sample ids of ``view`` in review order (see the module docstring)."""
+    if order not in ORDERINGS:
+        raise ValueError(f"unknown ordering {order!r}; choose one of {', '.join(ORDERINGS)}")
+    dataset = view._dataset
+    ids = list(view.values("id"))
+    if order == "view":
+        ordered = ids
+    elif order == "random":
+        ordered = ids[:]
+        random.Random(seed).shuffle(ordered)
+    elif order == "uncertainty":
+        confs = view.values(f"{field}.detections.confidence")
+        most = {sid: max((least_confidence([c]) for c in (cs or []) if c is not None),
+                         default=0.0)
+                for sid, cs in zip(ids, confs, strict=True)}
+        ordered = sorted(ids, key=lambda s: -most[s])
+    elif order == "errors":
+        if eval_key is None:
+            raise ValueError("order='errors' needs eval_key= (run evaluate_detections first)")
+        fp, fn = f"{eval_key}_fp", f"{eval_key}_fn"
+        missing = [f for f in (fp, fn) if not dataset.has_sample_field(f)]
+        if missing:
+            raise ValueError(f"no evaluation fields {missing} on {dataset.name!r}: run "
+                             f"evaluate_detections(..., eval_key={eval_key!r}) first")
+        fps, fns = view.values([fp, fn])
+        errors = {s: (a or 0) + (b or 0) for s, a, b in zip(ids, fps, fns, strict=True)}
+        ordered = sorted(ids, key=lambda s: -errors[s])
+    else:
+        if not dataset.has_sample_field(DIFFICULTY_FIELD) or view.exists(
+            DIFFICULTY_FIELD, False
+        ).count():
+            compute_uncertainty(view, field)
+        diff = dict(zip(ids, view.values(DIFFICULTY_FIELD), strict=True))
+        by_difficulty = sorted(ids, key=lambda s: -(diff[s] or 0.0))
+        ordered = (by_difficulty if order == "difficulty"
+                   else _class_balanced(view, by_difficulty, field))
+    return explore(ordered, exploration, seed)
+
+
+def _class_balanced(
+    view: fo.core.collections.SampleCollection, ordered: list[str], field: str
+) -> list[str]:
+    ids, labels, confs = view.values(
+        ["id", f"{field}.detections.label", f"{field}.detections.confidence"]
+    )
+    main: dict[str, str] = {}
+    for sid, ls, cs in zip(ids, labels, confs, strict=True):
+        pairs = [(c or 0.0, label) for label, c in zip(ls or [], cs or [], strict=False)]
+        main[sid] = max(pairs)[1] if pairs else ""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for sid in ordered:
+        groups[main[sid]].append(sid)
+    queues = sorted(groups.values(), key=len)  # rarest class first
+    out: list[str] = []
+    while any(queues):
+        for q in queues:
+            if q:
+                out.append(q.pop(0))
+    return out
+
+
+def save_queue(dataset: fo.Dataset, name: str, ids: Sequence[str]) -> fo.DatasetView:
+    """Keep ``ids`` in this order as the saved view ``name`` (overwriting one of that name)."""
+    view = dataset.select(list(ids), ordered=True)
+    dataset.save_view(name, view, overwrite=True)
+    return view
