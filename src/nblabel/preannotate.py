@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nblabel.images import ImageLoadError, load_rgb
-from nblabel.sources import ProposalSource
+from nblabel.sources import ProposalError, ProposalSource
 from nblabel.types import ImageSize, InvalidLabelError
 
 if TYPE_CHECKING:
@@ -96,6 +96,9 @@ def preannotate(
             ok_ids = []
         values: dict[str, Any] = {}
         for sid, img, proposals in zip(ok_ids, images, results, strict=False):
+            if isinstance(proposals, ProposalError):  # this image failed, the others did not
+                errors[sid] = str(proposals)
+                continue
             size = ImageSize(img.width, img.height)
             dets = []
             for p in proposals:

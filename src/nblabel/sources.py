@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -19,7 +20,10 @@ from nblabel.types import Box, ImageSize, InvalidLabelError, Proposal
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["ProposalSource", "UltralyticsSource", "prepare_ultralytics"]
+__all__ = [
+    "CallableSource", "HTTPSource", "ProposalError", "ProposalSource", "UltralyticsSource",
+    "prepare_ultralytics",
+]
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +35,9 @@ class ProposalSource(Protocol):
     name: str
     dropped: int
 
-    def propose(self, images: Sequence[Image.Image]) -> list[list[Proposal]]: ...
+    def propose(
+        self, images: Sequence[Image.Image]
+    ) -> Sequence[list[Proposal] | ProposalError]: ...
 
 
 def prepare_ultralytics(config_dir: str | os.PathLike[str] | None = None) -> None:
@@ -127,3 +133,161 @@ class UltralyticsSource:
                         log.debug("dropped a proposal from %s: %s", self.name, exc)
             out.append(proposals)
         return out
+
+
+class ProposalError(Exception):
+    """A source could not propose for one image (the message says why); the run goes on."""
+
+
+def _proposal_from_parts(
+    label: Any, box: Box, confidence: Any, size: ImageSize, source: str,
+    scores: Mapping[str, float] | None = None,
+) -> Proposal:
+    return Proposal(str(label), box.clipped(size), None if confidence is None else
+                    float(confidence), source=source, scores=scores)
+
+
+class CallableSource:
+    """Proposals from any Python function ``fn(image) -> iterable of predictions``.
+
+    Each prediction is a mapping with ``label``, a box as ``box`` ([x, y, w, h] in pixels) or
+    ``xyxy`` ([x1, y1, x2, y2]), and ``confidence`` (or ``score``); optional ``scores``
+    ({label: score}) and ``mask`` (a 2-D array covering the box). Invalid predictions (NaN,
+    outside the image, negative sizes) are dropped and counted; an exception from ``fn`` becomes
+    that image's error.
+    """
+
+    def __init__(self, fn: Any, name: str | None = None) -> None:
+        self.fn = fn
+        self.name: str = str(name or getattr(fn, "__name__", "callable"))
+        self.dropped = 0
+
+    def propose(self, images: Sequence[Image.Image]) -> list[list[Proposal] | ProposalError]:
+        out: list[list[Proposal] | ProposalError] = []
+        for img in images:
+            size = ImageSize(img.width, img.height)
+            try:
+                predictions = list(self.fn(img))
+            except Exception as exc:
+                out.append(ProposalError(f"{self.name} failed: {exc!r}"))
+                continue
+            proposals = []
+            for p in predictions:
+                try:
+                    proposals.append(self._one(p, size))
+                except (InvalidLabelError, KeyError, TypeError, ValueError) as exc:
+                    self.dropped += 1
+                    log.debug("dropped a prediction from %s: %s", self.name, exc)
+            out.append(proposals)
+        return out
+
+    def _one(self, p: Mapping[str, Any], size: ImageSize) -> Proposal:
+        box = Box.from_xyxy(*p["xyxy"]) if "xyxy" in p else Box(*p["box"])
+        conf = p.get("confidence", p.get("score"))
+        prop = _proposal_from_parts(p["label"], box, conf, size, self.name, p.get("scores"))
+        if p.get("mask") is not None:
+            from nblabel.images import encode_mask
+
+            prop = replace(prop, mask=encode_mask(p["mask"]))
+        return prop
+
+
+class HTTPSource:
+    """Detection proposals from an HTTP inference endpoint.
+
+    Contract: the image is POSTed as JPEG (``Content-Type: image/jpeg``); the answer is JSON, a
+    list of boxes, each ``{"box": [x1, y1, x2, y2], "scores": [...]}`` in pixels with one score
+    per label of ``labels`` (or ``"scores": {label: score}``); the label is the best-scoring one
+    and the confidence its score. Timeouts, connection errors and 5xx answers are retried
+    ``retries`` times with exponential backoff; 4xx answers, malformed or oversized answers
+    (over ``max_bytes``) become that image's error, naming the problem.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        labels: Sequence[str] | None = None,
+        *,
+        timeout: float = 10.0,
+        retries: int = 2,
+        backoff: float = 0.25,
+        max_bytes: int = 10 * 2**20,
+        name: str | None = None,
+    ) -> None:
+        self.url = url
+        self.labels = list(labels) if labels is not None else None
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_bytes = max_bytes
+        self.name = name or f"http:{url}"
+        self.dropped = 0
+
+    def propose(self, images: Sequence[Image.Image]) -> list[list[Proposal] | ProposalError]:
+        out: list[list[Proposal] | ProposalError] = []
+        for img in images:
+            try:
+                answer = self._post(img)
+                out.append(self._parse(answer, ImageSize(img.width, img.height)))
+            except ProposalError as exc:
+                out.append(exc)
+        return out
+
+    def _post(self, img: Image.Image) -> Any:
+        import io
+        import json
+        import time
+        import urllib.error
+        import urllib.request
+
+        buf = io.BytesIO()
+        img.convert("RGB").save(buf, format="JPEG", quality=95)
+        body = buf.getvalue()
+        last = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            request = urllib.request.Request(
+                self.url, data=body, method="POST", headers={"Content-Type": "image/jpeg"}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    data = response.read(self.max_bytes + 1)
+            except urllib.error.HTTPError as exc:
+                if exc.code < 500:
+                    raise ProposalError(f"{self.url} refused the image: HTTP {exc.code}") from exc
+                last = f"HTTP {exc.code}"
+                continue
+            except (urllib.error.URLError, TimeoutError, OSError) as exc:
+                reason = getattr(exc, "reason", exc)
+                last = "timed out" if "timed out" in str(reason) else f"unreachable ({reason})"
+                continue
+            if len(data) > self.max_bytes:
+                raise ProposalError(f"{self.url} answered more than {self.max_bytes} bytes")
+            try:
+                return json.loads(data)
+            except ValueError as exc:
+                raise ProposalError(f"{self.url} answered malformed JSON: {exc}") from exc
+        raise ProposalError(f"{self.url} failed after {self.retries + 1} tries: {last}")
+
+    def _parse(self, answer: Any, size: ImageSize) -> list[Proposal]:
+        if not isinstance(answer, list):
+            raise ProposalError(f"{self.url} answered {type(answer).__name__}, not a list of boxes")
+        proposals = []
+        for i, item in enumerate(answer):
+            try:
+                box = Box.from_xyxy(*item["box"])
+                raw = item["scores"]
+                if isinstance(raw, Mapping):
+                    scores = {str(k): float(v) for k, v in raw.items()}
+                elif self.labels is not None and len(raw) == len(self.labels):
+                    scores = {lab: float(v) for lab, v in zip(self.labels, raw, strict=True)}
+                else:
+                    raise ValueError("scores do not match the labels")
+                label = max(scores, key=lambda k: scores[k])
+                proposals.append(_proposal_from_parts(label, box, scores[label], size,
+                                                      self.name, scores))
+            except (InvalidLabelError, KeyError, TypeError, ValueError) as exc:
+                self.dropped += 1
+                log.debug("dropped box %d from %s: %s", i, self.url, exc)
+        return proposals
