@@ -5,6 +5,7 @@ import math
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import fiftyone as fo
 import numpy as np
@@ -22,7 +23,7 @@ class _Endpoint(BaseHTTPRequestHandler):
     """Behaviour by path: /ok, /slow, /flaky (500 once, then ok), /bad-json, /huge, /404,
     /odd (NaN score and a box outside the image next to a good one), /dict."""
 
-    calls: dict[str, int] = {}
+    calls: ClassVar[dict[str, int]] = {}
 
     def log_message(self, *args):  # keep test output clean
         pass
@@ -35,7 +36,7 @@ class _Endpoint(BaseHTTPRequestHandler):
         good = {"box": [10, 20, 60, 80], "scores": [0.1, 0.8, 0.1]}
         if path == "/slow":
             time.sleep(1.0)
-        if path == "/flaky" and n == 1 or path == "/500":
+        if (path == "/flaky" and n == 1) or path == "/500":
             return self._send(500, b"boom")
         if path == "/404":
             return self._send(404, b"no")
@@ -145,7 +146,7 @@ def test_preannotate_with_http_and_callable_sources(endpoint, tmp_path):
         assert report.images == 3 and report.dropped == 3, "one NaN per image that ran"
         dets = [d for s in ds.exists("fn") for d in s.fn.detections]
         assert len(dets) == 6 and all(d.source == "model" for d in dets)
-        clipped = [d for d in dets if d.label == "square"][0].bounding_box
+        clipped = next(d for d in dets if d.label == "square").bounding_box
         assert clipped[0] + clipped[2] == pytest.approx(1.0)
     finally:
         ds.delete()
