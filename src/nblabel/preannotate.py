@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nblabel.images import ImageLoadError, load_rgb
+from nblabel.images import ImageLoadError, decode_mask, load_rgb
 from nblabel.sources import ProposalError, ProposalSource
 from nblabel.types import ImageSize, InvalidLabelError
 
@@ -107,8 +107,13 @@ def preannotate(
                 except InvalidLabelError:
                     report.dropped += 1
                     continue
-                dets.append(fo.Detection(label=p.label, bounding_box=box.to_relative(size),
-                                         confidence=p.confidence, source=p.source))
+                det = fo.Detection(label=p.label, bounding_box=box.to_relative(size),
+                                   confidence=p.confidence, source=p.source)
+                if p.agreement is not None:
+                    det["agreement"] = p.agreement
+                if p.mask is not None:
+                    det.mask = decode_mask(p.mask)
+                dets.append(det)
             values[sid] = fo.Detections(detections=dets)
             report.proposals += len(dets)
             errors[sid] = None

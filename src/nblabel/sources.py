@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from PIL import Image
 
 __all__ = [
-    "CallableSource", "HTTPSource", "ProposalError", "ProposalSource", "UltralyticsSource",
+    "CallableSource", "EnsembleSource", "HTTPSource", "ProposalError", "ProposalSource",
+    "UltralyticsSource",
     "prepare_ultralytics",
 ]
 
@@ -291,3 +292,81 @@ class HTTPSource:
                 self.dropped += 1
                 log.debug("dropped box %d from %s: %s", i, self.url, exc)
         return proposals
+
+
+class EnsembleSource:
+    """Several sources fused by weighted box fusion (WBF), keeping per-box agreement.
+
+    Boxes of the same label from all members are clustered greedily by confidence (IoU with the
+    cluster's fused box at least ``iou``); a cluster's box is the confidence-and-weight-weighted
+    mean of its boxes, its confidence the weighted mean confidence scaled by the share of member
+    weight that voted for it (a box only one of two equal members saw keeps half its
+    confidence), and ``agreement`` the share of members in the cluster. A member failing on an
+    image fails that image (its error names the member).
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[ProposalSource],
+        weights: Sequence[float] | None = None,
+        *,
+        iou: float = 0.55,
+        name: str = "ensemble",
+    ) -> None:
+        if not sources:
+            raise ValueError("an ensemble needs at least one source")
+        self.sources = list(sources)
+        self.weights = list(weights) if weights is not None else [1.0] * len(self.sources)
+        if len(self.weights) != len(self.sources) or min(self.weights) <= 0:
+            raise ValueError("one positive weight per source is needed")
+        self.iou = iou
+        self.name = name
+        self.dropped = 0
+
+    def propose(self, images: Sequence[Image.Image]) -> list[list[Proposal] | ProposalError]:
+        per_member = [list(s.propose(images)) for s in self.sources]
+        self.dropped = sum(s.dropped for s in self.sources)
+        out: list[list[Proposal] | ProposalError] = []
+        for i in range(len(images)):
+            results = [m[i] for m in per_member]
+            failed = [r for r in results if isinstance(r, ProposalError)]
+            if failed:
+                out.append(ProposalError(f"{self.name}: {failed[0]}"))
+                continue
+            out.append(self._fuse([r for r in results if not isinstance(r, ProposalError)]))
+        return out
+
+    def _fuse(self, members: list[list[Proposal]]) -> list[Proposal]:
+        total = sum(self.weights)
+        tagged = sorted(
+            ((p, k) for k, props in enumerate(members) for p in props),
+            key=lambda pk: -(pk[0].confidence or 0.0) * self.weights[pk[1]],
+        )
+        clusters: list[tuple[Box, str, list[tuple[Proposal, int]]]] = []
+        for p, k in tagged:
+            for c, (fused, label, items) in enumerate(clusters):
+                if label == p.label and fused.iou(p.box) >= self.iou:
+                    items.append((p, k))
+                    clusters[c] = (self._mean_box(items), label, items)
+                    break
+            else:
+                clusters.append((p.box, p.label, [(p, k)]))
+        fused_props = []
+        for box, label, items in clusters:
+            voters = {k for _, k in items}
+            vote_weight = sum(self.weights[k] for k in voters)
+            w = [self.weights[k] for _, k in items]
+            conf = sum((p.confidence or 0.0) * wi for (p, _), wi in zip(items, w, strict=True))
+            conf = conf / sum(w) * vote_weight / total
+            fused_props.append(Proposal(label, box, min(conf, 1.0), source=self.name,
+                                        agreement=len(voters) / len(self.sources)))
+        return fused_props
+
+    def _mean_box(self, items: list[tuple[Proposal, int]]) -> Box:
+        w = [(p.confidence or 1e-6) * self.weights[k] for p, k in items]
+        s = sum(w)
+        x1 = sum(p.box.x * wi for (p, _), wi in zip(items, w, strict=True)) / s
+        y1 = sum(p.box.y * wi for (p, _), wi in zip(items, w, strict=True)) / s
+        x2 = sum(p.box.x2 * wi for (p, _), wi in zip(items, w, strict=True)) / s
+        y2 = sum(p.box.y2 * wi for (p, _), wi in zip(items, w, strict=True)) / s
+        return Box.from_xyxy(x1, y1, x2, y2)

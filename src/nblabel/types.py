@@ -165,7 +165,8 @@ class Proposal:
 
     ``id`` is the id of the stored proposal (the FiftyOne label id once it is in a dataset);
     ``scores`` optionally holds per-class scores when the model gives them; ``mask`` is an
-    instance mask as PNG bytes (8-bit, non-zero inside), covering the box as in FiftyOne.
+    instance mask as PNG bytes (8-bit, non-zero inside), covering the box as in FiftyOne;
+    ``agreement`` is, for a fused ensemble proposal, the share of members that proposed it.
     """
 
     label: str
@@ -175,6 +176,7 @@ class Proposal:
     scores: Mapping[str, float] | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     mask: bytes | None = None
+    agreement: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.label, str) or not self.label:
@@ -199,6 +201,7 @@ class Proposal:
             "source": self.source,
             "scores": dict(self.scores) if self.scores is not None else None,
             "mask": base64.b64encode(self.mask).decode() if self.mask is not None else None,
+            "agreement": self.agreement,
         }
 
     @classmethod
@@ -211,6 +214,7 @@ class Proposal:
             scores=d.get("scores"),
             id=d["id"],
             mask=base64.b64decode(d["mask"]) if d.get("mask") else None,
+            agreement=d.get("agreement"),
         )
 
 
