@@ -3,7 +3,8 @@
 Proposals are stored as ``fo.Detections`` (relative boxes, ``confidence``, ``source``) in one
 field per run, written per batch with one bulk ``set_values`` keyed by sample id (no per-sample
 ``save()``). An image that cannot be read is recorded in the sample field ``nblabel_error`` and
-the run goes on; so does a batch on which the model fails (its images get the error). Boxes are
+the run goes on; so does a batch on which the model fails (its images get the error). Reading
+images and writing proposals overlap with inference (one reader and one writer thread). Boxes are
 clipped to their image; boxes wholly outside it are dropped and counted.
 :class:`PreannotationReport` summarises what happened.
 """
@@ -11,6 +12,7 @@ clipped to their image; boxes wholly outside it are dropped and counted.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -74,57 +76,91 @@ def preannotate(
     report.skipped = len(ids) - len(todo)
     dropped_before = source.dropped
     bar = tqdm(total=len(todo), desc=f"proposals from {source.name}", disable=not progress)
-    for start in range(0, len(todo), batch_size):
-        batch = todo[start : start + batch_size]
-        images: list[Image.Image] = []
-        ok_ids: list[str] = []
-        errors: dict[str, Any] = {}
-        for sid, path in batch:
-            try:
-                images.append(load_rgb(path))
-                ok_ids.append(sid)
-            except ImageLoadError as exc:
-                errors[sid] = str(exc)
-        try:
-            results = source.propose(images)
-            if len(results) != len(images):
-                raise ValueError(f"returned {len(results)} results for {len(images)} images")
-        except Exception as exc:  # a failing model is an error for these images, not the run
-            log.warning("%s failed on a batch: %s", source.name, exc)
-            results = []
-            errors.update({sid: f"{source.name} failed: {exc!r}" for sid in ok_ids})
-            ok_ids = []
-        values: dict[str, Any] = {}
-        for sid, img, proposals in zip(ok_ids, images, results, strict=False):
-            if isinstance(proposals, ProposalError):  # this image failed, the others did not
-                errors[sid] = str(proposals)
-                continue
-            size = ImageSize(img.width, img.height)
-            dets = []
-            for p in proposals:
-                try:
-                    box = p.box.clipped(size)
-                except InvalidLabelError:
-                    report.dropped += 1
-                    continue
-                det = fo.Detection(label=p.label, bounding_box=box.to_relative(size),
-                                   confidence=p.confidence, source=p.source)
-                if p.agreement is not None:
-                    det["agreement"] = p.agreement
-                if p.mask is not None:
-                    det.mask = decode_mask(p.mask)
-                dets.append(det)
-            values[sid] = fo.Detections(detections=dets)
-            report.proposals += len(dets)
-            errors[sid] = None
-        batch_view = dataset.select([sid for sid, _ in batch])
+    batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
+
+    def write(batch_ids: list[str], values: dict[str, Any], errors: dict[str, Any]) -> None:
+        batch_view = dataset.select(batch_ids)
         if values:
             batch_view.set_values(field, values, key_field="id", validate=False)
         batch_view.set_values(ERROR_FIELD, errors, key_field="id")
-        report.images += len(values)
-        report.errors.update({k: v for k, v in errors.items() if v is not None})
-        bar.update(len(batch))
+
+    # Reading the next batch's images and writing the last batch's proposals run in threads
+    # while the model works on the current batch: writes never stall inference.
+    with ThreadPoolExecutor(1, "nblabel-read") as reader, \
+            ThreadPoolExecutor(1, "nblabel-write") as writer:
+        pending: list[Future[None]] = []
+        next_read = reader.submit(_read, batches[0]) if batches else None
+        for k, batch in enumerate(batches):
+            assert next_read is not None
+            images, ok_ids, errors = next_read.result()
+            if k + 1 < len(batches):
+                next_read = reader.submit(_read, batches[k + 1])
+            values = _propose(source, images, ok_ids, errors, report)
+            pending.append(writer.submit(write, [sid for sid, _ in batch], values, errors))
+            report.images += len(values)
+            report.errors.update({k: v for k, v in errors.items() if v is not None})
+            bar.update(len(batch))
+            while pending and pending[0].done():
+                pending.pop(0).result()  # raise a failed write now
+        for f in pending:
+            f.result()
     bar.close()
     report.dropped += source.dropped - dropped_before
     return report
 
+
+def _read(batch: list[tuple[str, str]]) -> tuple[list[Image.Image], list[str], dict[str, Any]]:
+    images: list[Image.Image] = []
+    ok_ids: list[str] = []
+    errors: dict[str, Any] = {}
+    for sid, path in batch:
+        try:
+            images.append(load_rgb(path))
+            ok_ids.append(sid)
+        except ImageLoadError as exc:
+            errors[sid] = str(exc)
+    return images, ok_ids, errors
+
+
+def _propose(
+    source: ProposalSource,
+    images: list[Image.Image],
+    ok_ids: list[str],
+    errors: dict[str, Any],
+    report: PreannotationReport,
+) -> dict[str, Any]:
+    """Run the source on one batch; fill ``errors`` and return the Detections per sample id."""
+    import fiftyone as fo
+
+    try:
+        results = source.propose(images)
+        if len(results) != len(images):
+            raise ValueError(f"returned {len(results)} results for {len(images)} images")
+    except Exception as exc:  # a failing model is an error for these images, not the run
+        log.warning("%s failed on a batch: %s", source.name, exc)
+        errors.update({sid: f"{source.name} failed: {exc!r}" for sid in ok_ids})
+        return {}
+    values: dict[str, Any] = {}
+    for sid, img, proposals in zip(ok_ids, images, results, strict=True):
+        if isinstance(proposals, ProposalError):  # this image failed, the others did not
+            errors[sid] = str(proposals)
+            continue
+        size = ImageSize(img.width, img.height)
+        dets = []
+        for p in proposals:
+            try:
+                box = p.box.clipped(size)
+            except InvalidLabelError:
+                report.dropped += 1
+                continue
+            det = fo.Detection(label=p.label, bounding_box=box.to_relative(size),
+                               confidence=p.confidence, source=p.source)
+            if p.agreement is not None:
+                det["agreement"] = p.agreement
+            if p.mask is not None:
+                det.mask = decode_mask(p.mask)
+            dets.append(det)
+        values[sid] = fo.Detections(detections=dets)
+        report.proposals += len(dets)
+        errors[sid] = None
+    return values
