@@ -25,7 +25,6 @@ from nblabel.images import (
     DisplayImage,
     ImageLoadError,
     encode_mask,
-    image_size,
     load_display_image,
 )
 from nblabel.journal import DecisionJournal
@@ -178,11 +177,6 @@ class ReviewSession:
             except (InvalidLabelError, TypeError) as exc:
                 log.warning("skipping invalid image label on %s: %s", sample_id, exc)
         return SampleState(sample_id, path, image, error, size, tuple(proposals), image_label)
-
-    def sample_size(self, sample_id: str) -> ImageSize:
-        with self._fo_lock:
-            (path,) = self.dataset.select([sample_id]).values("filepath")
-        return image_size(path)
 
     # -- decisions ---------------------------------------------------------------------------
 
