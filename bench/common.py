@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+from nblabel.devtools import Mongod
 
 
 def parse_args(description: str) -> argparse.Namespace:
@@ -41,3 +46,21 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 def emit(figures: dict[str, Any]) -> None:
     """The last line of every benchmark: its figures as one JSON object."""
     print(json.dumps(figures, sort_keys=True))
+
+
+def private_fiftyone(prefix: str) -> tuple[Path, Mongod]:
+    """A work folder and a private mongod, with FiftyOne (not yet imported) pointed at it and
+    ultralytics kept offline. Stop the mongod when done."""
+    work = Path(tempfile.mkdtemp(prefix=f"nblabel-bench-{prefix}-"))
+    mongod = Mongod(work)
+    os.environ.update({
+        "FIFTYONE_DATABASE_URI": mongod.start(),
+        "FIFTYONE_DATABASE_NAME": f"nblabel-bench-{prefix}",
+        "FIFTYONE_DO_NOT_TRACK": "true",
+        "FIFTYONE_DATABASE_VALIDATION": "false",
+        "FIFTYONE_SHOW_PROGRESS_BARS": "false",
+        "NBLABEL_HOME": str(work / "home"),
+        "YOLO_OFFLINE": "1",
+        "YOLO_VERBOSE": "False",
+    })
+    return work, mongod

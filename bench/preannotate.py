@@ -13,33 +13,20 @@ Run: ``python bench/preannotate.py [--quick]``; the last line is the JSON with t
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import emit, parse_args, print_table
-from nblabel.devtools import Mongod
+from common import emit, parse_args, print_table, private_fiftyone
 
 
 def main() -> None:
     args = parse_args(__doc__ or "")
     n = 150 if args.quick else 500
     batch = 16
-    work = Path(tempfile.mkdtemp(prefix="nblabel-bench-pre-"))
-    mongod = Mongod(work)
-    os.environ.update({
-        "FIFTYONE_DATABASE_URI": mongod.start(),
-        "FIFTYONE_DATABASE_NAME": "nblabel-bench-pre",
-        "FIFTYONE_DO_NOT_TRACK": "true",
-        "FIFTYONE_DATABASE_VALIDATION": "false",
-        "FIFTYONE_SHOW_PROGRESS_BARS": "false",
-        "YOLO_OFFLINE": "1",
-        "YOLO_VERBOSE": "False",
-    })
+    work, mongod = private_fiftyone("preannotate")
     try:
         import fiftyone as fo
 

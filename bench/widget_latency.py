@@ -21,19 +21,16 @@ Run: ``python bench/widget_latency.py [--quick]``. The last line is the JSON wit
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import emit, median, parse_args, percentile, print_table
+from common import emit, median, parse_args, percentile, print_table, private_fiftyone
 from nblabel.devtools import (
     CHROMIUM_ARGS,
     JupyterLab,
-    Mongod,
     chromium_path,
     open_and_run,
     write_notebook,
@@ -178,16 +175,7 @@ def main() -> None:
     n_nav = 20 if args.quick else 60
     n_large = 8 if args.quick else 52
     dwell = 250 if args.quick else 400
-    work = Path(tempfile.mkdtemp(prefix="nblabel-bench-latency-"))
-    mongod = Mongod(work)
-    os.environ.update({
-        "FIFTYONE_DATABASE_URI": mongod.start(),
-        "FIFTYONE_DATABASE_NAME": "nblabel-bench",
-        "FIFTYONE_DO_NOT_TRACK": "true",
-        "FIFTYONE_DATABASE_VALIDATION": "false",
-        "FIFTYONE_SHOW_PROGRESS_BARS": "false",
-        "NBLABEL_HOME": str(work / "home"),
-    })
+    work, mongod = private_fiftyone("latency")
     lab = JupyterLab(work / "lab")
     try:
         t = time.monotonic()
