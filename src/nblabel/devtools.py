@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = [
@@ -43,6 +44,25 @@ def chromium_path() -> str:
     if not os.path.exists(path):
         raise RuntimeError("Chromium is missing: `make setup-browser` installs it from apt")
     return path
+
+
+def _wait_ready(
+    proc: subprocess.Popen[bytes], ready: Callable[[], bool], timeout: float,
+    stop: Callable[[], None], what: str, log_path: Path,
+) -> None:
+    """Poll ``ready()`` until it is true; stop and raise with the log if the server exits or
+    ``timeout`` passes first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop()
+            raise RuntimeError(f"{what} did not start:\n{log_path.read_text()}")
+        time.sleep(0.3)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -146,18 +166,13 @@ class JupyterLab:
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives with the process
         self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/status", timeout=2) as r:
-                    if r.status == 200:
-                        return self.url
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"{app} did not start:\n{self.log_path.read_text()}")
-            time.sleep(0.3)
+
+        def ready() -> bool:
+            with urllib.request.urlopen(f"{self.url}/api/status", timeout=2) as r:
+                return bool(r.status == 200)
+
+        _wait_ready(self.proc, ready, timeout, self.stop, app, self.log_path)
+        return self.url
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -183,17 +198,13 @@ class Voila:
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                      cwd=self.notebook.parent)
         self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return self.url
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"voila did not start:\n{self.log_path.read_text()}")
-            time.sleep(0.3)
+
+        def ready() -> bool:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+
+        _wait_ready(self.proc, ready, timeout, self.stop, "voila", self.log_path)
+        return self.url
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -154,26 +154,31 @@ class ReviewWidget(anywidget.AnyWidget):
         except Exception as exc:  # prefetch is an optimisation: the key press loads it anyway
             log.debug("prefetch of %s failed: %s", sample_id, exc)
 
-    def _payload(self, state: SampleState, position: int) -> tuple[dict[str, Any], list[bytes]]:
+    @staticmethod
+    def _image_meta(state: SampleState) -> dict[str, Any]:
+        """The image traits of a sample (what the browser needs besides bytes and boxes)."""
         img = state.image
-        buffers = [img.data if img else b""]
-        rows = self._rows(state)
-        for row in rows:  # masks travel as extra binary buffers, referenced by index
-            if row["mask"] is not None:
-                buffers.append(row["mask"])
-                row["mask"] = len(buffers) - 1
-        content = {
-            "sample_id": state.sample_id,
-            "position": position,
+        return {
             "filename": Path(state.filepath).name,
             "image_mime": img.mime if img else "",
             "image_width": img.size.width if img else 0,
             "image_height": img.size.height if img else 0,
             "image_preview": img.preview if img else False,
             "image_error": state.error or "",
-            "boxes": rows,
-            "image_label": self._image_label_row(state),
         }
+
+    def _payload(self, state: SampleState, position: int) -> tuple[dict[str, Any], list[bytes]]:
+        """A prefetch message: image metadata, boxes and image label; image and masks as
+        binary buffers (masks referenced by index from their rows)."""
+        buffers = [state.image.data if state.image else b""]
+        rows = self._rows(state)
+        for row in rows:
+            if row["mask"] is not None:
+                buffers.append(row["mask"])
+                row["mask"] = len(buffers) - 1
+        content = {"sample_id": state.sample_id, "position": position,
+                   **self._image_meta(state), "boxes": rows,
+                   "image_label": self._image_label_row(state)}
         return content, buffers
 
     # -- navigation --------------------------------------------------------------------------
@@ -189,21 +194,17 @@ class ReviewWidget(anywidget.AnyWidget):
         state = self._load(sid)
         self.state = state
         self._shown_at = time.monotonic()
-        content, (data, *_) = self._payload(state, position)
+        data = state.image.data if state.image else b""
         with self.hold_sync():
             self.position = position
             self.sample_id = sid
-            self.filename = content["filename"]
             if browser_has == sid and hasattr(self, "_lock_property"):
                 with self._lock_property(image=data):
                     self.image = data
             else:
                 self.image = data
-            self.image_mime = content["image_mime"]
-            self.image_width = content["image_width"]
-            self.image_height = content["image_height"]
-            self.image_preview = content["image_preview"]
-            self.image_error = content["image_error"]
+            for name, value in self._image_meta(state).items():
+                setattr(self, name, value)
             self.boxes = self._rows(state)  # with masks as bytes (sent as binary buffers)
             self.image_label = self._image_label_row(state)
             self.selected = self._first_pending()
