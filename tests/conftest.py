@@ -67,6 +67,22 @@ def demo_model() -> Path:
     return prepare_model()
 
 
+@pytest.fixture(scope="session")
+def segment_model() -> Path:
+    """A small YOLO segmentation model trained from its yaml (cached between runs)."""
+    from nblabel.demo import prepare_task_model
+
+    return prepare_task_model("segment")
+
+
+@pytest.fixture(scope="session")
+def classify_model() -> Path:
+    """A small YOLO classifier with dropout, trained from its yaml (cached between runs)."""
+    from nblabel.demo import prepare_task_model
+
+    return prepare_task_model("classify")
+
+
 @pytest.fixture
 def journal(tmp_path: Path) -> Iterator[object]:
     from nblabel.journal import DecisionJournal

@@ -13,14 +13,19 @@ import argparse
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from nblabel.synthetic import CLASSES, make_shapes, write_yolo_dataset
+from nblabel.synthetic import (
+    CLASSES,
+    make_shapes,
+    write_classification_dataset,
+    write_yolo_dataset,
+)
 
 if TYPE_CHECKING:
     import fiftyone as fo
 
-__all__ = ["DEMO_DATASET", "demo_dir", "load_demo_dataset", "prepare_model"]
+__all__ = ["DEMO_DATASET", "demo_dir", "load_demo_dataset", "prepare_model", "prepare_task_model"]
 
 DEMO_DATASET = "nblabel-demo"
 _TRAIN, _VAL, _DEMO = 240, 40, 30
@@ -54,6 +59,44 @@ def prepare_model(root: Path | None = None) -> Path:
     data = write_yolo_dataset(root / "yolo", train, val)
     train_ultralytics(data, weights, epochs=_EPOCHS, imgsz=_IMGSZ)
     stamp.write_text(json.dumps(_RECIPE))
+    return weights
+
+
+_TASK_RECIPES: dict[str, dict[str, Any]] = {
+    # Small and quick (seconds to a minute on CPU): enough for the segment and classify paths
+    # to give real, varied outputs; not for accuracy. The classifier has dropout, for MC dropout.
+    # The segmenter starts from the demo detector's weights (backbone, neck and box head).
+    "segment": {"version": 2, "yaml": "yolov8n-seg.yaml", "train": 64, "val": 16, "epochs": 10,
+                "imgsz": 160, "train_args": {}, "from_detector": True},
+    "classify": {"version": 1, "yaml": "yolov8n-cls.yaml", "train": 90, "val": 30, "epochs": 12,
+                 "imgsz": 64, "train_args": {"dropout": 0.3}},
+}
+
+
+def prepare_task_model(task: str, root: Path | None = None) -> Path:
+    """A small ``segment`` or ``classify`` YOLO trained from its yaml on generated shapes
+    (cached like the demo detector); the tests use them."""
+    recipe = _TASK_RECIPES[task]
+    root = (root or demo_dir()) / f"{task}-model"
+    weights = root / f"shapes-{task}.pt"
+    stamp = root / "recipe.json"
+    if weights.exists() and stamp.exists() and json.loads(stamp.read_text()) == recipe:
+        return weights
+    from nblabel.learning import train_ultralytics
+
+    single: dict[str, Any] = {"max_objects": 1, "min_side": 60} if task == "classify" else {}
+    train = make_shapes(root / "src" / "train", recipe["train"], seed=4, prefix="t", **single)
+    val = make_shapes(root / "src" / "val", recipe["val"], seed=5, prefix="v", **single)
+    if task == "classify":
+        data = write_classification_dataset(root / "data", train, val)
+    else:
+        data = write_yolo_dataset(root / "data", train, val, task="segment")
+    extra = dict(recipe["train_args"])
+    if recipe.get("from_detector"):
+        extra["pretrained"] = str(prepare_model(root.parent))
+    train_ultralytics(data, weights, model=recipe["yaml"], epochs=recipe["epochs"],
+                      imgsz=recipe["imgsz"], **extra)
+    stamp.write_text(json.dumps(recipe))
     return weights
 
 

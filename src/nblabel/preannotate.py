@@ -1,24 +1,43 @@
 """Batch pre-annotation: run a proposal source over a FiftyOne view and store its proposals.
 
-Proposals are stored as ``fo.Detections`` (relative boxes, ``confidence``, ``source``) in one
-field per run, written per batch with one bulk ``set_values`` keyed by sample id (no per-sample
-``save()``). An image that cannot be read is recorded in the sample field ``nblabel_error`` and
-the run goes on; so does a batch on which the model fails (its images get the error). Reading
-images and writing proposals overlap with inference (one reader and one writer thread). Boxes are
-clipped to their image; boxes wholly outside it are dropped and counted.
+Detection and segmentation proposals are stored as ``fo.Detections`` (relative boxes,
+``confidence``, ``source``, per-class ``scores`` when the model gives them, instance masks,
+``agreement`` for ensembles), a classifier's as ``fo.Classification`` (label, confidence,
+``scores``), in one field per run, written per batch with one bulk ``set_values`` keyed by sample
+id (no per-sample ``save()``). An image that cannot be read is recorded in the sample field
+``nblabel_error`` and the run goes on; so does a batch on which the model fails (its images get
+the error). Boxes are clipped to their image; boxes wholly outside it are dropped and counted,
+and so are proposals of classes the source's ``label_map`` leaves out.
 :class:`PreannotationReport` summarises what happened.
+
+Two backends run the model:
+
+- ``"local"`` (default): in this process; reading the next batch's images and writing the last
+  batch's proposals run in threads while the model works, so writes never stall inference.
+- ``"ray"``: Ray Data reads the images and runs the source in ``num_workers`` actors (each with
+  its own copy of the source, which must pickle: an ``UltralyticsSource`` built from a weights
+  path reloads them); this process writes to FiftyOne as batches come back. Ray starts locally
+  unless ``address`` names a cluster (``"auto"`` or ``"ray://host:10001"``); workers there must
+  see the image paths. The proposals are the same as the local path's.
+
+``tta=True`` and ``mc_dropout=N`` add per-proposal ``tta_instability`` and ``mc_variance`` (see
+:mod:`nblabel.probes`); they cost one extra pass per view and N passes.
 """
 
 from __future__ import annotations
 
 import logging
+import pickle
+from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nblabel.images import ImageLoadError, decode_mask, load_rgb
+from nblabel.probes import mc_dropout_variance, tta_instability
 from nblabel.sources import ProposalError, ProposalSource
-from nblabel.types import ImageSize, InvalidLabelError
+from nblabel.types import ImageSize, InvalidLabelError, Proposal
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -39,13 +58,21 @@ class PreannotationReport:
     proposals: int = 0
     skipped: int = 0
     dropped: int = 0
+    unmapped: Counter[str] = field(default_factory=Counter)
     errors: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
+        unmapped = sum(self.unmapped.values())
         return (
             f"{self.images} images, {self.proposals} proposals, {self.skipped} skipped, "
-            f"{self.dropped} invalid boxes dropped, {len(self.errors)} image errors"
+            f"{self.dropped} invalid proposals dropped, {unmapped} of unmapped classes dropped"
+            + (f" ({dict(self.unmapped.most_common(5))})" if unmapped else "")
+            + f", {len(self.errors)} image errors"
         )
+
+
+# One image's outcome: its size and proposals with their probe values, or an error message.
+_Item = tuple[ImageSize, list[tuple[Proposal, dict[str, float]]]] | str
 
 
 def preannotate(
@@ -56,27 +83,35 @@ def preannotate(
     batch_size: int = 16,
     skip_existing: bool = False,
     progress: bool = True,
+    tta: bool = False,
+    mc_dropout: int = 0,
+    backend: str = "local",
+    address: str | None = None,
+    num_workers: int = 1,
 ) -> PreannotationReport:
     """Propose labels for every sample of ``view`` with ``source`` and store them in ``field``.
 
-    ``skip_existing=True`` leaves samples that already have a value in ``field`` (reruns resume).
+    ``skip_existing=True`` leaves samples that already have a value in ``field`` (reruns
+    resume). ``backend``, ``address`` and ``num_workers``: see the module docstring.
     """
     import fiftyone as fo
     from tqdm.auto import tqdm
 
+    if backend not in ("local", "ray"):
+        raise ValueError(f"backend must be 'local' or 'ray', not {backend!r}")
+    task = getattr(source, "task", "detect")
     dataset = view._dataset
     report = PreannotationReport()
+    doc_type = fo.Classification if task == "classify" else fo.Detections
     if not dataset.has_sample_field(field):
-        dataset.add_sample_field(field, fo.EmbeddedDocumentField, embedded_doc_type=fo.Detections)
+        dataset.add_sample_field(field, fo.EmbeddedDocumentField, embedded_doc_type=doc_type)
     if not dataset.has_sample_field(ERROR_FIELD):
         dataset.add_sample_field(ERROR_FIELD, fo.StringField)
     ids, paths, existing = view.values(["id", "filepath", field])
     todo = [(i, p) for i, p, e in zip(ids, paths, existing, strict=True)
             if not (skip_existing and e is not None)]
     report.skipped = len(ids) - len(todo)
-    dropped_before = source.dropped
     bar = tqdm(total=len(todo), desc=f"proposals from {source.name}", disable=not progress)
-    batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
 
     def write(batch_ids: list[str], values: dict[str, Any], errors: dict[str, Any]) -> None:
         batch_view = dataset.select(batch_ids)
@@ -84,35 +119,127 @@ def preannotate(
             batch_view.set_values(field, values, key_field="id", validate=False)
         batch_view.set_values(ERROR_FIELD, errors, key_field="id")
 
-    # Reading the next batch's images and writing the last batch's proposals run in threads
-    # while the model works on the current batch: writes never stall inference.
-    with ThreadPoolExecutor(1, "nblabel-read") as reader, \
-            ThreadPoolExecutor(1, "nblabel-write") as writer:
+    options = {"tta": tta, "mc_dropout": mc_dropout}
+    if backend == "ray":
+        results = _run_ray(todo, source, batch_size, options, address, num_workers, report)
+    else:
+        results = _run_local(todo, source, batch_size, options, report)
+    with ThreadPoolExecutor(1, "nblabel-write") as writer:
         pending: list[Future[None]] = []
-        next_read = reader.submit(_read, batches[0]) if batches else None
-        for k, batch in enumerate(batches):
-            assert next_read is not None
-            images, ok_ids, errors = next_read.result()
-            if k + 1 < len(batches):
-                next_read = reader.submit(_read, batches[k + 1])
-            values = _propose(source, images, ok_ids, errors, report)
-            pending.append(writer.submit(write, [sid for sid, _ in batch], values, errors))
-            report.images += len(values)
+        for items in results:
+            values: dict[str, Any] = {}
+            errors: dict[str, Any] = {}
+            for sid, item in items.items():
+                if isinstance(item, str):
+                    errors[sid] = item
+                    continue
+                label = values[sid] = _to_label(task, *item)
+                errors[sid] = None
+                report.images += 1
+                kept = len(label.detections) if task != "classify" else int(label is not None)
+                report.proposals += kept
+                report.dropped += len(item[1]) - kept
             report.errors.update({k: v for k, v in errors.items() if v is not None})
-            bar.update(len(batch))
+            pending.append(writer.submit(write, list(items), values, errors))
+            bar.update(len(items))
             while pending and pending[0].done():
                 pending.pop(0).result()  # raise a failed write now
         for f in pending:
             f.result()
     bar.close()
-    report.dropped += source.dropped - dropped_before
     return report
 
 
-def _read(batch: list[tuple[str, str]]) -> tuple[list[Image.Image], list[str], dict[str, Any]]:
+def _run_local(
+    todo: list[tuple[str, str]], source: ProposalSource, batch_size: int,
+    options: dict[str, Any], report: PreannotationReport,
+) -> Iterator[dict[str, _Item]]:
+    """Batches of outcomes, reading the next batch's images while the model works."""
+    batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
+    with ThreadPoolExecutor(1, "nblabel-read") as reader:
+        next_read = reader.submit(_read, batches[0]) if batches else None
+        for k in range(len(batches)):
+            assert next_read is not None
+            images, ok_ids, errors = next_read.result()
+            if k + 1 < len(batches):
+                next_read = reader.submit(_read, batches[k + 1])
+            dropped, unmapped = source.dropped, Counter(getattr(source, "unmapped", {}))
+            out: dict[str, _Item] = dict(errors)
+            out.update(_infer(source, images, ok_ids, options))
+            report.dropped += source.dropped - dropped
+            report.unmapped += Counter(getattr(source, "unmapped", {})) - unmapped
+            yield {sid: out[sid] for sid, _ in batches[k]}
+
+
+class _RayInfer:
+    """A Ray Data actor: reads a batch's images and runs its copy of the source on them."""
+
+    def __init__(self, source_bytes: bytes, options: dict[str, Any]) -> None:
+        self.source: ProposalSource = pickle.loads(source_bytes)
+        self.options = options
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        rows = list(zip(batch["id"].tolist(), batch["filepath"].tolist(), strict=True))
+        images, ok_ids, errors = _read(rows)
+        dropped, unmapped = self.source.dropped, Counter(getattr(self.source, "unmapped", {}))
+        out: dict[str, _Item] = dict(errors)
+        out.update(_infer(self.source, images, ok_ids, self.options))
+        counts = (self.source.dropped - dropped,
+                  Counter(getattr(self.source, "unmapped", {})) - unmapped)
+        import numpy as np
+
+        results = [pickle.dumps(out[sid]) for sid, _ in rows]
+        # The batch's counts ride on its first row.
+        meta = [pickle.dumps(counts if i == 0 else (0, Counter())) for i in range(len(rows))]
+        return {"id": batch["id"], "result": np.array(results, dtype=object),
+                "counts": np.array(meta, dtype=object)}
+
+
+def _run_ray(
+    todo: list[tuple[str, str]], source: ProposalSource, batch_size: int,
+    options: dict[str, Any], address: str | None, num_workers: int,
+    report: PreannotationReport,
+) -> Iterator[dict[str, _Item]]:
+    """Batches of outcomes from Ray Data actors, in any order."""
+    try:
+        import ray
+        import ray.data
+    except ImportError as exc:
+        raise ImportError("backend='ray' needs Ray: pip install 'nblabel[ray]'") from exc
+    if not todo:
+        return
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {"address": address, "include_dashboard": False,
+                                  "log_to_driver": False}
+        if address is None:  # a local Ray: workers share this process's environment
+            kwargs["num_cpus"] = max(num_workers, 1)
+        ray.init(**kwargs)
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False
+    items = [{"id": sid, "filepath": path} for sid, path in todo]
+    ds = ray.data.from_items(items, override_num_blocks=max(1, -(-len(items) // batch_size)))
+    out = ds.map_batches(
+        _RayInfer,
+        fn_constructor_kwargs={"source_bytes": pickle.dumps(source), "options": options},
+        batch_size=batch_size,
+        compute=ray.data.ActorPoolStrategy(size=num_workers),
+        num_cpus=1,
+        batch_format="numpy",
+    )
+    for batch in out.iter_batches(batch_size=batch_size, batch_format="numpy",
+                                  prefetch_batches=2):
+        for meta in batch["counts"]:
+            dropped, unmapped = pickle.loads(meta)
+            report.dropped += dropped
+            report.unmapped += unmapped
+        yield {str(sid): pickle.loads(r)
+               for sid, r in zip(batch["id"].tolist(), batch["result"], strict=True)}
+
+
+def _read(batch: list[tuple[str, str]]) -> tuple[list[Image.Image], list[str], dict[str, str]]:
     images: list[Image.Image] = []
     ok_ids: list[str] = []
-    errors: dict[str, Any] = {}
+    errors: dict[str, str] = {}
     for sid, path in batch:
         try:
             images.append(load_rgb(path))
@@ -122,45 +249,81 @@ def _read(batch: list[tuple[str, str]]) -> tuple[list[Image.Image], list[str], d
     return images, ok_ids, errors
 
 
-def _propose(
-    source: ProposalSource,
-    images: list[Image.Image],
-    ok_ids: list[str],
-    errors: dict[str, Any],
-    report: PreannotationReport,
-) -> dict[str, Any]:
-    """Run the source on one batch; fill ``errors`` and return the Detections per sample id."""
-    import fiftyone as fo
-
+def _infer(
+    source: ProposalSource, images: list[Image.Image], ok_ids: list[str],
+    options: dict[str, Any],
+) -> dict[str, _Item]:
+    """Run the source (and the probes asked for) on one batch: an outcome per sample id."""
+    if not images:
+        return {}
     try:
-        results = source.propose(images)
+        results = list(source.propose(images))
         if len(results) != len(images):
             raise ValueError(f"returned {len(results)} results for {len(images)} images")
     except Exception as exc:  # a failing model is an error for these images, not the run
         log.warning("%s failed on a batch: %s", source.name, exc)
-        errors.update({sid: f"{source.name} failed: {exc!r}" for sid in ok_ids})
-        return {}
-    values: dict[str, Any] = {}
-    for sid, img, proposals in zip(ok_ids, images, results, strict=True):
-        if isinstance(proposals, ProposalError):  # this image failed, the others did not
-            errors[sid] = str(proposals)
+        return {sid: f"{source.name} failed: {exc!r}" for sid in ok_ids}
+    proposals = [r if isinstance(r, list) else None for r in results]
+    probes: dict[str, list[list[float] | None]] = {}
+    try:
+        if options.get("tta"):
+            probes["tta_instability"] = tta_instability(source, images, proposals)
+        if options.get("mc_dropout", 0) > 1:
+            mc = mc_dropout_variance(source, images, proposals, passes=options["mc_dropout"])
+            if mc is not None:
+                probes["mc_variance"] = mc
+    except Exception as exc:  # the proposals stand without their probe values
+        log.warning("%s: uncertainty probes failed on a batch: %s", source.name, exc)
+    out: dict[str, _Item] = {}
+    for i, (sid, img, r) in enumerate(zip(ok_ids, images, results, strict=True)):
+        if isinstance(r, ProposalError):  # this image failed, the others did not
+            out[sid] = str(r)
             continue
         size = ImageSize(img.width, img.height)
-        dets = []
-        for p in proposals:
-            try:
-                box = p.box.clipped(size)
-            except InvalidLabelError:
-                report.dropped += 1
-                continue
-            det = fo.Detection(label=p.label, bounding_box=box.to_relative(size),
-                               confidence=p.confidence, source=p.source)
-            if p.agreement is not None:
-                det["agreement"] = p.agreement
-            if p.mask is not None:
-                det.mask = decode_mask(p.mask)
-            dets.append(det)
-        values[sid] = fo.Detections(detections=dets)
-        report.proposals += len(dets)
-        errors[sid] = None
-    return values
+        items = []
+        for j, p in enumerate(r):
+            extra = {}
+            for name, values in probes.items():
+                v = values[i]
+                if v is not None:
+                    extra[name] = v[j]
+            items.append((p, extra))
+        out[sid] = (size, items)
+    return out
+
+
+def _to_label(task: str, size: ImageSize, items: list[tuple[Proposal, dict[str, float]]]
+              ) -> Any:
+    """The FiftyOne label for one image's proposals (invalid boxes are left out)."""
+    import fiftyone as fo
+
+    if task == "classify":
+        if not items:
+            return None
+        p, extra = items[0]
+        c = fo.Classification(label=p.label, confidence=p.confidence, source=p.source)
+        if p.scores is not None:
+            c["scores"] = dict(p.scores)
+        if p.agreement is not None:
+            c["agreement"] = p.agreement
+        for k, v in extra.items():
+            c[k] = v
+        return c
+    dets = []
+    for p, extra in items:
+        try:
+            box = p.box.clipped(size)
+        except InvalidLabelError:
+            continue
+        det = fo.Detection(label=p.label, bounding_box=box.to_relative(size),
+                           confidence=p.confidence, source=p.source)
+        if p.scores is not None:
+            det["scores"] = dict(p.scores)
+        if p.agreement is not None:
+            det["agreement"] = p.agreement
+        if p.mask is not None:
+            det.mask = decode_mask(p.mask)
+        for k, v in extra.items():
+            det[k] = v
+        dets.append(det)
+    return fo.Detections(detections=dets)

@@ -91,6 +91,13 @@ class ReviewSession:
     ) -> None:
         self.view = view
         self.dataset = view._dataset
+        if not self.dataset.has_sample_field(predictions_field) and classification_field:
+            # Image classification review: boxes may still be drawn, so the (empty) proposals
+            # field is declared.
+            import fiftyone as fo
+
+            self.dataset.add_sample_field(predictions_field, fo.EmbeddedDocumentField,
+                                          embedded_doc_type=fo.Detections)
         if not self.dataset.has_sample_field(predictions_field):
             raise ValueError(
                 f"dataset {self.dataset.name!r} has no field {predictions_field!r} with proposals;"

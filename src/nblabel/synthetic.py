@@ -15,7 +15,10 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from nblabel.types import Box, ImageSize
 
-__all__ = ["CLASSES", "SyntheticImage", "make_shapes", "write_yolo_dataset"]
+__all__ = [
+    "CLASSES", "SyntheticImage", "make_shapes", "shape_polygon", "write_classification_dataset",
+    "write_yolo_dataset",
+]
 
 CLASSES = ("circle", "square", "triangle")
 
@@ -34,14 +37,25 @@ class SyntheticImage:
         return ImageSize(self.width, self.height)
 
 
-def _draw(draw: ImageDraw.ImageDraw, shape: str, box: Box, colour: tuple[int, int, int]) -> None:
+def shape_polygon(shape: str, box: Box, points: int = 32) -> list[tuple[float, float]]:
+    """The outline of a drawn shape in pixels (a circle as ``points`` vertices)."""
     x1, y1, x2, y2 = box.x, box.y, box.x2, box.y2
     if shape == "circle":
-        draw.ellipse([x1, y1, x2, y2], fill=colour)
+        cx, cy, rx, ry = (x1 + x2) / 2, (y1 + y2) / 2, box.w / 2, box.h / 2
+        t = np.linspace(0, 2 * np.pi, points, endpoint=False)
+        return [(float(cx + rx * np.cos(a)), float(cy + ry * np.sin(a))) for a in t]
+    if shape == "square":
+        return [(x1, y1), (x2, y1), (x2, y2), (x1, y2)]
+    return [((x1 + x2) / 2, y1), (x2, y2), (x1, y2)]
+
+
+def _draw(draw: ImageDraw.ImageDraw, shape: str, box: Box, colour: tuple[int, int, int]) -> None:
+    if shape == "circle":
+        draw.ellipse([box.x, box.y, box.x2, box.y2], fill=colour)
     elif shape == "square":
-        draw.rectangle([x1, y1, x2, y2], fill=colour)
+        draw.rectangle([box.x, box.y, box.x2, box.y2], fill=colour)
     else:
-        draw.polygon([((x1 + x2) / 2, y1), (x2, y2), (x1, y2)], fill=colour)
+        draw.polygon(shape_polygon(shape, box), fill=colour)
 
 
 def make_shapes(
@@ -108,8 +122,14 @@ def write_yolo_dataset(
     train: list[SyntheticImage],
     val: list[SyntheticImage],
     classes: tuple[str, ...] = CLASSES,
+    task: str = "detect",
 ) -> Path:
-    """Write YOLO label files next to the images and a ``data.yaml``; return its path."""
+    """Write YOLO label files next to the images and a ``data.yaml``; return its path.
+
+    ``task="segment"`` writes each object's outline as a polygon instead of its box.
+    """
+    if task not in ("detect", "segment"):
+        raise ValueError(f"task must be 'detect' or 'segment', not {task!r}")
     root = Path(root)
     for split, items in (("train", train), ("val", val)):
         img_dir = root / split / "images"
@@ -120,12 +140,20 @@ def write_yolo_dataset(
             target = img_dir / item.path.name
             if item.path.resolve() != target.resolve():
                 target.write_bytes(item.path.read_bytes())
-            lines = [
-                f"{classes.index(label)} {(b.x + b.w / 2) / item.width:.6f} "
-                f"{(b.y + b.h / 2) / item.height:.6f} {b.w / item.width:.6f} "
-                f"{b.h / item.height:.6f}"
-                for label, b in item.objects
-            ]
+            if task == "segment":
+                lines = [
+                    f"{classes.index(label)} " + " ".join(
+                        f"{x / item.width:.6f} {y / item.height:.6f}"
+                        for x, y in shape_polygon(label, b))
+                    for label, b in item.objects
+                ]
+            else:
+                lines = [
+                    f"{classes.index(label)} {(b.x + b.w / 2) / item.width:.6f} "
+                    f"{(b.y + b.h / 2) / item.height:.6f} {b.w / item.width:.6f} "
+                    f"{b.h / item.height:.6f}"
+                    for label, b in item.objects
+                ]
             (lbl_dir / f"{item.path.stem}.txt").write_text("\n".join(lines))
     data = root / "data.yaml"
     names = "\n".join(f"  {i}: {c}" for i, c in enumerate(classes))
@@ -133,3 +161,24 @@ def write_yolo_dataset(
         f"path: {root.resolve()}\ntrain: train/images\nval: val/images\nnames:\n{names}\n"
     )
     return data
+
+
+def write_classification_dataset(
+    root: str | os.PathLike[str],
+    train: list[SyntheticImage],
+    val: list[SyntheticImage],
+) -> Path:
+    """Write an image-classification folder tree (``split/class/image``); return ``root``.
+
+    An image's class is that of its largest object; images with no object are left out.
+    """
+    root = Path(root)
+    for split, items in (("train", train), ("val", val)):
+        for item in items:
+            if not item.objects:
+                continue
+            label = max(item.objects, key=lambda o: o[1].area)[0]
+            target = root / split / label / item.path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(item.path.read_bytes())
+    return root

@@ -1,5 +1,6 @@
 """Callable and HTTP proposal sources, the HTTP one against a real server on 127.0.0.1."""
 
+import io
 import json
 import math
 import threading
@@ -21,7 +22,9 @@ LABELS = ["circle", "square", "triangle"]
 
 class _Endpoint(BaseHTTPRequestHandler):
     """Behaviour by path: /ok, /slow, /flaky (500 once, then ok), /bad-json, /huge, /404,
-    /odd (NaN score and a box outside the image next to a good one), /dict."""
+    /odd (NaN score and a box outside the image next to a good one), /dict; classification:
+    /cls, /cls-short (too few probabilities); segmentation: /seg (PNG of class indices),
+    /seg-small (a mask of the wrong size), /seg-json (JSON instead of a PNG)."""
 
     calls: ClassVar[dict[str, int]] = {}
 
@@ -48,14 +51,32 @@ class _Endpoint(BaseHTTPRequestHandler):
             answer = [good, {"box": [0, 0, 5, 5], "scores": [math.nan, 0.5, 0.2]},
                       {"box": [900, 900, 950, 950], "scores": [0.9, 0.05, 0.05]}]
             return self._send(200, json.dumps(answer).encode())
+        if path == "/cls":
+            return self._send(200, b"[0.2, 0.7, 0.1]")
+        if path == "/cls-short":
+            return self._send(200, b"[0.2, 0.7]")
+        if path.startswith("/seg"):
+            w, h = Image.open(io.BytesIO(body)).size
+            if path == "/seg-json":
+                return self._send(200, b"[]")
+            if path == "/seg-small":
+                w, h = w // 2, h // 2
+            mask = np.zeros((h, w), np.uint8)
+            mask[10:30, 10:50] = 1   # two separate circles ...
+            mask[100:120, 200:260] = 1
+            mask[50:90, 60:100] = 2  # ... and one square
+            mask[0:3, 0:3] = 7       # an index with no label
+            buf = io.BytesIO()
+            Image.fromarray(mask, "L").save(buf, format="PNG")
+            return self._send(200, buf.getvalue(), "image/png")
         if path == "/dict":
             return self._send(200, json.dumps([{"box": [1, 2, 30, 40],
                                                 "scores": {"cat": 0.3, "dog": 0.7}}]).encode())
         return self._send(200, json.dumps([good]).encode())
 
-    def _send(self, code, data):
+    def _send(self, code, data, content_type="application/json"):
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -86,6 +107,38 @@ def test_http_detection_contract(endpoint):
         "circle": 0.1, "square": 0.8, "triangle": 0.1}
     (props,) = HTTPSource(f"{endpoint}/dict").propose([IMG])
     assert props[0].label == "dog"
+
+
+def test_http_classification_contract(endpoint):
+    src = HTTPSource(f"{endpoint}/cls", LABELS, task="classify",
+                     label_map={"circle": "round", "square": "angular", "triangle": "angular"})
+    ((p,),) = src.propose([IMG])
+    assert p.label == "angular" and p.confidence == pytest.approx(0.8)
+    assert p.scores == pytest.approx({"round": 0.2, "angular": 0.8})
+    assert p.box.as_list() == [0, 0, 320, 240]
+    (bad,) = HTTPSource(f"{endpoint}/cls-short", LABELS, task="classify").propose([IMG])
+    assert isinstance(bad, ProposalError) and "malformed classification" in str(bad)
+    assert "2" in str(bad) and "3 labels" in str(bad)
+    with pytest.raises(ValueError, match="needs its labels"):
+        HTTPSource(f"{endpoint}/cls", task="classify")
+
+
+def test_http_segmentation_contract(endpoint):
+    src = HTTPSource(f"{endpoint}/seg", ["background", "circle", "square"], task="segment",
+                     label_map={"circle": "circle", "square": "square"})
+    (props,) = src.propose([IMG])
+    boxes = sorted((p.label, p.box.as_list()) for p in props)
+    assert boxes == [("circle", [10, 10, 40, 20]), ("circle", [200, 100, 60, 20]),
+                     ("square", [60, 50, 40, 40])]
+    from nblabel.images import decode_mask
+
+    assert all(decode_mask(p.mask).all() for p in props), "each region fills its box"
+    assert all(p.confidence is None for p in props)
+    assert src.dropped == 1, "the pixel class 7 has no label"
+    (small,) = HTTPSource(f"{endpoint}/seg-small", LABELS, task="segment").propose([IMG])
+    assert isinstance(small, ProposalError) and "160x120 mask for a 320x240 image" in str(small)
+    (js,) = HTTPSource(f"{endpoint}/seg-json", LABELS, task="segment").propose([IMG])
+    assert isinstance(js, ProposalError) and "not a PNG mask" in str(js)
 
 
 def test_http_retries_then_succeeds(endpoint):
