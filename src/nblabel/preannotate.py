@@ -147,7 +147,26 @@ def preannotate(
         for f in pending:
             f.result()
     bar.close()
+    _declare_attributes(dataset, field, task)
     return report
+
+
+_ATTRIBUTES = {"scores": "dict", "agreement": "float", "tta_instability": "float",
+               "mc_variance": "float"}
+
+
+def _declare_attributes(dataset: fo.Dataset, field: str, task: str) -> None:
+    """Declare the proposals' optional attributes that were written, so FiftyOne (the App's
+    filters, ``get_field_schema``) knows them."""
+    import fiftyone as fo
+
+    base = field if task == "classify" else f"{field}.detections"
+    schema = dataset.get_field_schema(flat=True)
+    for name, kind in _ATTRIBUTES.items():
+        path = f"{base}.{name}"
+        if path in schema or not dataset.count(path):
+            continue
+        dataset.add_sample_field(path, fo.DictField if kind == "dict" else fo.FloatField)
 
 
 def _run_local(

@@ -6,6 +6,8 @@ Orderings (``build_queue(view, order=...)``):
 - ``uncertainty``: the image with the most uncertain proposal first (least confidence of the
   proposal's (c, 1 - c): a proposal near 0.5 is the least sure either way);
 - ``errors``: most evaluation errors (false positives + false negatives of ``eval_key``) first;
+- ``disagreement``: where models disagree most first (``nblabel_disagreement``: from an
+  ensemble's ``agreement``, or from ``others=`` fields of other models' proposals);
 - ``class_balanced``: round-robin over the images' main predicted class, rarest class first,
   each class in difficulty order;
 - ``random``: shuffled (seeded);
@@ -23,14 +25,20 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from nblabel.uncertainty import DIFFICULTY_FIELD, compute_uncertainty, least_confidence
+from nblabel.uncertainty import (
+    DIFFICULTY_FIELD,
+    DISAGREEMENT_FIELD,
+    compute_uncertainty,
+    least_confidence,
+)
 
 if TYPE_CHECKING:
     import fiftyone as fo
 
 __all__ = ["ORDERINGS", "build_queue", "explore", "save_queue"]
 
-ORDERINGS = ("difficulty", "uncertainty", "errors", "class_balanced", "random", "view")
+ORDERINGS = ("difficulty", "uncertainty", "errors", "disagreement", "class_balanced", "random",
+             "view")
 
 
 def explore(ordered: Sequence[str], share: float, seed: int = 0) -> list[str]:
@@ -54,10 +62,15 @@ def build_queue(
     *,
     field: str = "predictions",
     eval_key: str | None = None,
+    others: Sequence[str] = (),
     exploration: float = 0.1,
     seed: int = 0,
 ) -> list[str]:
-    """Sample ids of ``view`` in review order (see the module docstring)."""
+    """Sample ids of ``view`` in review order (see the module docstring).
+
+    ``others``: fields with other models' proposals; difficulty and disagreement then count
+    where they disagree with ``field`` (see :func:`nblabel.uncertainty.compute_uncertainty`).
+    """
     if order not in ORDERINGS:
         raise ValueError(f"unknown ordering {order!r}; choose one of {', '.join(ORDERINGS)}")
     dataset = view._dataset
@@ -84,11 +97,19 @@ def build_queue(
         fps, fns = view.values([fp, fn])
         errors = {s: (a or 0) + (b or 0) for s, a, b in zip(ids, fps, fns, strict=True)}
         ordered = sorted(ids, key=lambda s: -errors[s])
+    elif order == "disagreement":
+        if others or not dataset.has_sample_field(DISAGREEMENT_FIELD):
+            compute_uncertainty(view, field, others=others)
+        if not dataset.has_sample_field(DISAGREEMENT_FIELD):
+            raise ValueError(f"order='disagreement' needs several models: an ensemble's "
+                             f"proposals in {field!r} or others=[fields of other models]")
+        dis = dict(zip(ids, view.values(DISAGREEMENT_FIELD), strict=True))
+        ordered = sorted(ids, key=lambda s: -(dis[s] or 0.0))
     else:
-        if not dataset.has_sample_field(DIFFICULTY_FIELD) or view.exists(
+        if others or not dataset.has_sample_field(DIFFICULTY_FIELD) or view.exists(
             DIFFICULTY_FIELD, False
         ).count():
-            compute_uncertainty(view, field)
+            compute_uncertainty(view, field, others=others)
         diff = dict(zip(ids, view.values(DIFFICULTY_FIELD), strict=True))
         by_difficulty = sorted(ids, key=lambda s: -(diff[s] or 0.0))
         ordered = (by_difficulty if order == "difficulty"

@@ -9,10 +9,21 @@ Per proposal (higher = more uncertain, each in [0, 1]):
 With per-class ``scores`` these use the whole distribution; with only a confidence ``c`` they use
 the two-way distribution (c, 1 - c).
 
-Per image, ``difficulty`` (in [0, 1]) combines the most uncertain proposal, the mean uncertainty
-and the risk of missed objects (the share of weak proposals, confidence in ``weak_band``, which
-is where a detector's misses hide). This first version weighs them 0.5 / 0.3 / 0.2; the ranking
-benchmark of issue 4 is where the weights get tuned against mistakenness.
+Per image, ``nblabel_difficulty`` (in [0, 1]) estimates the chance that the image holds at least
+one error a reviewer must fix, as a noisy-or over its evidence (:func:`image_difficulty`):
+
+- each proposal shown at the review ``threshold`` may be wrong: ``1 - confidence``, raised when
+  it moves under test-time augmentation (``tta_instability``), varies under MC dropout
+  (``mc_variance``) or other models do not see it (``agreement``);
+- each proposal hidden below the threshold may be a missed object, more likely the closer it is
+  to the threshold;
+- each box another model (``others=`` fields, or ensemble members) shows that this field does
+  not is a likely missed object.
+
+Weights were tuned with ``bench/ranking.py`` (errors found in the first 20 % of the queue and
+AUROC against random, confidence-only and FiftyOne Brain's mistakenness orderings).
+Per image, ``nblabel_disagreement`` is the share of shown boxes, of this field and of the other
+models, that not all models agree on (0 when only one model is known).
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DIFFICULTY_FIELD",
+    "DISAGREEMENT_FIELD",
     "compute_uncertainty",
     "entropy",
     "image_difficulty",
@@ -35,6 +47,15 @@ __all__ = [
 ]
 
 DIFFICULTY_FIELD = "nblabel_difficulty"
+DISAGREEMENT_FIELD = "nblabel_disagreement"
+
+# Weights of the difficulty's evidence (tuned with bench/ranking.py).
+W_SHOWN = 1.0  # 1 - confidence of a shown proposal
+W_HIDDEN = 1.0  # (confidence / threshold)^2 of a hidden proposal: a likely missed object
+W_TTA = 0.3  # tta_instability of a shown proposal
+W_MC = 2.0  # standard deviation of the confidence under MC dropout
+W_DISAGREE = 0.15  # 1 - agreement of a shown proposal
+W_UNSEEN = 0.3  # confidence of another model's shown box that this field lacks
 
 
 def _distribution(scores: Sequence[float]) -> list[float]:
@@ -79,36 +100,123 @@ def proposal_uncertainty(
 
 
 def image_difficulty(
-    confidences: Sequence[float], weak_band: tuple[float, float] = (0.1, 0.5)
+    confidences: Sequence[float | None],
+    *,
+    threshold: float = 0.25,
+    instability: Sequence[float | None] | None = None,
+    variance: Sequence[float | None] | None = None,
+    agreement: Sequence[float | None] | None = None,
+    unseen: Sequence[float] = (),
 ) -> float:
-    """Difficulty of an image from its proposals' confidences (0 when it has none)."""
-    confs = [float(c) for c in confidences if c is not None and math.isfinite(float(c))]
-    if not confs:
-        return 0.0
-    u = [least_confidence([c]) for c in confs]
-    weak = sum(1 for c in confs if weak_band[0] <= c < weak_band[1]) / len(confs)
-    return 0.5 * max(u) + 0.3 * (sum(u) / len(u)) + 0.2 * weak
+    """Chance-like difficulty of an image (module docstring); 0 for an image with no evidence.
+
+    Sequences other than ``unseen`` (confidences of other models' boxes this field lacks) are
+    aligned with ``confidences``; ``None`` marks a value not measured.
+    """
+    n = len(confidences)
+    inst = instability or [None] * n
+    var = variance or [None] * n
+    agr = agreement or [None] * n
+    keep = 1.0  # the chance that nothing is wrong
+    for c, s, v, a in zip(confidences, inst, var, agr, strict=False):
+        if c is None or not math.isfinite(float(c)):
+            continue
+        c = min(max(float(c), 0.0), 1.0)
+        if c < threshold:
+            keep *= 1.0 - W_HIDDEN * (c / threshold) ** 2
+            continue
+        e = [W_SHOWN * (1.0 - c)]
+        if s is not None and math.isfinite(s):
+            e.append(W_TTA * min(max(s, 0.0), 1.0))
+        if v is not None and math.isfinite(v):
+            e.append(min(1.0, W_MC * math.sqrt(max(v, 0.0))))
+        if a is not None and math.isfinite(a):
+            e.append(W_DISAGREE * (1.0 - min(max(a, 0.0), 1.0)))
+        for x in e:
+            keep *= 1.0 - min(x, 1.0)
+    for c in unseen:
+        if math.isfinite(c):
+            keep *= 1.0 - W_UNSEEN * min(max(c, 0.0), 1.0)
+    return 1.0 - keep
+
+
+def _match(
+    boxes: Sequence[tuple[str, list[float]]], other: Sequence[tuple[str, list[float]]],
+    iou: float = 0.5,
+) -> list[int | None]:
+    """For each box, the index of the same-label box of ``other`` it overlaps most (IoU >=
+    ``iou``), each ``other`` box used once (greedy, in the given order)."""
+    used: set[int] = set()
+    out: list[int | None] = []
+    for label, b in boxes:
+        best, best_j = iou, None
+        for j, (ol, ob) in enumerate(other):
+            if j in used or ol != label:
+                continue
+            v = _rel_iou(b, ob)
+            if v >= best:
+                best, best_j = v, j
+        if best_j is not None:
+            used.add(best_j)
+        out.append(best_j)
+    return out
+
+
+def _rel_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _optional(view: fo.core.collections.SampleCollection, path: str, n: int) -> list[Any]:
+    """Values of an attribute that may be missing (declared or not): ``None`` where absent."""
+    try:
+        return list(view.values(path))
+    except (ValueError, KeyError):
+        return [None] * n
 
 
 def compute_uncertainty(
-    view: fo.core.collections.SampleCollection, field: str = "predictions"
+    view: fo.core.collections.SampleCollection,
+    field: str = "predictions",
+    *,
+    others: Sequence[str] = (),
+    threshold: float = 0.25,
 ) -> int:
     """Store the measures on every proposal of ``view`` and ``nblabel_difficulty`` per sample.
 
-    Bulk, id-keyed writes. Returns the number of proposals scored.
+    ``field`` holds ``Detections`` or a ``Classification``. ``others``: fields with other
+    models' detections of the same images; each proposal of ``field`` gets ``agreement`` (the
+    share of models, itself included, with a same-label box at IoU >= 0.5 shown at
+    ``threshold``) and each sample ``nblabel_disagreement``. Bulk, id-keyed writes. Returns the
+    number of proposals scored.
     """
     import fiftyone as fo
 
-    ids, label_ids, confs = view.values(
-        ["id", f"{field}.detections.id", f"{field}.detections.confidence"]
-    )
-    scores_per_sample: list[Any] = [None] * len(ids)
     dataset = view._dataset
-    if f"{field}.detections.scores" in dataset.get_field_schema(flat=True):
-        scores_per_sample = view.values(f"{field}.detections.scores")
+    if isinstance(dataset.get_field(field), fo.EmbeddedDocumentField) and issubclass(
+        dataset.get_field(field).document_type, fo.Classification
+    ):
+        return _classification_uncertainty(view, field)
+    base = f"{field}.detections"
+    ids, label_ids, labels, boxes, confs = view.values(
+        ["id", f"{base}.id", f"{base}.label", f"{base}.bounding_box", f"{base}.confidence"]
+    )
+    n = len(ids)
+    scores_per_sample = _optional(view, f"{base}.scores", n)
+    inst_per_sample = _optional(view, f"{base}.tta_instability", n)
+    var_per_sample = _optional(view, f"{base}.mc_variance", n)
+    own_agreement = _optional(view, f"{base}.agreement", n)
+    other_values = [view.values([f"{o}.detections.label", f"{o}.detections.bounding_box",
+                                 f"{o}.detections.confidence"]) for o in others]
     updates: dict[str, list[dict[str, Any]]] = {"least_confidence": [], "margin": [],
                                                 "entropy": []}
+    if others:
+        updates["agreement"] = []
     difficulty: dict[str, float] = {}
+    disagreement: dict[str, float] = {}
     for i, sid in enumerate(ids):
         lids = label_ids[i] or []
         cs = confs[i] or []
@@ -116,15 +224,100 @@ def compute_uncertainty(
         for lid, c, s in zip(lids, cs, ss, strict=False):
             for name, value in proposal_uncertainty(c, s if isinstance(s, dict) else None).items():
                 updates[name].append({"sample_id": sid, "label_id": lid, "value": value})
-        difficulty[sid] = image_difficulty(cs)
+        agreement = own_agreement[i]
+        unseen: list[float] = []
+        if others:
+            shown = [(lab, b) for lab, b, c in zip(labels[i] or [], boxes[i] or [], cs,
+                                                   strict=False) if (c or 0.0) >= threshold]
+            shown_idx = [k for k, c in enumerate(cs) if (c or 0.0) >= threshold]
+            votes = [1] * len(shown)
+            n_other_shown = 0
+            other_unmatched = 0
+            for o_labels, o_boxes, o_confs in other_values:
+                o_shown = [(lab, b, c) for lab, b, c in zip(o_labels[i] or [], o_boxes[i] or [],
+                                                            o_confs[i] or [], strict=False)
+                           if (c or 0.0) >= threshold]
+                n_other_shown += len(o_shown)
+                matches = _match(shown, [(lab, b) for lab, b, _ in o_shown])
+                for k, j in enumerate(matches):
+                    votes[k] += j is not None
+                hit = {j for j in matches if j is not None}
+                for j, (_, _, c) in enumerate(o_shown):
+                    if j not in hit:
+                        unseen.append(float(c or 0.0))
+                        other_unmatched += 1
+            models = len(others) + 1
+            agreement = [None] * len(cs)
+            for k, v in zip(shown_idx, votes, strict=True):
+                agreement[k] = v / models
+            for lid, a in zip(lids, agreement, strict=False):
+                if a is not None:
+                    updates["agreement"].append({"sample_id": sid, "label_id": lid, "value": a})
+            torn = sum(1 for v in votes if v < models) + other_unmatched
+            total = len(shown) + n_other_shown - sum(v - 1 for v in votes)
+            disagreement[sid] = torn / total if total else 0.0
+        elif agreement is not None:
+            shown_a = [a for a, c in zip(agreement, cs, strict=False)
+                       if a is not None and (c or 0.0) >= threshold]
+            disagreement[sid] = (sum(1 for a in shown_a if a < 1.0) / len(shown_a)
+                                 if shown_a else 0.0)
+        difficulty[sid] = image_difficulty(cs, threshold=threshold, instability=inst_per_sample[i],
+                                           variance=var_per_sample[i], agreement=agreement,
+                                           unseen=unseen)
     for name, values in updates.items():
-        path = f"{field}.detections.{name}"
+        path = f"{base}.{name}"
         if path not in dataset.get_field_schema(flat=True):
             dataset.add_sample_field(path, fo.FloatField)
         if values:
             view.set_label_values(path, values, validate=False)
-    if not dataset.has_sample_field(DIFFICULTY_FIELD):
-        dataset.add_sample_field(DIFFICULTY_FIELD, fo.FloatField)
-    if difficulty:
-        view.set_values(DIFFICULTY_FIELD, difficulty, key_field="id", validate=False)
+    _store(view, DIFFICULTY_FIELD, difficulty)
+    if disagreement:
+        _store(view, DISAGREEMENT_FIELD, disagreement)
     return len(updates["entropy"])
+
+
+def _store(view: fo.core.collections.SampleCollection, name: str, values: dict[str, float]
+           ) -> None:
+    import fiftyone as fo
+
+    if not view._dataset.has_sample_field(name):
+        view._dataset.add_sample_field(name, fo.FloatField)
+    if values:
+        view.set_values(name, values, key_field="id", validate=False)
+
+
+def _classification_uncertainty(view: fo.core.collections.SampleCollection, field: str) -> int:
+    """Measures on an image-level ``Classification``: difficulty is its entropy-based
+    uncertainty raised by TTA instability, MC-dropout variance and member disagreement."""
+    ids, labels = view.values(["id", field])
+    updates: dict[str, dict[str, float]] = {"least_confidence": {}, "margin": {}, "entropy": {}}
+    difficulty: dict[str, float] = {}
+    for sid, c in zip(ids, labels, strict=True):
+        if c is None:
+            continue
+        scores = c.get_field("scores") if c.has_field("scores") else None
+        measures = proposal_uncertainty(c.confidence, scores if isinstance(scores, dict) else None)
+        for name, value in measures.items():
+            updates[name][sid] = value
+        keep = 1.0 - measures["margin"]
+        for attr, w, f in (("tta_instability", W_TTA, lambda x: x),
+                           ("mc_variance", W_MC, math.sqrt),
+                           ("agreement", W_DISAGREE, lambda x: 1.0 - x)):
+            v = c.get_field(attr) if c.has_field(attr) else None
+            if v is not None and math.isfinite(v):
+                keep *= 1.0 - min(1.0, w * max(0.0, f(v)))
+        difficulty[sid] = 1.0 - keep
+    for name, values in updates.items():
+        _store_label_attr(view, f"{field}.{name}", values)
+    _store(view, DIFFICULTY_FIELD, difficulty)
+    return len(difficulty)
+
+
+def _store_label_attr(view: fo.core.collections.SampleCollection, path: str,
+                      values: dict[str, float]) -> None:
+    import fiftyone as fo
+
+    if path not in view._dataset.get_field_schema(flat=True):
+        view._dataset.add_sample_field(path, fo.FloatField)
+    if values:
+        view.set_values(path, values, key_field="id", validate=False)

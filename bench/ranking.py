@@ -1,0 +1,190 @@
+"""Which review order finds the model's mistakes soonest?
+
+A generated test set (shapes, smaller and more crowded than the training images) goes through
+the demo detector ("model A", whose proposals a reviewer checks). An image is *wrong* when A's
+proposals shown at the review threshold (0.25) differ from the generated truth: a missed object,
+a spurious box, a mislocalised box (IoU with its object in [0.1, 0.5)) or a misclassified one.
+The truth is known by construction, so the wrong subset is known; the orderings never see it.
+
+Orderings, each a score per image (higher = review sooner), side by side in one run:
+
+- ``random``: seeded shuffle;
+- ``confidence``: the least confident proposal of the image (1 - min confidence; what a
+  "sort by confidence" in FiftyOne gives);
+- ``mistakenness``: FiftyOne Brain's ``compute_mistakenness`` of A's shown proposals against a
+  second detector ("model B", trained separately on other images) as the reference, the
+  sample's mistakenness plus its possible-missing and possible-spurious counts;
+- ``nblabel``: ``compute_uncertainty(..., others=[B])`` on A's proposals with TTA
+  instability, i.e. ``nblabel_difficulty``; it sees the same two models as mistakenness.
+
+For each: AUROC of telling wrong images from right ones, and ``recall_at_20``, the share of the
+wrong images in the first 20 % of the queue. Run: ``python bench/ranking.py [--quick]``; the last
+line is the JSON with the figures.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import emit, parse_args, print_table, private_fiftyone
+
+THRESHOLD = 0.25
+
+
+def second_model(root: Path) -> Path:
+    """Model B: the demo recipe on other images, fewer epochs (cached)."""
+    weights = root / "model-b.pt"
+    if weights.exists():
+        return weights
+    from nblabel.learning import train_ultralytics
+    from nblabel.synthetic import make_shapes, write_yolo_dataset
+
+    train = make_shapes(root / "b-src" / "train", 160, seed=41, prefix="bt")
+    val = make_shapes(root / "b-src" / "val", 30, seed=42, prefix="bv")
+    data = write_yolo_dataset(root / "b-yolo", train, val)
+    return train_ultralytics(data, weights, epochs=20, imgsz=160, seed=1)
+
+
+def _iou(a: Any, b: Any) -> float:
+    ix = max(0.0, min(a.x2, b.x2) - max(a.x, b.x))
+    iy = max(0.0, min(a.y2, b.y2) - max(a.y, b.y))
+    inter = ix * iy
+    return inter / (a.area + b.area - inter) if inter else 0.0
+
+
+def image_errors(truth: list[tuple[str, Any]], shown: list[tuple[str, Any]]) -> dict[str, int]:
+    """Error counts of shown proposals against the truth (greedy matching by IoU)."""
+    errors = {"missed": 0, "spurious": 0, "mislocalised": 0, "misclassified": 0}
+    free = list(range(len(truth)))
+    for label, box in shown:
+        best, j = 0.0, None
+        for k in free:
+            v = _iou(box, truth[k][1])
+            if v > best:
+                best, j = v, k
+        if j is None or best < 0.1:
+            errors["spurious"] += 1
+            continue
+        free.remove(j)
+        if best < 0.5:
+            errors["mislocalised"] += 1
+        elif truth[j][0] != label:
+            errors["misclassified"] += 1
+    errors["missed"] = len(free)
+    return errors
+
+
+def auroc(scores: list[float], wrong: list[bool]) -> float:
+    """Probability that a wrong image scores above a right one (ties count half)."""
+    pos = [s for s, w in zip(scores, wrong, strict=True) if w]
+    neg = [s for s, w in zip(scores, wrong, strict=True) if not w]
+    if not pos or not neg:
+        return float("nan")
+    ranked = sorted([(s, 1) for s in pos] + [(s, 0) for s in neg])
+    # Mann-Whitney U with average ranks for ties.
+    rank_sum, i = 0.0, 0
+    while i < len(ranked):
+        j = i
+        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
+            j += 1
+        avg = (i + j + 1) / 2
+        rank_sum += avg * sum(1 for k in range(i, j) if ranked[k][1])
+        i = j
+    return (rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+
+
+def recall_at(scores: list[float], wrong: list[bool], share: float = 0.2, seed: int = 0
+              ) -> float:
+    import random
+
+    rng = random.Random(seed)  # ties broken at random, not by position
+    order = sorted(range(len(scores)), key=lambda i: (-scores[i], rng.random()))
+    top = order[: round(len(scores) * share)]
+    return sum(wrong[i] for i in top) / max(1, sum(wrong))
+
+
+def main() -> None:
+    args = parse_args(__doc__ or "")
+    n = 120 if args.quick else 400
+    work, mongod = private_fiftyone("ranking")
+    try:
+        import fiftyone as fo
+        import fiftyone.brain as fob
+        from fiftyone import ViewField as F
+
+        from nblabel.demo import demo_dir, prepare_model
+        from nblabel.preannotate import preannotate
+        from nblabel.sources import UltralyticsSource
+        from nblabel.synthetic import make_shapes
+        from nblabel.types import Box
+        from nblabel.uncertainty import DIFFICULTY_FIELD, compute_uncertainty
+
+        t0 = time.perf_counter()
+        weights_a = prepare_model()
+        weights_b = second_model(demo_dir() / "bench-ranking")
+        images = make_shapes(work / "img", n, seed=78, max_objects=3)
+        ds = fo.Dataset("bench-ranking")
+        ds.add_samples([fo.Sample(filepath=str(i.path)) for i in images], progress=False)
+        preannotate(ds, UltralyticsSource(weights_a, imgsz=160, conf=0.05), "predictions",
+                    tta=True, progress=False)
+        preannotate(ds, UltralyticsSource(weights_b, imgsz=160, conf=0.05), "second",
+                    progress=False)
+
+        # Ground truth of wrongness (never shown to the orderings).
+        by_path = {str(i.path): i for i in images}
+        ids, paths, preds = ds.values(["id", "filepath", "predictions"])
+        wrong: list[bool] = []
+        kinds = {"missed": 0, "spurious": 0, "mislocalised": 0, "misclassified": 0}
+        for path, dets in zip(paths, preds, strict=True):
+            img = by_path[path]
+            shown = [(d.label, Box.from_relative(d.bounding_box, img.size))
+                     for d in dets.detections if d.confidence >= THRESHOLD]
+            errs = image_errors(list(img.objects), shown)
+            wrong.append(any(errs.values()))
+            for k, v in errs.items():
+                kinds[k] += v
+
+        scores: dict[str, list[float]] = {}
+        import random
+
+        rng = random.Random(0)
+        scores["random"] = [rng.random() for _ in ids]
+        confs = ds.values("predictions.detections.confidence")
+        scores["confidence"] = [1.0 - min(cs) if cs else 0.0 for cs in confs]
+
+        shown_view = ds.filter_labels("predictions", F("confidence") >= THRESHOLD,
+                                      only_matches=False)
+        ds.clone_sample_field("predictions", "shown")
+        ds.set_values("shown", shown_view.values("predictions"))
+        fob.compute_mistakenness(ds, "second", label_field="shown", progress=False)
+        m, miss, spur = ds.values(["mistakenness", "possible_missing", "possible_spurious"])
+        scores["mistakenness"] = [(a or 0.0) + (b or 0) + (c or 0)
+                                  for a, b, c in zip(m, miss, spur, strict=True)]
+
+        compute_uncertainty(ds, "predictions", others=["second"], threshold=THRESHOLD)
+        scores["nblabel"] = [v or 0.0 for v in ds.values(DIFFICULTY_FIELD)]
+        elapsed = time.perf_counter() - t0
+    finally:
+        mongod.stop()
+
+    names = ["random", "confidence", "mistakenness", "nblabel"]
+    aurocs = {k: round(auroc(scores[k], wrong), 3) for k in names}
+    recalls = {k: round(recall_at(scores[k], wrong), 3) for k in names}
+    print(f"{n} images, {sum(wrong)} wrong ({sum(wrong) / n:.0%}); errors of model A at "
+          f"{THRESHOLD}: {kinds}; {elapsed:.0f} s\n")
+    print_table(["ordering", "AUROC", "wrong found in first 20 %"],
+                [(k, aurocs[k], recalls[k]) for k in names])
+    best_other = max(aurocs[k] for k in names[:-1])
+    print(f"\nnblabel AUROC {aurocs['nblabel']} vs best other {best_other}; recall@20 "
+          f"{recalls['nblabel']} vs {max(recalls[k] for k in names[:-1])}")
+    emit({"auroc": aurocs, "recall_at_20": recalls, "images": n, "wrong": sum(wrong),
+          "error_kinds": kinds, "quick": args.quick})
+
+
+if __name__ == "__main__":
+    main()
