@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -48,6 +49,7 @@ __all__ = ["ERROR_FIELD", "PreannotationReport", "preannotate"]
 log = logging.getLogger(__name__)
 
 ERROR_FIELD = "nblabel_error"
+WRITE_EVERY = 64
 
 
 @dataclass
@@ -113,37 +115,51 @@ def preannotate(
     report.skipped = len(ids) - len(todo)
     bar = tqdm(total=len(todo), desc=f"proposals from {source.name}", disable=not progress)
 
-    def write(batch_ids: list[str], values: dict[str, Any], errors: dict[str, Any]) -> None:
-        batch_view = dataset.select(batch_ids)
+    def write(items: dict[str, _Item]) -> None:
+        # Building FiftyOne labels costs CPU time too: it happens here, off the model's thread.
+        values: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        for sid, item in items.items():
+            if isinstance(item, str):
+                errors[sid] = item
+                continue
+            label = values[sid] = _to_label(task, *item)
+            if sid in stale_errors:  # it failed before and worked now
+                errors[sid] = None
+            kept = len(label.detections) if task != "classify" else int(label is not None)
+            with lock:
+                report.images += 1
+                report.proposals += kept
+                report.dropped += len(item[1]) - kept
+        batch_view = dataset.select(list(items))
         if values:
             batch_view.set_values(field, values, key_field="id", validate=False)
-        batch_view.set_values(ERROR_FIELD, errors, key_field="id")
+        if errors:
+            batch_view.set_values(ERROR_FIELD, errors, key_field="id")
 
     options = {"tta": tta, "mc_dropout": mc_dropout}
+    lock = threading.Lock()
+    stale_errors = set(view.exists(ERROR_FIELD).values("id"))
     if backend == "ray":
         results = _run_ray(todo, source, batch_size, options, address, num_workers, report)
     else:
         results = _run_local(todo, source, batch_size, options, report)
+    # Writes go in chunks of at least WRITE_EVERY images (fewer, larger bulk writes); a crash
+    # loses at most one chunk, which a rerun with skip_existing=True redoes.
     with ThreadPoolExecutor(1, "nblabel-write") as writer:
         pending: list[Future[None]] = []
+        chunk: dict[str, _Item] = {}
         for items in results:
-            values: dict[str, Any] = {}
-            errors: dict[str, Any] = {}
-            for sid, item in items.items():
-                if isinstance(item, str):
-                    errors[sid] = item
-                    continue
-                label = values[sid] = _to_label(task, *item)
-                errors[sid] = None
-                report.images += 1
-                kept = len(label.detections) if task != "classify" else int(label is not None)
-                report.proposals += kept
-                report.dropped += len(item[1]) - kept
-            report.errors.update({k: v for k, v in errors.items() if v is not None})
-            pending.append(writer.submit(write, list(items), values, errors))
+            report.errors.update({k: v for k, v in items.items() if isinstance(v, str)})
+            chunk.update(items)
             bar.update(len(items))
+            if len(chunk) >= max(WRITE_EVERY, batch_size):
+                pending.append(writer.submit(write, chunk))
+                chunk = {}
             while pending and pending[0].done():
                 pending.pop(0).result()  # raise a failed write now
+        if chunk:
+            pending.append(writer.submit(write, chunk))
         for f in pending:
             f.result()
     bar.close()
@@ -313,8 +329,14 @@ def _infer(
 
 def _to_label(task: str, size: ImageSize, items: list[tuple[Proposal, dict[str, float]]]
               ) -> Any:
-    """The FiftyOne label for one image's proposals (invalid boxes are left out)."""
+    """The FiftyOne label for one image's proposals (invalid boxes are left out).
+
+    Detections are built as the documents FiftyOne stores (``set_values`` takes them as they
+    are): building ``fo.Detection`` objects costs about 70 us each, under the GIL, which slows
+    the model's thread. Masks go through ``fo.Detection`` for FiftyOne's array encoding.
+    """
     import fiftyone as fo
+    from bson import ObjectId
 
     if task == "classify":
         if not items:
@@ -328,21 +350,33 @@ def _to_label(task: str, size: ImageSize, items: list[tuple[Proposal, dict[str, 
         for k, v in extra.items():
             c[k] = v
         return c
-    dets = []
+    dets: list[dict[str, Any]] = []
     for p, extra in items:
         try:
             box = p.box.clipped(size)
         except InvalidLabelError:
             continue
-        det = fo.Detection(label=p.label, bounding_box=box.to_relative(size),
-                           confidence=p.confidence, source=p.source)
-        if p.scores is not None:
-            det["scores"] = dict(p.scores)
-        if p.agreement is not None:
-            det["agreement"] = p.agreement
+        doc: dict[str, Any]
         if p.mask is not None:
-            det.mask = decode_mask(p.mask)
-        for k, v in extra.items():
-            det[k] = v
-        dets.append(det)
-    return fo.Detections(detections=dets)
+            doc = dict(fo.Detection(label=p.label, bounding_box=box.to_relative(size),
+                                    confidence=p.confidence, source=p.source,
+                                    mask=decode_mask(p.mask)).to_mongo())
+        else:
+            doc = {"_id": ObjectId(), "_cls": "Detection", "tags": [], "label": p.label,
+                   "bounding_box": box.to_relative(size), "confidence": p.confidence,
+                   "source": p.source}
+        if p.scores is not None:
+            doc["scores"] = dict(p.scores)
+        if p.agreement is not None:
+            doc["agreement"] = p.agreement
+        doc.update(extra)
+        dets.append(doc)
+    return _Detections(dets)
+
+
+class _Detections(dict[str, Any]):
+    """A ``Detections`` document as stored, with the number of detections at hand."""
+
+    def __init__(self, detections: list[dict[str, Any]]) -> None:
+        super().__init__(_cls="Detections", detections=detections)
+        self.detections = detections

@@ -62,6 +62,22 @@ def test_rerun_skips_done_samples(shapes_with_truth, demo_model):
     assert ds.exists("predictions").count() == 16
 
 
+def test_a_fixed_image_loses_its_error_on_rerun(shapes_with_truth, demo_model, tmp_path):
+    ds = shapes_with_truth
+    path = tmp_path / "later.jpg"
+    path.write_bytes(b"half a download")
+    (sid,) = ds.add_samples([fo.Sample(filepath=str(path))])
+    source = UltralyticsSource(demo_model, imgsz=160)
+    first = preannotate(ds, source, progress=False)
+    assert set(first.errors) == {sid}
+    path.write_bytes(Image.open(ds.first().filepath).tobytes("jpeg", "RGB"))
+    again = preannotate(ds, source, skip_existing=True, progress=False)
+    assert again.images == 1 and again.skipped == 16 and not again.errors
+    ds.reload()
+    assert ds[sid][ERROR_FIELD] is None and ds[sid].predictions is not None
+    assert ds.exists(ERROR_FIELD).count() == 0
+
+
 class _OddModel:
     """A proposal source whose boxes stick out of the image or lie wholly outside it, and
     which fails outright on one batch."""
