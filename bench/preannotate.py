@@ -92,7 +92,8 @@ def main() -> None:
     emit({"nblabel_img_s": round(ours, 1), "raw_img_s": round(raw, 1),
           "ratio": round(ours / raw, 3),
           "ray_2w_over_1w": round(ray_rate[2] / ray_rate[1], 2) if ray_rate else None,
-          "ray_1w_img_s": round(ray_rate.get(1, 0), 1), "ray_2w_img_s": round(ray_rate.get(2, 0), 1),
+          "ray_1w_img_s": round(ray_rate.get(1, 0), 1),
+          "ray_2w_img_s": round(ray_rate.get(2, 0), 1),
           "images": n,
           "quick": args.quick})
 

@@ -15,16 +15,22 @@ __version__ = "0.1.0"
 __all__ = [
     "Action",
     "Box",
+    "CallableSource",
     "Decision",
     "DecisionJournal",
+    "EnsembleSource",
     "FiftyOneSync",
+    "HTTPSource",
     "ImageSize",
     "InvalidLabelError",
+    "LabelMap",
     "Proposal",
     "ReviewSession",
     "ReviewWidget",
     "UltralyticsSource",
     "__version__",
+    "build_queue",
+    "compute_uncertainty",
     "preannotate",
     "review",
 ]
@@ -35,6 +41,12 @@ _LAZY = {
     "ReviewSession": "nblabel.session",
     "ReviewWidget": "nblabel.widget",
     "UltralyticsSource": "nblabel.sources",
+    "CallableSource": "nblabel.sources",
+    "HTTPSource": "nblabel.sources",
+    "EnsembleSource": "nblabel.sources",
+    "LabelMap": "nblabel.sources",
+    "build_queue": "nblabel.queue",
+    "compute_uncertainty": "nblabel.uncertainty",
     "preannotate": "nblabel.preannotate",
 }
 
@@ -42,8 +54,16 @@ if TYPE_CHECKING:
     from nblabel.fiftyone_sync import FiftyOneSync
     from nblabel.journal import DecisionJournal
     from nblabel.preannotate import preannotate
+    from nblabel.queue import build_queue
     from nblabel.session import ReviewSession
-    from nblabel.sources import UltralyticsSource
+    from nblabel.sources import (
+        CallableSource,
+        EnsembleSource,
+        HTTPSource,
+        LabelMap,
+        UltralyticsSource,
+    )
+    from nblabel.uncertainty import compute_uncertainty
     from nblabel.widget import ReviewWidget
 
 
