@@ -73,11 +73,11 @@ def tta_instability(
     views: list[tuple[list[Image.Image], Any]] = []
     if flip:
         views.append(([im.transpose(PILImage.Transpose.FLIP_LEFT_RIGHT) for im in images],
-                      lambda b, w, _f=None: _flip_box(b, w)))
+                      _flip_box))
     for s in scales:
         resized = [im.resize((max(1, round(im.width * s)), max(1, round(im.height * s))),
                              PILImage.Resampling.BILINEAR) for im in images]
-        views.append((resized, lambda b, w, _s=s: _scale_box(b, _s)))
+        views.append((resized, lambda b, _w, _s=s: _scale_box(b, _s)))
     outputs = [(list(source.propose(v)), back) for v, back in views]
     classify = getattr(source, "task", "detect") == "classify"
     result: PerImage = []
