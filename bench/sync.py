@@ -76,7 +76,7 @@ def main() -> None:
         journal_s = time.perf_counter() - t
 
         t = time.perf_counter()
-        import cProfile, pstats; pr = cProfile.Profile(); pr.enable(); FiftyOneSync(base, journal).sync(); pr.disable(); pstats.Stats(pr).sort_stats("cumulative").print_stats(25)
+        FiftyOneSync(base, journal).sync()
         nblabel_s = time.perf_counter() - t
 
         by_sample: dict[str, dict[str, Decision]] = {}
