@@ -50,13 +50,6 @@ def second_model(root: Path) -> Path:
     return train_ultralytics(data, weights, epochs=20, imgsz=160, seed=1)
 
 
-def _iou(a: Any, b: Any) -> float:
-    ix = max(0.0, min(a.x2, b.x2) - max(a.x, b.x))
-    iy = max(0.0, min(a.y2, b.y2) - max(a.y, b.y))
-    inter = ix * iy
-    return inter / (a.area + b.area - inter) if inter else 0.0
-
-
 def image_errors(truth: list[tuple[str, Any]], shown: list[tuple[str, Any]]) -> dict[str, int]:
     """Error counts of shown proposals against the truth (greedy matching by IoU)."""
     errors = {"missed": 0, "spurious": 0, "mislocalised": 0, "misclassified": 0}
@@ -64,7 +57,7 @@ def image_errors(truth: list[tuple[str, Any]], shown: list[tuple[str, Any]]) -> 
     for label, box in shown:
         best, j = 0.0, None
         for k in free:
-            v = _iou(box, truth[k][1])
+            v = box.iou(truth[k][1])
             if v > best:
                 best, j = v, k
         if j is None or best < 0.1:
@@ -81,21 +74,9 @@ def image_errors(truth: list[tuple[str, Any]], shown: list[tuple[str, Any]]) -> 
 
 def auroc(scores: list[float], wrong: list[bool]) -> float:
     """Probability that a wrong image scores above a right one (ties count half)."""
-    pos = [s for s, w in zip(scores, wrong, strict=True) if w]
-    neg = [s for s, w in zip(scores, wrong, strict=True) if not w]
-    if not pos or not neg:
-        return float("nan")
-    ranked = sorted([(s, 1) for s in pos] + [(s, 0) for s in neg])
-    # Mann-Whitney U with average ranks for ties.
-    rank_sum, i = 0.0, 0
-    while i < len(ranked):
-        j = i
-        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
-            j += 1
-        avg = (i + j + 1) / 2
-        rank_sum += avg * sum(1 for k in range(i, j) if ranked[k][1])
-        i = j
-    return (rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(wrong, scores))
 
 
 def recall_at(scores: list[float], wrong: list[bool], share: float = 0.2, seed: int = 0
@@ -159,7 +140,6 @@ def main() -> None:
 
         shown_view = ds.filter_labels("predictions", F("confidence") >= THRESHOLD,
                                       only_matches=False)
-        ds.clone_sample_field("predictions", "shown")
         ds.set_values("shown", shown_view.values("predictions"))
         fob.compute_mistakenness(ds, "second", label_field="shown", progress=False)
         m, miss, spur = ds.values(["mistakenness", "possible_missing", "possible_spurious"])

@@ -41,8 +41,8 @@ def demo_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "nblabel" / "demo"
 
 
-def _recipe_matches(stamp: Path) -> bool:
-    return stamp.exists() and json.loads(stamp.read_text()) == _RECIPE
+def _recipe_matches(stamp: Path, recipe: dict[str, Any] = _RECIPE) -> bool:
+    return stamp.exists() and json.loads(stamp.read_text()) == recipe
 
 
 def prepare_model(root: Path | None = None) -> Path:
@@ -80,7 +80,7 @@ def prepare_task_model(task: str, root: Path | None = None) -> Path:
     root = (root or demo_dir()) / f"{task}-model"
     weights = root / f"shapes-{task}.pt"
     stamp = root / "recipe.json"
-    if weights.exists() and stamp.exists() and json.loads(stamp.read_text()) == recipe:
+    if weights.exists() and _recipe_matches(stamp, recipe):
         return weights
     from nblabel.learning import train_ultralytics
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import pickle
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -115,10 +114,14 @@ def preannotate(
     report.skipped = len(ids) - len(todo)
     bar = tqdm(total=len(todo), desc=f"proposals from {source.name}", disable=not progress)
 
-    def write(items: dict[str, _Item]) -> None:
-        # Building FiftyOne labels costs CPU time too: it happens here, off the model's thread.
+    def write(items: dict[str, _Item]) -> tuple[int, int, int, set[str]]:
+        """Store one chunk; return its counts (images, proposals, dropped) and the optional
+        attributes it wrote. Building the documents costs CPU time too: it happens here, off
+        the model's thread."""
         values: dict[str, Any] = {}
         errors: dict[str, Any] = {}
+        proposals = dropped = 0
+        attributes: set[str] = set()
         for sid, item in items.items():
             if isinstance(item, str):
                 errors[sid] = item
@@ -126,19 +129,32 @@ def preannotate(
             label = values[sid] = _to_label(task, *item)
             if sid in stale_errors:  # it failed before and worked now
                 errors[sid] = None
-            kept = len(label.detections) if task != "classify" else int(label is not None)
-            with lock:
-                report.images += 1
-                report.proposals += kept
-                report.dropped += len(item[1]) - kept
+            kept = len(label["detections"]) if task != "classify" else int(label is not None)
+            proposals += kept
+            dropped += len(item[1]) - kept
+            for p, extra in item[1]:
+                attributes.update(extra)
+                if p.scores is not None:
+                    attributes.add("scores")
+                if p.agreement is not None:
+                    attributes.add("agreement")
         batch_view = dataset.select(list(items))
         if values:
             batch_view.set_values(field, values, key_field="id", validate=False)
         if errors:
             batch_view.set_values(ERROR_FIELD, errors, key_field="id")
+        return len(values), proposals, dropped, attributes
+
+    attributes: set[str] = set()  # optional proposal attributes written
+
+    def collect(done: Future[tuple[int, int, int, set[str]]]) -> None:
+        images, proposals, dropped, written = done.result()  # a failed write raises here
+        report.images += images
+        report.proposals += proposals
+        report.dropped += dropped
+        attributes.update(written)
 
     options = {"tta": tta, "mc_dropout": mc_dropout}
-    lock = threading.Lock()
     stale_errors = set(view.exists(ERROR_FIELD).values("id"))
     if backend == "ray":
         results = _run_ray(todo, source, batch_size, options, address, num_workers, report)
@@ -147,7 +163,7 @@ def preannotate(
     # Writes go in chunks of at least WRITE_EVERY images (fewer, larger bulk writes); a crash
     # loses at most one chunk, which a rerun with skip_existing=True redoes.
     with ThreadPoolExecutor(1, "nblabel-write") as writer:
-        pending: list[Future[None]] = []
+        pending: list[Future[tuple[int, int, int, set[str]]]] = []
         chunk: dict[str, _Item] = {}
         for items in results:
             report.errors.update({k: v for k, v in items.items() if isinstance(v, str)})
@@ -157,32 +173,27 @@ def preannotate(
                 pending.append(writer.submit(write, chunk))
                 chunk = {}
             while pending and pending[0].done():
-                pending.pop(0).result()  # raise a failed write now
+                collect(pending.pop(0))
         if chunk:
             pending.append(writer.submit(write, chunk))
         for f in pending:
-            f.result()
+            collect(f)
     bar.close()
-    _declare_attributes(dataset, field, task)
+    _declare_attributes(dataset, field, task, attributes)
     return report
 
 
-_ATTRIBUTES = {"scores": "dict", "agreement": "float", "tta_instability": "float",
-               "mc_variance": "float"}
-
-
-def _declare_attributes(dataset: fo.Dataset, field: str, task: str) -> None:
-    """Declare the proposals' optional attributes that were written, so FiftyOne (the App's
+def _declare_attributes(dataset: fo.Dataset, field: str, task: str, names: set[str]) -> None:
+    """Declare the optional proposal attributes this run wrote, so FiftyOne (the App's
     filters, ``get_field_schema``) knows them."""
     import fiftyone as fo
 
     base = field if task == "classify" else f"{field}.detections"
     schema = dataset.get_field_schema(flat=True)
-    for name, kind in _ATTRIBUTES.items():
+    for name in sorted(names):
         path = f"{base}.{name}"
-        if path in schema or not dataset.count(path):
-            continue
-        dataset.add_sample_field(path, fo.DictField if kind == "dict" else fo.FloatField)
+        if path not in schema:
+            dataset.add_sample_field(path, fo.DictField if name == "scores" else fo.FloatField)
 
 
 def _run_local(
@@ -195,34 +206,27 @@ def _run_local(
         next_read = reader.submit(_read, batches[0]) if batches else None
         for k in range(len(batches)):
             assert next_read is not None
-            images, ok_ids, errors = next_read.result()
+            read = next_read.result()
             if k + 1 < len(batches):
                 next_read = reader.submit(_read, batches[k + 1])
-            dropped, unmapped = source.dropped, Counter(getattr(source, "unmapped", {}))
-            out: dict[str, _Item] = dict(errors)
-            out.update(_infer(source, images, ok_ids, options))
-            report.dropped += source.dropped - dropped
-            report.unmapped += Counter(getattr(source, "unmapped", {})) - unmapped
-            yield {sid: out[sid] for sid, _ in batches[k]}
+            out, dropped, unmapped = _infer_batch(source, batches[k], read, options)
+            report.dropped += dropped
+            report.unmapped += unmapped
+            yield out
 
 
 class _RayInfer:
     """A Ray Data actor: reads a batch's images and runs its copy of the source on them."""
 
-    def __init__(self, source_bytes: bytes, options: dict[str, Any]) -> None:
-        self.source: ProposalSource = pickle.loads(source_bytes)
+    def __init__(self, source: ProposalSource, options: dict[str, Any]) -> None:
+        self.source = source
         self.options = options
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        rows = list(zip(batch["id"].tolist(), batch["filepath"].tolist(), strict=True))
-        images, ok_ids, errors = _read(rows)
-        dropped, unmapped = self.source.dropped, Counter(getattr(self.source, "unmapped", {}))
-        out: dict[str, _Item] = dict(errors)
-        out.update(_infer(self.source, images, ok_ids, self.options))
-        counts = (self.source.dropped - dropped,
-                  Counter(getattr(self.source, "unmapped", {})) - unmapped)
         import numpy as np
 
+        rows = list(zip(batch["id"].tolist(), batch["filepath"].tolist(), strict=True))
+        out, *counts = _infer_batch(self.source, rows, _read(rows), self.options)
         results = [pickle.dumps(out[sid]) for sid, _ in rows]
         # The batch's counts ride on its first row.
         meta = [pickle.dumps(counts if i == 0 else (0, Counter())) for i in range(len(rows))]
@@ -255,7 +259,7 @@ def _run_ray(
     ds = ray.data.from_items(items, override_num_blocks=max(1, -(-len(items) // batch_size)))
     out = ds.map_batches(
         _RayInfer,
-        fn_constructor_kwargs={"source_bytes": pickle.dumps(source), "options": options},
+        fn_constructor_kwargs={"source": source, "options": options},  # pickled to each actor
         batch_size=batch_size,
         compute=ray.data.ActorPoolStrategy(size=num_workers),
         num_cpus=1,
@@ -282,6 +286,20 @@ def _read(batch: list[tuple[str, str]]) -> tuple[list[Image.Image], list[str], d
         except ImageLoadError as exc:
             errors[sid] = str(exc)
     return images, ok_ids, errors
+
+
+def _infer_batch(
+    source: ProposalSource, rows: list[tuple[str, str]],
+    read: tuple[list[Image.Image], list[str], dict[str, str]], options: dict[str, Any],
+) -> tuple[dict[str, _Item], int, Counter[str]]:
+    """Outcomes of one batch of (sample id, path) rows, in row order, from its read images;
+    with what the source dropped and left unmapped on it."""
+    images, ok_ids, errors = read
+    dropped, unmapped = source.dropped, Counter(getattr(source, "unmapped", {}))
+    out: dict[str, _Item] = dict(errors)
+    out.update(_infer(source, images, ok_ids, options))
+    return ({sid: out[sid] for sid, _ in rows}, source.dropped - dropped,
+            Counter(getattr(source, "unmapped", {})) - unmapped)
 
 
 def _infer(
@@ -371,12 +389,4 @@ def _to_label(task: str, size: ImageSize, items: list[tuple[Proposal, dict[str, 
             doc["agreement"] = p.agreement
         doc.update(extra)
         dets.append(doc)
-    return _Detections(dets)
-
-
-class _Detections(dict[str, Any]):
-    """A ``Detections`` document as stored, with the number of detections at hand."""
-
-    def __init__(self, detections: list[dict[str, Any]]) -> None:
-        super().__init__(_cls="Detections", detections=detections)
-        self.detections = detections
+    return {"_cls": "Detections", "detections": dets}

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from nblabel.types import Box, InvalidLabelError, Proposal
+from nblabel.types import Box, Proposal
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -82,31 +83,19 @@ def tta_instability(
     classify = getattr(source, "task", "detect") == "classify"
     result: PerImage = []
     for i, (img, props) in enumerate(zip(images, proposals, strict=True)):
-        if props is None:
-            result.append(None)
+        got: list[list[Proposal]] = [g for g in (out[i] for out, _ in outputs)
+                                     if isinstance(g, list)]
+        if props is None or len(got) < len(outputs):
+            result.append(None)  # no proposals, or an augmented pass failed on this image
             continue
-        per_view: list[list[Proposal]] = []
-        for out, back in outputs:
-            got = out[i]
-            if not isinstance(got, list):  # the augmented pass failed on this image
-                break
-            mapped = []
-            for o in got:
-                try:
-                    mapped.append(Proposal(o.label, back(o.box, img.width), o.confidence,
-                                           scores=o.scores))
-                except InvalidLabelError:
-                    continue
-            per_view.append(mapped if not classify else list(got))
-        else:
-            if classify:
-                result.append([sum(_tv_distance(p, v) for v in per_view) / len(per_view)
-                               for p in props])
-            else:
-                result.append([1.0 - sum(_best_iou(p, v)[0] for v in per_view) / len(per_view)
-                               for p in props])
+        if classify:
+            result.append([sum(_tv_distance(p, g) for g in got) / len(got) for p in props])
             continue
-        result.append(None)
+        # Boxes of each view mapped back to the image's own coordinates.
+        back = [[replace(o, box=to_image(o.box, img.width)) for o in g]
+                for g, (_, to_image) in zip(got, outputs, strict=True)]
+        result.append([1.0 - sum(_best_iou(p, v)[0] for v in back) / len(back)
+                       for p in props])
     return result
 
 

@@ -15,6 +15,7 @@ counted in ``unmapped``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import math
 import os
@@ -146,12 +147,9 @@ class _Source:
         if label is None:
             return None
         try:
-            if confidence is not None and not math.isfinite(float(confidence)):
-                raise InvalidLabelError(f"confidence is {confidence}")
             mapped = self.label_map.scores(scores, names) if scores is not None else None
-            return Proposal(label, box.clipped(size),
-                            None if confidence is None else float(confidence),
-                            source=self.name, scores=mapped, mask=mask)
+            return Proposal(label, box.clipped(size), confidence, source=self.name,
+                            scores=mapped, mask=mask)
         except (InvalidLabelError, TypeError, ValueError) as exc:
             self.dropped += 1
             log.debug("dropped a proposal from %s: %s", self.name, exc)
@@ -229,8 +227,10 @@ class UltralyticsSource(_Source):
         state = self.__dict__.copy()
         if self._weights is not None:
             state["model"] = None
-        else:
-            state["model"].predictor = None
+        else:  # a copy without its predictor (threads, a compiled model); ours keeps its own
+            model = copy.copy(self.model)
+            model.predictor = None
+            state["model"] = model
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -305,9 +305,7 @@ def _polygon_mask(polygon: Any, box: Box) -> bytes | None:
         return None
     canvas = PILImage.new("L", (w, h), 0)
     ImageDraw.Draw(canvas).polygon(pts, fill=255)
-    import numpy as np
-
-    return encode_mask(np.asarray(canvas) > 0)
+    return encode_mask(canvas)
 
 
 class ProposalError(Exception):

@@ -32,6 +32,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from nblabel.types import Box
+
 if TYPE_CHECKING:
     import fiftyone as fo
 
@@ -153,21 +155,13 @@ def _match(
         for j, (ol, ob) in enumerate(other):
             if j in used or ol != label:
                 continue
-            v = _rel_iou(b, ob)
+            v = Box(*b).iou(Box(*ob))  # relative boxes: IoU does not depend on the unit
             if v >= best:
                 best, best_j = v, j
         if best_j is not None:
             used.add(best_j)
         out.append(best_j)
     return out
-
-
-def _rel_iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _optional(view: fo.core.collections.SampleCollection, path: str, n: int) -> list[Any]:
@@ -276,14 +270,16 @@ def compute_uncertainty(
     return len(updates["entropy"])
 
 
-def _store(view: fo.core.collections.SampleCollection, name: str, values: dict[str, float]
+def _store(view: fo.core.collections.SampleCollection, path: str, values: dict[str, float]
            ) -> None:
+    """Declare the float field ``path`` (a sample field or an attribute of an embedded
+    label) when needed and set it per sample id."""
     import fiftyone as fo
 
-    if not view._dataset.has_sample_field(name):
-        view._dataset.add_sample_field(name, fo.FloatField)
+    if path not in view._dataset.get_field_schema(flat=True):
+        view._dataset.add_sample_field(path, fo.FloatField)
     if values:
-        view.set_values(name, values, key_field="id", validate=False)
+        view.set_values(path, values, key_field="id", validate=False)
 
 
 def _classification_uncertainty(view: fo.core.collections.SampleCollection, field: str) -> int:
@@ -308,16 +304,6 @@ def _classification_uncertainty(view: fo.core.collections.SampleCollection, fiel
                 keep *= 1.0 - min(1.0, w * max(0.0, f(v)))
         difficulty[sid] = 1.0 - keep
     for name, values in updates.items():
-        _store_label_attr(view, f"{field}.{name}", values)
+        _store(view, f"{field}.{name}", values)
     _store(view, DIFFICULTY_FIELD, difficulty)
     return len(difficulty)
-
-
-def _store_label_attr(view: fo.core.collections.SampleCollection, path: str,
-                      values: dict[str, float]) -> None:
-    import fiftyone as fo
-
-    if path not in view._dataset.get_field_schema(flat=True):
-        view._dataset.add_sample_field(path, fo.FloatField)
-    if values:
-        view.set_values(path, values, key_field="id", validate=False)
