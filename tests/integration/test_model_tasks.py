@@ -6,6 +6,7 @@ import math
 import fiftyone as fo
 import numpy as np
 import pytest
+from PIL import Image
 
 from nblabel.preannotate import preannotate
 from nblabel.session import ReviewSession
@@ -102,7 +103,7 @@ def test_mc_dropout_variance_only_where_the_model_has_dropout(shapes, classify_m
     assert max(variances) > 0
     # The plain proposals are unchanged by the probe (dropout is off again afterwards).
     again = UltralyticsSource(classify_model, imgsz=64).propose(
-        [__import__("PIL.Image").Image.open(shapes.first().filepath).convert("RGB")])
+        [Image.open(shapes.first().filepath).convert("RGB")])
     assert again[0][0].confidence == pytest.approx(shapes.first().kind.confidence, abs=1e-5)
     det = UltralyticsSource(demo_model, imgsz=160, conf=0.25)
     preannotate(shapes, det, "p", mc_dropout=6, progress=False)
