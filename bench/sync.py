@@ -5,7 +5,8 @@ rejected), side by side in one run on two clones of the same dataset:
 
 - ``nblabel``: the decisions are in a journal (appending them is timed apart: in a review it
   happens one at a time as the reviewer decides), then ``FiftyOneSync.sync()`` writes review
-  attributes on every proposal, the ground truth and the ``reviewed`` tag with bulk, id-keyed calls;
+  attributes on the decided proposals, the ground truth and the ``reviewed`` tag: one atomic
+  update (an aggregation pipeline) per sample, sent in bulk;
 - ``save_loop``: the same final state applied the way a script would: for each sample, set the
   attributes on its proposals, build its ground-truth detections, tag it, ``sample.save()``.
 

@@ -22,28 +22,52 @@ running it twice (or after a crash halfway through) leaves the same dataset.
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nblabel.images import decode_mask
 from nblabel.journal import DecisionJournal
-from nblabel.types import IMAGE_LABEL_KEY, Decision
+from nblabel.types import IMAGE_LABEL_KEY, Action, Decision
 
 if TYPE_CHECKING:
     import fiftyone as fo
 
-__all__ = ["REVIEWED_TAG", "FiftyOneSync", "SyncReport", "label_id_for_key"]
+__all__ = ["REVIEWED_TAG", "REVIEWERS_FIELD", "FiftyOneSync", "SyncReport", "label_id_for_key"]
 
 REVIEWED_TAG = "reviewed"
+REVIEWERS_FIELD = "nblabel_reviewers"
 _OWNER_ATTR = "nblabel_key"
+_JOURNAL_ATTR = "nblabel_journal"
+_BULK = 1000
 
 
-def label_id_for_key(dataset_name: str, sample_id: str, key: str) -> str:
+def label_id_for_key(dataset_name: str, sample_id: str, key: str, journal_id: str = "") -> str:
     """Deterministic ObjectId (24 hex digits) for the ground-truth label of a decision key."""
-    digest = hashlib.sha1(f"{dataset_name}\x00{sample_id}\x00{key}".encode()).hexdigest()
-    return digest[:24]
+    text = f"{dataset_name}\x00{sample_id}\x00{key}\x00{journal_id}"
+    return hashlib.sha1(text.encode()).hexdigest()[:24]
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a sync allocates many short-lived, acyclic
+    containers, and in a process holding FiftyOne's and torch's objects the collections they
+    trigger took more than half of the sync's time (measured with ``bench/sync.py``)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _review_attrs(d: Decision) -> dict[str, Any]:
+    return {"review": d.action.value, "reviewer": d.reviewer,
+            "reviewed_at": d.decided_at.replace(tzinfo=None)}
 
 
 @dataclass
@@ -94,8 +118,14 @@ class FiftyOneSync:
         return report
 
     def sync_samples(self, sample_ids: Iterable[str]) -> SyncReport:
-        """Write the journal's final state for these samples."""
+        """Write the journal's final state for these samples: one atomic update per sample."""
+        with _gc_paused():
+            return self._sync_samples(sample_ids)
+
+    def _sync_samples(self, sample_ids: Iterable[str]) -> SyncReport:
         import fiftyone as fo
+        from bson import ObjectId
+        from pymongo import UpdateOne
 
         ds = self.dataset
         name = ds.name
@@ -104,131 +134,151 @@ class FiftyOneSync:
         if not ids:
             return report
         self._ensure_schema()
-        view = ds.select(ids)
-        cf = self.classification_field
-        fields = ["id", f"{self.predictions_field}.detections.id", self.gt_field]
-        present_ids, proposals_per_sample, gt_per_sample, *rest = view.values(
-            fields + ([f"{cf}.id"] if cf else [])
-        )
-        class_ids = rest[0] if rest else [None] * len(present_ids)
-        present = dict(zip(present_ids, range(len(present_ids)), strict=True))
+        pf, gf, cf = self.predictions_field, self.gt_field, self.classification_field
+        projection = {f"{pf}.detections._id": 1}
+        if cf:
+            projection[f"{cf}._id"] = 1
+        coll = ds._sample_collection
+        present: dict[str, dict[str, Any]] = {
+            str(doc["_id"]): doc
+            for doc in coll.find({"_id": {"$in": [ObjectId(s) for s in ids]}}, projection)
+        }
         report.missing_samples = [s for s in ids if s not in present]
         ids = [s for s in ids if s in present]
-        state = self.journal.final_decisions(name, ids)
+        latest = self.journal.latest_decisions(name, ids)
         completions = self.journal.completions(name, ids)
+        jid = self.journal.journal_id
 
-        label_updates: dict[str, list[dict[str, Any]]] = {"review": [], "reviewer": [],
-                                                           "reviewed_at": []}
-        gt_values: dict[str, Any] = {}
-        reviewed: list[str] = []
-        unreviewed: list[str] = []
-        image_values: dict[str, Any] = {}
-        class_updates: dict[str, dict[str, Any]] = {"review": {}, "reviewer": {},
-                                                    "reviewed_at": {}}
+        ops: list[UpdateOne] = []
+        reviewed = 0
         for sid in ids:
-            i = present[sid]
-            proposal_ids = set(proposals_per_sample[i] or [])
-            all_decisions = state.get(sid, {})
-            image_decision = all_decisions.get(IMAGE_LABEL_KEY)
-            decisions = {k: d for k, d in all_decisions.items() if d.kind == "box"}
-            by_proposal = {d.proposal.id: d for d in decisions.values() if d.proposal is not None}
-            report.missing_proposals += len(set(by_proposal) - proposal_ids)
-            # Every proposal of the sample is written: an undone decision clears its attributes.
-            for pid in proposal_ids:
-                d = by_proposal.get(pid)
-                attrs: tuple[Any, ...] = (
-                    (d.action.value, d.reviewer, d.decided_at.replace(tzinfo=None))
-                    if d is not None else (None, None, None)
-                )
-                for attr, value in zip(("review", "reviewer", "reviewed_at"), attrs,
-                                       strict=True):
-                    label_updates[attr].append({"sample_id": sid, "label_id": pid,
-                                                "value": value})
-                report.proposal_updates += d is not None
-            existing = gt_per_sample[i]
-            kept = [
-                det for det in (existing.detections if existing is not None else [])
-                if not (det.has_field(_OWNER_ATTR) and det[_OWNER_ATTR] is not None)
-            ]
-            ours = [self._gt_detection(name, d) for d in decisions.values() if d.keeps_label]
+            doc = present[sid]
+            preds = (doc.get(pf) or {}).get("detections") or []
+            proposal_ids = {str(det["_id"]) for det in preds}
+            touched = latest.get(sid, {})
+            final = {k: d for k, d in touched.items() if d.action is not Action.CLEARED}
+            image_decision = final.get(IMAGE_LABEL_KEY)
+            box_keys = {k for k, d in touched.items() if d.kind == "box"}
+            # Proposal attributes: set where decided, cleared where this journal withdrew its
+            # decision (only if the value there is still the one this journal wrote).
+            branches: list[dict[str, Any]] = []
+            decided_proposals: set[str] = set()
+            for d in touched.values():
+                if d.kind != "box" or d.proposal is None:
+                    continue
+                pid = d.proposal.id
+                if pid not in proposal_ids:
+                    report.missing_proposals += d.action is not Action.CLEARED
+                    continue
+                match: dict[str, Any] = {"$eq": ["$$d._id", ObjectId(pid)]}
+                if d.action is Action.CLEARED:
+                    values: dict[str, Any] = {"review": None, "reviewer": None,
+                                              "reviewed_at": None}
+                    match = {"$and": [match, {"$eq": ["$$d.reviewer", d.reviewer]}]}
+                else:
+                    values = _review_attrs(d)
+                    decided_proposals.add(pid)
+                    report.proposal_updates += 1
+                branches.append({"case": match, "then": {"$mergeObjects": [
+                    "$$d", {"$literal": values}]}})
+            stage: dict[str, Any] = {"last_modified_at": "$$NOW"}
+            if branches:
+                stage[f"{pf}.detections"] = {"$map": {
+                    "input": f"${pf}.detections", "as": "d",
+                    "in": {"$switch": {"branches": branches, "default": "$$d"}},
+                }}
+            ours = [self._stored_gt(name, d) for d in final.values()
+                    if d.kind == "box" and d.keeps_label]
             report.ground_truth_labels += len(ours)
-            if ours or existing is not None:
-                gt_values[sid] = fo.Detections(detections=kept + ours)
-            if cf:
-                has_class = class_ids[i] is not None
-                image_values[sid] = self._gt_classification(image_decision)
+            if box_keys:
+                ours_ids = [det["_id"] for det in ours]
+                theirs = {"$filter": {
+                    "input": {"$ifNull": [f"${gf}.detections", []]}, "as": "g",
+                    "cond": {"$not": [{"$or": [
+                        {"$eq": ["$$g.nblabel_journal", jid]},
+                        {"$in": ["$$g._id", ours_ids]},
+                        # written before labels carried their journal
+                        {"$and": [{"$eq": [{"$ifNull": ["$$g.nblabel_journal", None]}, None]},
+                                  {"$in": ["$$g.nblabel_key", sorted(box_keys)]}]},
+                    ]}]},
+                }}
+                gt = {"$mergeObjects": [
+                    {"$ifNull": [f"${gf}", {"_cls": "Detections"}]},
+                    {"detections": {"$concatArrays": [theirs, {"$literal": ours}]}},
+                ]}
+                stage[gf] = gt if ours else {
+                    "$cond": [{"$eq": [{"$ifNull": [f"${gf}", None]}, None]}, None, gt]}
+            has_class = bool(cf) and (doc.get(cf or "") or {}).get("_id") is not None
+            if cf and IMAGE_LABEL_KEY in touched:
+                stage[self.gt_classification_field] = {
+                    "$literal": self._stored_classification(image_decision)}
                 if has_class:
-                    attrs = ((image_decision.action.value, image_decision.reviewer,
-                              image_decision.decided_at.replace(tzinfo=None))
-                             if image_decision is not None else (None, None, None))
-                    for attr, value in zip(("review", "reviewer", "reviewed_at"), attrs,
-                                           strict=True):
-                        class_updates[attr][sid] = value
-            boxes_done = proposal_ids <= set(by_proposal)
+                    values = (_review_attrs(image_decision) if image_decision is not None
+                              else {"review": None, "reviewer": None, "reviewed_at": None})
+                    for attr, value in values.items():
+                        stage[f"{cf}.{attr}"] = {"$literal": value}
+            boxes_done = proposal_ids <= decided_proposals
             image_done = image_decision is not None
-            needs_image = bool(cf) and class_ids[i] is not None
-            if sid in completions or (
-                boxes_done and (image_done or not needs_image) and (proposal_ids or image_done)
-            ):
-                reviewed.append(sid)
-            else:
-                unreviewed.append(sid)
-        for attr, values in label_updates.items():
-            if values:
-                view.set_label_values(
-                    f"{self.predictions_field}.detections.{attr}", values, validate=False
-                )
-        if gt_values:
-            view.set_values(self.gt_field, gt_values, key_field="id", validate=False)
-        if cf and image_values:
-            view.set_values(self.gt_classification_field, image_values, key_field="id",
-                            validate=False)
-            for attr, values_by_id in class_updates.items():
-                if values_by_id:
-                    view.set_values(f"{cf}.{attr}", values_by_id, key_field="id",
-                                    validate=False)
-        if reviewed:
-            ds.select(reviewed).tag_samples(REVIEWED_TAG)
-        if unreviewed:  # e.g. a decision was undone
-            ds.select(unreviewed).untag_samples(REVIEWED_TAG)
+            done = sid in completions or (
+                boxes_done and (image_done or not has_class) and bool(proposal_ids or image_done)
+            )
+            reviewed += done
+            tags = {"$ifNull": ["$tags", []]}
+            stage["tags"] = (
+                {"$cond": [{"$in": [REVIEWED_TAG, tags]}, tags,
+                           {"$concatArrays": [tags, [REVIEWED_TAG]]}]}
+                if done else
+                {"$filter": {"input": tags, "as": "t", "cond": {"$ne": ["$$t", REVIEWED_TAG]}}}
+            )
+            reviewers = sorted({d.reviewer for d in final.values()}
+                               | ({completions[sid].reviewer} if sid in completions else set()))
+            if reviewers:
+                stage[REVIEWERS_FIELD] = {"$setUnion": [
+                    {"$ifNull": [f"${REVIEWERS_FIELD}", []]}, {"$literal": reviewers}]}
+            ops.append(UpdateOne({"_id": doc["_id"]}, [{"$set": stage}]))
+        for i in range(0, len(ops), _BULK):
+            coll.bulk_write(ops[i:i + _BULK], ordered=False)
+        # Keep any Sample objects alive in this process in step with what was written.
+        fo.Sample._reload_docs(ds._sample_collection_name, sample_ids=ids)
         report.samples = len(ids)
-        report.reviewed_samples = len(reviewed)
+        report.reviewed_samples = reviewed
         return report
 
-    def _gt_detection(self, dataset_name: str, d: Decision) -> fo.Detection:
-        import fiftyone as fo
+    def _stored_gt(self, dataset_name: str, d: Decision) -> dict[str, Any]:
+        """The stored document of the ground-truth detection for a kept decision."""
         from bson import ObjectId
 
         assert d.box is not None and d.label is not None
-        det = fo.Detection(
-            label=d.label,
-            bounding_box=d.box.to_relative(d.image_size),
-            review=d.action.value,
-            reviewer=d.reviewer,
-            reviewed_at=d.decided_at.replace(tzinfo=None),
-            proposal_id=d.proposal.id if d.proposal is not None else None,
-            proposal_confidence=d.proposal.confidence if d.proposal is not None else None,
-            seconds_on_image=d.seconds_on_image,
-        )
+        doc: dict[str, Any] = {"_cls": "Detection", "tags": []}
         if d.proposal is not None and d.proposal.mask is not None:
-            det.mask = decode_mask(d.proposal.mask)
-        det.set_field(_OWNER_ATTR, d.key)
-        det._id = ObjectId(label_id_for_key(dataset_name, d.sample_id, d.key))
-        return det
+            import fiftyone as fo
 
-    def _gt_classification(self, d: Decision | None) -> fo.Classification | None:
-        import fiftyone as fo
+            doc = dict(fo.Detection(mask=decode_mask(d.proposal.mask)).to_mongo())
+        doc.update({
+            "_id": ObjectId(label_id_for_key(dataset_name, d.sample_id, d.key,
+                                             self.journal.journal_id)),
+            "label": d.label,
+            "bounding_box": d.box.to_relative(d.image_size),
+            **_review_attrs(d),
+            "proposal_id": d.proposal.id if d.proposal is not None else None,
+            "proposal_confidence": d.proposal.confidence if d.proposal is not None else None,
+            "seconds_on_image": d.seconds_on_image,
+            _OWNER_ATTR: d.key,
+            _JOURNAL_ATTR: self.journal.journal_id,
+        })
+        return doc
+
+    def _stored_classification(self, d: Decision | None) -> dict[str, Any] | None:
+        from bson import ObjectId
 
         if d is None or not d.keeps_label:
             return None
-        return fo.Classification(
-            label=d.label,
-            review=d.action.value,
-            reviewer=d.reviewer,
-            reviewed_at=d.decided_at.replace(tzinfo=None),
-            proposal_confidence=d.proposal.confidence if d.proposal is not None else None,
-            seconds_on_image=d.seconds_on_image,
-        )
+        return {
+            "_id": ObjectId(), "_cls": "Classification", "tags": [], "label": d.label,
+            **_review_attrs(d),
+            "proposal_confidence": d.proposal.confidence if d.proposal is not None else None,
+            "seconds_on_image": d.seconds_on_image,
+        }
 
     def _ensure_schema(self) -> None:
         import fiftyone as fo
@@ -237,18 +287,23 @@ class FiftyOneSync:
         if not ds.has_sample_field(self.gt_field):
             ds.add_sample_field(self.gt_field, fo.EmbeddedDocumentField,
                                 embedded_doc_type=fo.Detections)
+        if not ds.has_sample_field(REVIEWERS_FIELD):
+            ds.add_sample_field(REVIEWERS_FIELD, fo.ListField, subfield=fo.StringField)
         if self.classification_field and not ds.has_sample_field(self.gt_classification_field):
             ds.add_sample_field(self.gt_classification_field, fo.EmbeddedDocumentField,
                                 embedded_doc_type=fo.Classification)
         schema = ds.get_field_schema(flat=True)
-        base = f"{self.predictions_field}.detections"
-        if base not in schema:
-            return
-        wanted: dict[str, Any] = {
-            f"{base}.review": fo.StringField,
-            f"{base}.reviewer": fo.StringField,
-            f"{base}.reviewed_at": fo.DateTimeField,
-        }
+        review = {"review": fo.StringField, "reviewer": fo.StringField,
+                  "reviewed_at": fo.DateTimeField}
+        wanted: dict[str, Any] = {}
+        for base in (f"{self.predictions_field}.detections", self.classification_field):
+            if base and base in schema:
+                wanted.update({f"{base}.{k}": v for k, v in review.items()})
+        if self.classification_field:
+            gcf = self.gt_classification_field
+            wanted.update({f"{gcf}.{k}": v for k, v in review.items()})
+            wanted.update({f"{gcf}.proposal_confidence": fo.FloatField,
+                           f"{gcf}.seconds_on_image": fo.FloatField})
         gt = f"{self.gt_field}.detections"
         wanted.update({
             f"{gt}.review": fo.StringField,
@@ -258,7 +313,8 @@ class FiftyOneSync:
             f"{gt}.proposal_confidence": fo.FloatField,
             f"{gt}.seconds_on_image": fo.FloatField,
             f"{gt}.{_OWNER_ATTR}": fo.StringField,
+            f"{gt}.{_JOURNAL_ATTR}": fo.StringField,
         })
-        for path, ftype in wanted.items():
-            if path not in schema:
-                ds.add_sample_field(path, ftype)
+        missing = {path: ftype() for path, ftype in wanted.items() if path not in schema}
+        if missing:  # one schema merge (each add_sample_field call reloads the dataset)
+            ds._merge_sample_field_schema(missing)

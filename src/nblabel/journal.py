@@ -17,6 +17,7 @@ import json
 import os
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -45,6 +46,10 @@ CREATE TABLE IF NOT EXISTS completions (
     seconds_on_image REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS completions_sample ON completions (dataset, sample_id);
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sync_marks (
     dataset TEXT NOT NULL,
     target TEXT NOT NULL,
@@ -87,6 +92,11 @@ class DecisionJournal:
         self._conn.execute("PRAGMA busy_timeout=30000")
         with self._lock:
             self._conn.executescript(_SCHEMA)
+            self._conn.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('journal_id', ?)",
+                               (uuid.uuid4().hex,))
+            row = self._conn.execute("SELECT value FROM meta WHERE name = 'journal_id'").fetchone()
+        #: Stable identity of this journal (its file), written on the labels its syncs own.
+        self.journal_id: str = str(row[0])
 
     def close(self) -> None:
         with self._lock:
@@ -159,6 +169,15 @@ class DecisionJournal:
                 rows.sort()
         return [(int(seq), Decision.from_dict(json.loads(p))) for seq, p in rows]
 
+    def latest_decisions(
+        self, dataset: str, sample_ids: Iterable[str] | None = None
+    ) -> dict[str, dict[str, Decision]]:
+        """Per sample, the latest decision for each key, ``cleared`` ones included."""
+        state: dict[str, dict[str, Decision]] = {}
+        for _, d in self.decisions(dataset, sample_ids):
+            state.setdefault(d.sample_id, {})[d.key] = d
+        return state
+
     def final_decisions(
         self, dataset: str, sample_ids: Iterable[str] | None = None
     ) -> dict[str, dict[str, Decision]]:
@@ -167,14 +186,10 @@ class DecisionJournal:
         Keys whose latest decision is ``cleared`` are left out; a sample whose decisions were all
         withdrawn maps to an empty dict (it still needs syncing).
         """
-        state: dict[str, dict[str, Decision]] = {}
-        for _, d in self.decisions(dataset, sample_ids):
-            per_key = state.setdefault(d.sample_id, {})
-            if d.action is Action.CLEARED:
-                per_key.pop(d.key, None)
-            else:
-                per_key[d.key] = d
-        return state
+        return {
+            sid: {k: d for k, d in per_key.items() if d.action is not Action.CLEARED}
+            for sid, per_key in self.latest_decisions(dataset, sample_ids).items()
+        }
 
     def completions(
         self, dataset: str, sample_ids: Iterable[str] | None = None
