@@ -41,9 +41,13 @@ from nblabel.types import (
 if TYPE_CHECKING:
     import fiftyone as fo
 
-__all__ = ["ReviewSession", "SampleState"]
+__all__ = ["CLAIM_FIELD", "CLAIM_SECONDS", "ReviewSession", "SampleState"]
 
 log = logging.getLogger(__name__)
+
+#: Sample field holding a reviewer's claim: ``{"reviewer": ..., "until": datetime}``.
+CLAIM_FIELD = "nblabel_claim"
+CLAIM_SECONDS = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,7 @@ class ReviewSession:
         autosync: bool = True,
         classification_field: str | None = None,
         gt_classification_field: str = "ground_truth_class",
+        consensus: int | None = None,
     ) -> None:
         self.view = view
         self.dataset = view._dataset
@@ -115,6 +120,17 @@ class ReviewSession:
 
             queue = build_queue(view, queue, field=predictions_field)
         self.queue: list[str] = list(queue) if queue is not None else list(view.values("id"))
+        if consensus is not None and consensus < 1:
+            raise ValueError(f"consensus needs at least 1 reviewer per image, got {consensus}")
+        #: Consensus mode: each image is reviewed by up to ``consensus`` reviewers
+        #: independently (merge them with :func:`nblabel.consensus.merge_consensus`).
+        self.consensus = consensus
+        if consensus is not None:
+            self.queue = self._open_for_consensus(self.queue)
+        elif not self.dataset.has_sample_field(CLAIM_FIELD):
+            import fiftyone as fo
+
+            self.dataset.add_sample_field(CLAIM_FIELD, fo.DictField)
         self._fo_lock = threading.RLock()
         self.sync = FiftyOneSync(self.dataset, journal, predictions_field, gt_field,
                                  classification_field, gt_classification_field)
@@ -361,6 +377,88 @@ class ReviewSession:
         """How many samples of the queue are reviewed (the same rule as the ``reviewed`` tag)."""
         return len(self._reviewed)
 
+    # -- team review -------------------------------------------------------------------------
+
+    def _open_for_consensus(self, sample_ids: list[str]) -> list[str]:
+        """The samples that still need this reviewer: fewer than ``consensus`` reviewers so
+        far, or this reviewer among them."""
+        from nblabel.fiftyone_sync import REVIEWERS_FIELD
+
+        if not self.dataset.has_sample_field(REVIEWERS_FIELD):
+            return sample_ids
+        ids, reviewers = self.dataset.select(sample_ids).values(["id", REVIEWERS_FIELD])
+        k = self.consensus or 1
+        full = {sid for sid, r in zip(ids, reviewers, strict=True)
+                if r and len(r) >= k and self.reviewer not in r}
+        return [s for s in sample_ids if s not in full]
+
+    def claim(self, sample_id: str) -> str | None:
+        """Claim ``sample_id`` for this reviewer (team review without consensus).
+
+        Returns ``None`` when the claim is this reviewer's, else the name of the reviewer who
+        holds a live claim (claims last :data:`CLAIM_SECONDS` and are renewed while the image
+        is shown). The claim is one atomic update, so two kernels cannot both hold it.
+        """
+        if self.consensus is not None:
+            return None
+        from bson import ObjectId
+
+        coll = self.dataset._sample_collection
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        until = datetime.fromtimestamp(time.time() + CLAIM_SECONDS, timezone.utc)
+        res = coll.update_one(
+            {"_id": ObjectId(sample_id), "$or": [
+                {CLAIM_FIELD: None},
+                {f"{CLAIM_FIELD}.reviewer": self.reviewer},
+                {f"{CLAIM_FIELD}.until": {"$lt": now}},
+            ]},
+            {"$set": {CLAIM_FIELD: {"reviewer": self.reviewer,
+                                    "until": until.replace(tzinfo=None)}}},
+        )
+        if res.matched_count:
+            return None
+        doc = coll.find_one({"_id": ObjectId(sample_id)}, {CLAIM_FIELD: 1}) or {}
+        return str((doc.get(CLAIM_FIELD) or {}).get("reviewer") or "") or None
+
+    def release(self, sample_id: str) -> None:
+        """Give up this reviewer's claim on ``sample_id`` (if it holds one)."""
+        if self.consensus is not None:
+            return
+        from bson import ObjectId
+
+        self.dataset._sample_collection.update_one(
+            {"_id": ObjectId(sample_id), f"{CLAIM_FIELD}.reviewer": self.reviewer},
+            {"$set": {CLAIM_FIELD: None}},
+        )
+
+    def taken_by_others(self, sample_ids: Sequence[str]) -> dict[str, str]:
+        """Which of these samples another reviewer holds or finished: id -> why.
+
+        In team review the widget's next/previous skip them (going to one by position still
+        shows it). In consensus mode nothing is taken: every reviewer sees every image.
+        """
+        if self.consensus is not None or not sample_ids:
+            return {}
+        from bson import ObjectId
+
+        from nblabel.fiftyone_sync import REVIEWED_TAG, REVIEWERS_FIELD
+
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        mine = self.journal.final_decisions(self.dataset.name, sample_ids)
+        out: dict[str, str] = {}
+        for doc in self.dataset._sample_collection.find(
+            {"_id": {"$in": [ObjectId(s) for s in sample_ids]}},
+            {CLAIM_FIELD: 1, "tags": 1, REVIEWERS_FIELD: 1},
+        ):
+            sid = str(doc["_id"])
+            claim = doc.get(CLAIM_FIELD) or {}
+            others = [r for r in doc.get(REVIEWERS_FIELD) or [] if r != self.reviewer]
+            if claim.get("reviewer") not in (None, self.reviewer) and claim["until"] > now:
+                out[sid] = f"{claim['reviewer']} is reviewing it"
+            elif REVIEWED_TAG in (doc.get("tags") or []) and others and not mine.get(sid):
+                out[sid] = f"reviewed by {', '.join(others)}"
+        return out
+
     def _reviewed_among(self, sample_ids: Sequence[str]) -> set[str]:
         from nblabel.fiftyone_sync import REVIEWED_TAG
 
@@ -381,7 +479,8 @@ class ReviewSession:
             decided = {d.proposal.id for d in decisions.values() if d.proposal}
             image_done = IMAGE_LABEL_KEY in decisions
             boxes_done = set(pids or []) <= decided
-            if REVIEWED_TAG in (t or []) or (
+            tagged = REVIEWED_TAG in (t or []) and self.consensus is None
+            if tagged or (
                 boxes_done and (image_done or cid is None) and (pids or image_done)
             ):
                 done.add(sid)

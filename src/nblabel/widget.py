@@ -118,6 +118,8 @@ class ReviewWidget(anywidget.AnyWidget):
     def close(self) -> None:
         """Close the widget and its session (remaining decisions are synced first)."""
         self._loader.shutdown(wait=False, cancel_futures=True)
+        if self.state is not None:
+            self.session.release(self.state.sample_id)
         self.session.close()
         super().close()
 
@@ -192,6 +194,10 @@ class ReviewWidget(anywidget.AnyWidget):
         """
         sid = self.session.queue[position]
         state = self._load(sid)
+        previous = self.state.sample_id if self.state is not None else None
+        if previous is not None and previous != sid:
+            self.session.release(previous)
+        holder = self.session.claim(sid)
         self.state = state
         self._shown_at = time.monotonic()
         data = state.image.data if state.image else b""
@@ -209,13 +215,32 @@ class ReviewWidget(anywidget.AnyWidget):
             self.image_label = self._image_label_row(state)
             self.selected = self._first_pending()
             self.reviewed = self.session.reviewed_count()
-            self.message = ""
+            self.message = f"{holder} is reviewing this image too" if holder else ""
         self._prefetch_around(position)
 
     def go(self, delta: int, browser_has: str | None = None) -> None:
-        """Move ``delta`` images along the queue (marking a finished image complete)."""
+        """Move ``delta`` images along the queue (marking a finished image complete).
+
+        In team review, images another reviewer is on or has finished are skipped (and said
+        so); going to a position shows any image.
+        """
         self._complete_if_done()
-        self.goto(self.position + delta, delta, browser_has)
+        target = self.position + delta
+        step = 1 if delta >= 0 else -1
+        window = list(range(target, -1 if step < 0 else self.total, step))[:50]
+        taken = self.session.taken_by_others([self.session.queue[p] for p in window])
+        skipped = []
+        for p in window:
+            why = taken.get(self.session.queue[p])
+            if why is None:
+                target = p
+                break
+            skipped.append(why)
+        else:
+            target = self.position if window else target
+        self.goto(target, delta, browser_has)
+        if skipped:
+            self.message = f"skipped {len(skipped)} image(s) ({skipped[0]})"
 
     def goto(self, position: int, direction: int = 1, browser_has: str | None = None) -> None:
         target = min(max(position, 0), self.total - 1)
