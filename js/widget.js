@@ -352,13 +352,27 @@ function render({ model, el: host }) {
     overlay.replaceChildren();
     /** @type {Element | null} */
     let selectedGroup = null;
+    // Reference boxes (truth the model missed, from evaluation patches): drawn, not decidable.
+    for (const ref of model.get("reference") || []) {
+      const [x, y, bw, bh] = ref.box;
+      const colour = classColour(cls, ref.label);
+      const g = svgEl("g", { class: `nblabel-reference nblabel-reference-${ref.kind}`,
+        "data-label": ref.label });
+      const fontSize = 12 * px;
+      const text = svgEl("text", { x: x + 2 * px, y: Math.min(y + bh + fontSize, y + bh + 14 * px),
+        "font-size": fontSize, fill: colour, class: "nblabel-box-label" });
+      text.textContent = `${ref.label} (${ref.kind})`;
+      g.append(svgEl("rect", { x, y, width: bw, height: bh, fill: "none", stroke: colour,
+        "stroke-width": 2, "vector-effect": "non-scaling-stroke" }), text);
+      overlay.appendChild(g);
+    }
     local.boxes.forEach((row, i) => {
       const [x, y, bw, bh] = row.box;
       const colour = classColour(cls, row.label);
       const isSel = row.key === sel;
       const g = svgEl("g", {
         class: `nblabel-box nblabel-status-${row.status}${isSel ? " nblabel-selected" : ""}` +
-          `${visible(row) ? "" : " nblabel-below"}`,
+          `${visible(row) ? "" : " nblabel-below"}${row.focus ? " nblabel-focus" : ""}`,
         "data-key": row.key,
         "data-index": i,
         "data-status": row.status,
@@ -811,7 +825,7 @@ function render({ model, el: host }) {
   });
 
   for (const name of ["sample_id", "image", "boxes", "image_error", "position", "total",
-    "reviewed", "message", "image_label"]) {
+    "reviewed", "message", "image_label", "reference"]) {
     model.on(`change:${name}`, fromModel);
   }
   model.on("change:selected", () => {

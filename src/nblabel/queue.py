@@ -5,7 +5,8 @@ Orderings (``build_queue(view, order=...)``):
 - ``difficulty``: most difficult images first (``nblabel_difficulty``, computed when missing);
 - ``uncertainty``: the image with the most uncertain proposal first (least confidence of the
   proposal's (c, 1 - c): a proposal near 0.5 is the least sure either way);
-- ``errors``: most evaluation errors (false positives + false negatives of ``eval_key``) first;
+- ``errors``: most evaluation errors (false positives + false negatives of ``eval_key``, by
+  default ``nblabel_eval`` from :func:`nblabel.evaluation.evaluate`) first, ties by mistakenness;
 - ``disagreement``: where models disagree most first (``nblabel_disagreement``: from an
   ensemble's ``agreement``, or from ``others=`` fields of other models' proposals);
 - ``class_balanced``: round-robin over the images' main predicted class, rarest class first,
@@ -87,16 +88,19 @@ def build_queue(
                 for sid, cs in zip(ids, confs, strict=True)}
         ordered = sorted(ids, key=lambda s: -most[s])
     elif order == "errors":
-        if eval_key is None:
-            raise ValueError("order='errors' needs eval_key= (run evaluate_detections first)")
+        eval_key = eval_key or "nblabel_eval"
         fp, fn = f"{eval_key}_fp", f"{eval_key}_fn"
         missing = [f for f in (fp, fn) if not dataset.has_sample_field(f)]
         if missing:
             raise ValueError(f"no evaluation fields {missing} on {dataset.name!r}: run "
-                             f"evaluate_detections(..., eval_key={eval_key!r}) first")
+                             f"nblabel.evaluation.evaluate(view, eval_key={eval_key!r}) first")
         fps, fns = view.values([fp, fn])
         errors = {s: (a or 0) + (b or 0) for s, a, b in zip(ids, fps, fns, strict=True)}
-        ordered = sorted(ids, key=lambda s: -errors[s])
+        # Ties: higher fiftyone-brain mistakenness first, when computed.
+        mist = (view.values("mistakenness") if dataset.has_sample_field("mistakenness")
+                else [None] * len(ids))
+        tie = {s: m or 0.0 for s, m in zip(ids, mist, strict=True)}
+        ordered = sorted(ids, key=lambda s: (-errors[s], -tie[s]))
     elif order == "disagreement":
         if others or not dataset.has_sample_field(DISAGREEMENT_FIELD):
             compute_uncertainty(view, field, others=others)

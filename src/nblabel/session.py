@@ -63,6 +63,13 @@ class SampleState:
     image_label: Proposal | None = None
 
 
+def _labels_of(value: Any) -> list[Any]:
+    """The label objects in a patch's field (a ``Detections`` or a single ``Detection``)."""
+    if value is None:
+        return []
+    return list(value.detections) if hasattr(value, "detections") else [value]
+
+
 def default_reviewer() -> str:
     """``$NBLABEL_REVIEWER``, else the login name."""
     name = os.environ.get("NBLABEL_REVIEWER")
@@ -95,7 +102,16 @@ class ReviewSession:
         consensus: int | None = None,
     ) -> None:
         self.view = view
-        self.dataset = view._dataset
+        self.dataset = view._root_dataset  # patches views live in a generated dataset
+        #: Patches views (``to_patches``, ``to_evaluation_patches``): per sample, the proposal
+        #: ids the patches point at, and truth boxes the model missed (``fn`` patches).
+        self.focus: dict[str, set[str]] = {}
+        self.missed: dict[str, list[tuple[str, list[float]]]] = {}
+        patch_order: list[str] | None = None
+        if view._is_patches:
+            patch_order = self._read_patches(view, predictions_field, gt_field)
+            view = self.dataset.select(patch_order, ordered=True)
+            self.view = view
         if not self.dataset.has_sample_field(predictions_field) and classification_field:
             # Image classification review: boxes may still be drawn, so the (empty) proposals
             # field is declared.
@@ -119,7 +135,8 @@ class ReviewSession:
             from nblabel.queue import build_queue
 
             queue = build_queue(view, queue, field=predictions_field)
-        self.queue: list[str] = list(queue) if queue is not None else list(view.values("id"))
+        self.queue: list[str] = (list(queue) if queue is not None else patch_order
+                                 if patch_order is not None else list(view.values("id")))
         if consensus is not None and consensus < 1:
             raise ValueError(f"consensus needs at least 1 reviewer per image, got {consensus}")
         #: Consensus mode: each image is reviewed by up to ``consensus`` reviewers
@@ -376,6 +393,26 @@ class ReviewSession:
     def reviewed_count(self) -> int:
         """How many samples of the queue are reviewed (the same rule as the ``reviewed`` tag)."""
         return len(self._reviewed)
+
+    def _read_patches(self, patches: Any, pf: str, gf: str) -> list[str]:
+        """The samples behind a patches view, in patch order; fills ``focus`` and ``missed``."""
+        fields = ["sample_id"]
+        schema = patches.get_field_schema()
+        has_type = "type" in schema
+        wanted = [f for f in (pf, gf) if f in schema]
+        rows = patches.values(fields + wanted + (["type"] if has_type else []))
+        order: list[str] = list(dict.fromkeys(rows[0]))
+        for k, sid in enumerate(rows[0]):
+            values = dict(zip(wanted, (r[k] for r in rows[1:1 + len(wanted)]), strict=True))
+            kind = rows[-1][k] if has_type else None
+            pred = values.get(pf)
+            for det in _labels_of(pred):
+                if kind != "tp":
+                    self.focus.setdefault(sid, set()).add(det.id)
+            if kind == "fn":
+                for det in _labels_of(values.get(gf)):
+                    self.missed.setdefault(sid, []).append((det.label, list(det.bounding_box)))
+        return order
 
     # -- team review -------------------------------------------------------------------------
 

@@ -83,6 +83,9 @@ class ReviewWidget(anywidget.AnyWidget):
     reviewed = traitlets.Int(0).tag(sync=True)
     reviewer = traitlets.Unicode("").tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
+    #: Truth boxes shown for reference only (not decidable): objects the model missed, when
+    #: reviewing evaluation patches. ``[{"label", "box", "kind"}]`` in image pixels.
+    reference = traitlets.List(traitlets.Dict()).tag(sync=True)
     keys_help = traitlets.List(traitlets.List(traitlets.Unicode())).tag(sync=True)
 
     def __init__(
@@ -215,8 +218,34 @@ class ReviewWidget(anywidget.AnyWidget):
             self.image_label = self._image_label_row(state)
             self.selected = self._first_pending()
             self.reviewed = self.session.reviewed_count()
-            self.message = f"{holder} is reviewing this image too" if holder else ""
+            self.reference = self._reference_rows(state)
+            notes = [f"{holder} is reviewing this image too"] if holder else []
+            notes += self._patch_notes(state)
+            self.message = "; ".join(notes)
         self._prefetch_around(position)
+
+    def _reference_rows(self, state: SampleState) -> list[dict[str, Any]]:
+        if state.size is None:
+            return []
+        rows = []
+        for label, rel in self.session.missed.get(state.sample_id, []):
+            try:
+                box = Box.from_relative(rel, state.size)
+            except InvalidLabelError:
+                continue
+            rows.append({"label": label, "box": _rounded(box), "kind": "missed",
+                         "status": "missed"})
+        return rows
+
+    def _patch_notes(self, state: SampleState) -> list[str]:
+        focus = self.session.focus.get(state.sample_id, set())
+        missed = len(self.session.missed.get(state.sample_id, []))
+        notes = []
+        if focus:
+            notes.append(f"{len(focus)} false positive(s) to check (outlined)")
+        if missed:
+            notes.append(f"{missed} missed object(s) shown dashed")
+        return notes
 
     def go(self, delta: int, browser_has: str | None = None) -> None:
         """Move ``delta`` images along the queue (marking a finished image complete).
@@ -320,6 +349,7 @@ class ReviewWidget(anywidget.AnyWidget):
 
     def _rows(self, state: SampleState) -> list[dict[str, Any]]:
         decided = self.session.decisions(state.sample_id)
+        focus = self.session.focus.get(state.sample_id, set())
         rows = []
         for p in state.proposals:
             d = decided.get(p.id)
@@ -334,6 +364,7 @@ class ReviewWidget(anywidget.AnyWidget):
                 "confidence": p.confidence,
                 "status": d.action.value if d is not None else "pending",
                 "mask": p.mask,
+                "focus": p.id in focus,
             })
         for d in decided.values():
             if d.kind == "box" and d.action is Action.ADDED and d.box is not None:
@@ -371,6 +402,9 @@ class ReviewWidget(anywidget.AnyWidget):
         return d
 
     def _first_pending(self) -> str:
+        for row in self.boxes:  # patches: the boxes the patches point at come first
+            if row.get("focus"):
+                return str(row["key"])
         for row in self.boxes:
             if row["status"] == "pending" and (row["confidence"] is None
                                                or row["confidence"] >= self.threshold):
