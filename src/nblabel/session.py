@@ -84,7 +84,16 @@ def default_reviewer() -> str:
 class ReviewSession:
     """Review the samples of a FiftyOne view, in ``queue`` order: a list of sample ids, or the
     name of an ordering of :func:`nblabel.queue.build_queue` (``"difficulty"``, ...); by default
-    the view's order."""
+    the view's order.
+
+    Any view works: filtered by tags, evaluation results or confidence, a saved view, a patches
+    view (``to_patches`` / ``to_evaluation_patches``: the images behind the patches, with the
+    patches' proposals outlined). The view's label filters decide which proposals are shown;
+    a sample is tagged ``reviewed`` only once every proposal it holds is decided (or it is
+    marked complete), so a confidence-filtered pass leaves the hidden ones open, on purpose.
+    Team review: ``claim``/``taken_by_others`` keep reviewers on different images;
+    ``consensus=k`` has up to k reviewers review each image independently.
+    """
 
     def __init__(
         self,
@@ -176,10 +185,12 @@ class ReviewSession:
         ``max_side``: send images larger than this as a preview (see ``load_display_image``).
         """
         cf = self.classification_field
+        fields = ["filepath", self.predictions_field] + ([cf] if cf else [])
         with self._fo_lock:
-            paths, dets, *cls = self.dataset.select([sample_id]).values(
-                ["filepath", self.predictions_field] + ([cf] if cf else [])
-            )
+            # Through the view, so its label filters (e.g. by confidence) decide what is shown.
+            paths, dets, *cls = self.view.select([sample_id]).values(fields)
+            if not paths:  # not in the view (any more): the sample as stored
+                paths, dets, *cls = self.dataset.select([sample_id]).values(fields)
         if not paths:
             raise KeyError(f"sample {sample_id} is not in dataset {self.dataset.name!r}")
         path = paths[0]
