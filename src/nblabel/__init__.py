@@ -31,6 +31,8 @@ __all__ = [
     "__version__",
     "build_queue",
     "compute_uncertainty",
+    "export_reviewed",
+    "merge_consensus",
     "preannotate",
     "review",
 ]
@@ -48,6 +50,8 @@ _LAZY = {
     "build_queue": "nblabel.queue",
     "compute_uncertainty": "nblabel.uncertainty",
     "preannotate": "nblabel.preannotate",
+    "export_reviewed": "nblabel.export",
+    "merge_consensus": "nblabel.consensus",
 }
 
 if TYPE_CHECKING:
@@ -79,7 +83,8 @@ def review(view: Any, **kwargs: Any) -> ReviewWidget:
     """Open the review widget on a FiftyOne dataset or view.
 
     Keyword arguments go to :class:`~nblabel.session.ReviewSession` (``predictions_field``,
-    ``gt_field``, ``reviewer``, ``journal``, ``queue``, ``classes``, ``autosync``) or to
+    ``gt_field``, ``reviewer``, ``journal``, ``queue``, ``classes``, ``autosync``,
+    ``consensus``) or to
     :class:`~nblabel.widget.ReviewWidget` (``start``: first position in the queue,
     ``threshold``: initial confidence threshold, ``prefetch``, ``max_preview_side``). The
     session is available as ``widget.session``.
