@@ -56,7 +56,7 @@ def test_class_balanced_alternates_classes(confidences_dataset):
 
 def test_errors_first_needs_evaluation_and_uses_it(confidences_dataset):
     ds = confidences_dataset
-    with pytest.raises(ValueError, match="evaluate_detections"):
+    with pytest.raises(ValueError, match=r"no evaluation fields .*evaluate\(view, eval_key='ev'"):
         build_queue(ds, "errors", eval_key="ev")
     ids = ds.values("id")
     ds.set_values("truth", {ids[5]: fo.Detections(detections=[
