@@ -87,6 +87,7 @@ function render({ model, el: host }) {
   const classPanel = el("div", "nblabel-classification");
   const info = el("div", "nblabel-info");
   const message = el("div", "nblabel-message");
+  const notice = el("div", "nblabel-notice");
   const help = el("div", "nblabel-help");
 
   // ---- local state -----------------------------------------------------------------------
@@ -743,7 +744,13 @@ function render({ model, el: host }) {
     }
   }
   drawHelp();
-  root.append(toolbar, toolbar2, classPanel, stage, info, message, help);
+  root.append(toolbar, toolbar2, classPanel, stage, info, message, notice, help);
+  function drawNotice() {
+    notice.textContent = model.get("notice") || "";
+    notice.style.display = notice.textContent ? "" : "none";
+  }
+  drawNotice();
+  model.on("change:notice", drawNotice);
 
   // ---- from Python -----------------------------------------------------------------------
   function modelMeta() {

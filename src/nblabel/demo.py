@@ -25,7 +25,8 @@ from nblabel.synthetic import (
 if TYPE_CHECKING:
     import fiftyone as fo
 
-__all__ = ["DEMO_DATASET", "demo_dir", "load_demo_dataset", "prepare_model", "prepare_task_model"]
+__all__ = ["DEMO_DATASET", "LEARNING_DATASET", "demo_dir", "load_demo_dataset",
+           "load_learning_dataset", "prepare_model", "prepare_task_model"]
 
 DEMO_DATASET = "nblabel-demo"
 _TRAIN, _VAL, _DEMO = 240, 40, 30
@@ -142,6 +143,38 @@ def load_demo_dataset(
     preannotate(ds, source, "predictions", progress=False)
     ds.info["nblabel_demo"] = _dataset_stamp(root)
     ds.save()
+    return ds
+
+
+LEARNING_DATASET = "nblabel-online"
+
+
+def load_learning_dataset(
+    name: str = LEARNING_DATASET, n: int = 160, root: Path | None = None,
+    overwrite: bool = False,
+) -> fo.Dataset:
+    """Unlabeled generated images for the online-learning notebook: more, smaller and larger
+    objects than the demo model was trained on (0 to 10 of 18 to 120 px). The generated truth is
+    in ``truth`` (for the simulated reviewer and evaluation; the review never shows it)."""
+    import fiftyone as fo
+
+    root = (root or demo_dir()) / "online"
+    if fo.dataset_exists(name):
+        ds = fo.load_dataset(name)
+        if not overwrite and len(ds) == n:
+            return ds
+        ds.delete()
+    images = make_shapes(root / "images", n, seed=2027, size=_SIZE, max_objects=10,
+                         min_side=18, max_side=120, prefix="online")
+    ds = fo.Dataset(name)
+    ds.persistent = True
+    ds.add_samples([
+        fo.Sample(filepath=str(img.path), truth=fo.Detections(detections=[
+            fo.Detection(label=label, bounding_box=box.to_relative(img.size))
+            for label, box in img.objects]))
+        for img in images
+    ], progress=False)
+    ds.default_classes = list(CLASSES)
     return ds
 
 

@@ -1,5 +1,13 @@
-"""Training ultralytics models on labels (from scratch or fine-tuning), with no network.
+"""Learning from the review: training ultralytics models on the reviewed labels, round after round.
 
+:class:`LearningLoop` fine-tunes the detector on every reviewed image (exported to YOLO format in
+a temporary folder), keeps each model version with its round, training size and validation
+metrics, and proposes again on the images nobody has reviewed yet, in the background while the
+review goes on. :func:`select_pseudo_labels` adds confident proposals of unreviewed images
+(threshold from the decision analytics, :func:`pseudo_threshold`) to the training set, with a
+share set aside to spot-check in the widget.
+
+Training needs no network.
 Runs go to an absolute ``project`` folder (ultralytics otherwise writes ``./runs`` or into the
 git repository it is installed in). Plots are off by default: they need a font download and cost
 time; :func:`nblabel.sources.prepare_ultralytics` makes them work offline when wanted.
@@ -7,14 +15,31 @@ time; :func:`nblabel.sources.prepare_ultralytics` makes them work offline when w
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nblabel.sources import prepare_ultralytics
 
-__all__ = ["train_ultralytics"]
+if TYPE_CHECKING:
+    import fiftyone as fo
+
+    from nblabel.preannotate import PreannotationReport
+
+__all__ = ["LearningLoop", "ModelVersion", "PseudoLabels", "pseudo_threshold",
+           "select_pseudo_labels", "train_ultralytics", "validate_ultralytics"]
 
 
 def train_ultralytics(
@@ -33,6 +58,23 @@ def train_ultralytics(
 
     ``model`` is a yaml (a new model, no download), or a ``.pt`` to fine-tune.
     """
+    return _train(data_yaml, out_path, model=model, epochs=epochs, imgsz=imgsz, batch=batch,
+                  seed=seed, device=device, **train_args)[0]
+
+
+def _train(
+    data_yaml: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    *,
+    model: str | os.PathLike[str] = "yolov8n.yaml",
+    epochs: int = 10,
+    imgsz: int = 320,
+    batch: int = 16,
+    seed: int = 0,
+    device: str | int | None = None,
+    **train_args: Any,
+) -> tuple[Path, dict[str, float]]:
+    """:func:`train_ultralytics`, also returning the final validation's box metrics."""
     prepare_ultralytics()
     from ultralytics import YOLO
 
@@ -58,10 +100,352 @@ def train_ultralytics(
         args["device"] = device
     args.update(train_args)
     yolo.train(**args)
+    raw = getattr(yolo.trainer, "metrics", None) or {}
+    metrics = {name: round(float(raw[key]), 4) for name, key in (
+        ("map50", "metrics/mAP50(B)"), ("map50_95", "metrics/mAP50-95(B)"),
+        ("precision", "metrics/precision(B)"), ("recall", "metrics/recall(B)")) if key in raw}
     best = project / "train" / "weights" / "best.pt"
     if not best.exists():
         best = project / "train" / "weights" / "last.pt"
     out_path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(best, out_path)
     shutil.rmtree(project, ignore_errors=True)
-    return out_path
+    return out_path, metrics
+
+
+# -- the learning loop ----------------------------------------------------------------------
+
+MODELS_INFO_KEY = "nblabel_models"
+PSEUDO_FIELD = "pseudo_labels"
+MODEL_ROUND_FIELD = "nblabel_model_round"
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One fine-tuned model: its round, weights, what it was trained on and how it scored on
+    the held-out reviewed images (ultralytics' box metrics)."""
+
+    round: int
+    weights: str
+    train_images: int
+    pseudo_images: int
+    val_images: int
+    metrics: dict[str, float]
+    seconds: float
+    created_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PseudoLabels:
+    """Unreviewed images whose proposals are trusted as labels (stored in ``pseudo_labels``)."""
+
+    threshold: float
+    low: float
+    sample_ids: list[str]
+    spot_check_ids: list[str]
+    labels: int
+
+
+def pseudo_threshold(view: fo.core.collections.SampleCollection, target_precision: float = 0.95,
+                     *, min_support: int = 50, predictions_field: str = "predictions",
+                     gt_field: str = "ground_truth") -> float | None:
+    """The confidence above which reviewers accepted proposals unchanged at least
+    ``target_precision`` of the time (:func:`nblabel.analytics.suggest_threshold` on the
+    dataset's decisions); ``None`` while no threshold reaches it."""
+    from nblabel.analytics import decisions_frame, suggest_threshold
+
+    df = decisions_frame(view, predictions_field=predictions_field, gt_field=gt_field)
+    return suggest_threshold(df, target_precision, min_support).threshold
+
+
+def select_pseudo_labels(
+    view: fo.core.collections.SampleCollection,
+    threshold: float,
+    *,
+    predictions_field: str = "predictions",
+    low: float | None = None,
+    spot_check: float = 0.0,
+    seed: int = 0,
+) -> PseudoLabels:
+    """Pseudo-label the unreviewed images of ``view`` that have at least one proposal at or
+    above ``threshold`` (kept as labels) and none between ``low`` and it (below ``low`` is taken
+    as background; default ``min(0.1, threshold / 2)``). Images with a proposal in between are
+    left out: a partly labelled image would teach the model that an unlabelled object is
+    background; so are images with no confident proposal (likely where the model misses).
+
+    The labels go to the ``pseudo_labels`` field. ``spot_check``: a seeded share of them to
+    review in the widget (``nblabel.review(dataset, queue=pseudo.spot_check_ids)``); once
+    reviewed they train as reviewed images.
+    """
+    import fiftyone as fo
+
+    from nblabel.fiftyone_sync import REVIEWED_TAG
+
+    low = min(0.1, threshold / 2) if low is None else low
+    if not 0 <= low <= threshold <= 1:
+        raise ValueError(f"need 0 <= low <= threshold <= 1, got low={low}, threshold={threshold}")
+    ds = view._root_dataset
+    pool = view.match_tags(REVIEWED_TAG, bool=False)
+    ids, dets = pool.values(["id", predictions_field])
+    chosen: dict[str, fo.Detections] = {}
+    n_labels = 0
+    for sid, d in zip(ids, dets, strict=True):
+        if d is None:
+            continue
+        confs = [p.confidence or 0.0 for p in d.detections]
+        if any(low <= c < threshold for c in confs) or not any(c >= threshold for c in confs):
+            continue
+        keep = [fo.Detection(label=p.label, bounding_box=p.bounding_box, confidence=p.confidence)
+                for p in d.detections if (p.confidence or 0.0) >= threshold]
+        chosen[sid] = fo.Detections(detections=keep)
+        n_labels += len(keep)
+    if not ds.has_sample_field(PSEUDO_FIELD):
+        ds.add_sample_field(PSEUDO_FIELD, fo.EmbeddedDocumentField,
+                            embedded_doc_type=fo.Detections)
+    stale = ds.exists(PSEUDO_FIELD).values("id")
+    if stale:  # one pseudo-label set at a time
+        ds.select(stale).set_values(PSEUDO_FIELD, [None] * len(stale))
+    if chosen:
+        ds.select(list(chosen)).set_values(PSEUDO_FIELD, chosen, key_field="id")
+    order = list(chosen)
+    random.Random(seed).shuffle(order)
+    spot = order[:round(len(order) * spot_check)] if spot_check > 0 else []
+    return PseudoLabels(threshold, low, list(chosen), spot, n_labels)
+
+
+class LearningLoop:
+    """Rounds of review and fine-tuning: each round trains on every reviewed image (and,
+    optionally, pseudo-labels), keeps the model version, and proposes again on the images not
+    yet reviewed.
+
+    Versions are kept in ``dataset.info["nblabel_models"]`` and their weights in ``workdir``
+    (``round-<n>.pt``), so a later session picks up where this one stopped. Training runs in a
+    separate Python process (a crash or out-of-memory there cannot take the kernel down, and the
+    kernel stays responsive); :meth:`start_round` runs the whole round in the background.
+    """
+
+    def __init__(
+        self,
+        dataset: fo.Dataset,
+        model: str | os.PathLike[str],
+        workdir: str | os.PathLike[str],
+        *,
+        predictions_field: str = "predictions",
+        gt_field: str = "ground_truth",
+        imgsz: int = 320,
+        epochs: int = 10,
+        batch: int = 16,
+        conf: float = 0.05,
+        val_fraction: float = 0.2,
+        device: str | int | None = None,
+        train_args: dict[str, Any] | None = None,
+    ) -> None:
+        self.dataset = dataset
+        self.base_model = os.fspath(model)
+        self.workdir = Path(workdir).resolve()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.predictions_field = predictions_field
+        self.gt_field = gt_field
+        self.imgsz = imgsz
+        self.epochs = epochs
+        self.batch = batch
+        self.conf = conf
+        self.val_fraction = val_fraction
+        self.device = device
+        # Fine-tuning defaults: validate once at the end (not every epoch), images decoded once
+        # (in RAM), one warm-up epoch (three, ultralytics' default, is a lot of a short run).
+        self.train_args = {"val": False, "cache": "ram", "warmup_epochs": 1,
+                           **(train_args or {})}
+        self._lock = threading.Lock()
+
+    # -- versions --------------------------------------------------------------------------
+
+    @property
+    def versions(self) -> list[ModelVersion]:
+        self.dataset.reload()
+        return [ModelVersion(**v) for v in self.dataset.info.get(MODELS_INFO_KEY, [])]
+
+    @property
+    def current_weights(self) -> str:
+        versions = self.versions
+        return versions[-1].weights if versions else self.base_model
+
+    def _keep(self, version: ModelVersion) -> None:
+        self.dataset.reload()
+        self.dataset.info[MODELS_INFO_KEY] = [
+            *self.dataset.info.get(MODELS_INFO_KEY, []), version.to_dict()]
+        self.dataset.save()
+
+    # -- one round ---------------------------------------------------------------------------
+
+    def fine_tune(self, pseudo: PseudoLabels | None = None, *, epochs: int | None = None
+                  ) -> ModelVersion:
+        """Fine-tune the latest model on every reviewed image (+ ``pseudo``) and keep it."""
+        import fiftyone as fo
+
+        from nblabel.export import export_reviewed
+        from nblabel.fiftyone_sync import REVIEWED_TAG
+
+        with self._lock:
+            started = time.monotonic()
+            round_no = len(self.versions) + 1
+            reviewed = self.dataset.match_tags(REVIEWED_TAG)
+            if len(reviewed) == 0:
+                raise ValueError("no reviewed images to train on yet")
+            classes = self._classes()
+            pseudo_ids = [s for s in (pseudo.sample_ids if pseudo else [])
+                          if s not in set(reviewed.values("id"))]
+            with tempfile.TemporaryDirectory(prefix="nblabel-train-") as tmp:
+                data = export_reviewed(reviewed, Path(tmp) / "data", "yolo",
+                                       label_field=self.gt_field, classes=classes,
+                                       val_fraction=self.val_fraction, media="copy",
+                                       seed=round_no)
+                if pseudo_ids:  # training split only: never validate on pseudo-labels
+                    self.dataset.select(pseudo_ids).export(
+                        export_dir=str(data.parent), dataset_type=fo.types.YOLOv5Dataset,
+                        label_field=PSEUDO_FIELD, split="train", classes=classes,
+                        export_media=True)
+                    _rewrite_yaml(data, classes)
+                n_val = len(list((data.parent / "labels" / "val").glob("*.txt")))
+                weights = self.workdir / f"round-{round_no}.pt"
+                metrics = _train_in_subprocess(
+                    data, weights, model=self.current_weights,
+                    epochs=epochs or self.epochs, imgsz=self.imgsz, batch=self.batch,
+                    device=self.device, **self.train_args)
+            version = ModelVersion(
+                round=round_no, weights=os.fspath(weights),
+                train_images=len(reviewed) - n_val, pseudo_images=len(pseudo_ids),
+                val_images=n_val, metrics=metrics,
+                seconds=round(time.monotonic() - started, 1),
+                created_at=datetime.now(timezone.utc).isoformat())
+            self._keep(version)
+            return version
+
+    def _classes(self) -> list[str]:
+        names: set[str] = set()
+        for f in (self.gt_field, self.predictions_field):
+            if self.dataset.has_sample_field(f):
+                names.update(x for x in self.dataset.distinct(f"{f}.detections.label") if x)
+        return sorted(names)
+
+    def unseen(self, exclude: Iterable[str] = ()) -> list[str]:
+        """Samples with no review decision yet (not tagged ``reviewed``, no reviewer), minus
+        ``exclude`` (e.g. the image on screen)."""
+        from nblabel.fiftyone_sync import REVIEWED_TAG, REVIEWERS_FIELD
+
+        view = self.dataset.match_tags(REVIEWED_TAG, bool=False)
+        if self.dataset.has_sample_field(REVIEWERS_FIELD):
+            from fiftyone import ViewField as F
+
+            view = view.match(~(F(REVIEWERS_FIELD).length() > 0))
+        skip = set(exclude)
+        return [s for s in view.values("id") if s not in skip]
+
+    def propose(self, sample_ids: Sequence[str], version: ModelVersion | None = None
+                ) -> PreannotationReport:
+        """Propose again with ``version`` (default: the latest) on these samples."""
+        from nblabel.preannotate import preannotate
+        from nblabel.sources import UltralyticsSource
+
+        weights = version.weights if version is not None else self.current_weights
+        round_no = version.round if version is not None else len(self.versions)
+        view = self.dataset.select(list(sample_ids))
+        source = UltralyticsSource(weights, imgsz=self.imgsz, conf=self.conf, device=self.device)
+        report = preannotate(view, source, self.predictions_field, progress=False)
+        ids = view.values("id")
+        view.set_values(MODEL_ROUND_FIELD, dict.fromkeys(ids, round_no), key_field="id")
+        return report
+
+    def run_round(self, pseudo: PseudoLabels | None = None, *, exclude: Iterable[str] = (),
+                  epochs: int | None = None) -> tuple[ModelVersion, list[str]]:
+        """Fine-tune, then propose on the images nobody has decided on yet."""
+        version = self.fine_tune(pseudo, epochs=epochs)
+        ids = self.unseen(exclude)
+        if ids:
+            self.propose(ids, version)
+        return version, ids
+
+    def start_round(self, widget: Any = None, pseudo: PseudoLabels | None = None
+                    ) -> Future[tuple[ModelVersion, list[str]]]:
+        """:meth:`run_round` in a background thread; the review goes on meanwhile. With a
+        ``widget``, it announces the new model and shows the new proposals on every image it
+        not shown yet (images it has shown keep their proposals)."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nblabel-learn")
+        if widget is not None:
+            widget.notice = f"training model round {len(self.versions) + 1} in the background…"
+
+        def job() -> tuple[ModelVersion, list[str]]:
+            try:
+                version = self.fine_tune(pseudo)
+                # What the widget has shown by now keeps its proposals.
+                shown = set(getattr(widget, "seen", ())) | {getattr(widget, "sample_id", "")}
+                ids = self.unseen(shown)
+                if ids:
+                    self.propose(ids, version)
+            except Exception as exc:
+                if widget is not None:
+                    widget.notice = f"training failed: {exc}"
+                raise
+            if widget is not None:
+                widget.proposals_updated(ids, f"model round {version.round} ready "
+                                         f"(mAP50 {version.metrics.get('map50', float('nan')):.2f}"
+                                         f"): new proposals for {len(ids)} images not yet seen")
+            return version, ids
+
+        future = executor.submit(job)
+        executor.shutdown(wait=False)
+        return future
+
+
+def _rewrite_yaml(data: Path, classes: list[str]) -> None:
+    out = data.parent
+    names = "\n".join(f"  {i}: {name!r}" for i, name in enumerate(classes))
+    data.write_text(f"path: {out}\ntrain: {out / 'images' / 'train'}\n"
+                    f"val: {out / 'images' / 'val'}\nnames:\n{names}\n")
+
+
+def _train_in_subprocess(data: Path, weights: Path, **kwargs: Any) -> dict[str, float]:
+    """Train (and validate) in a fresh Python process; returns the validation metrics."""
+    args = {"data": os.fspath(data), "out": os.fspath(weights),
+            **{k: (os.fspath(v) if isinstance(v, os.PathLike) else v) for k, v in kwargs.items()}}
+    proc = subprocess.run([sys.executable, "-m", "nblabel.learning", json.dumps(args)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"training failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def validate_ultralytics(weights: str | os.PathLike[str], data_yaml: str | os.PathLike[str], *,
+                         imgsz: int = 320, batch: int = 16, device: str | int | None = None
+                         ) -> dict[str, float]:
+    """ultralytics' box metrics of ``weights`` on the ``val`` split of ``data_yaml``."""
+    prepare_ultralytics()
+    from ultralytics import YOLO
+
+    with tempfile.TemporaryDirectory(prefix="nblabel-val-") as tmp:
+        args: dict[str, Any] = {"data": os.fspath(data_yaml), "imgsz": imgsz, "batch": batch,
+                                "plots": False, "verbose": False, "project": tmp,
+                                "name": "val", "workers": 0}
+        if device is not None:
+            args["device"] = device
+        m = YOLO(os.fspath(weights)).val(**args)
+    box = m.box
+    return {"map50": round(float(box.map50), 4), "map50_95": round(float(box.map), 4),
+            "precision": round(float(box.mp), 4), "recall": round(float(box.mr), 4)}
+
+
+def _main(argv: list[str]) -> None:
+    args = json.loads(argv[0])
+    data, out = args.pop("data"), args.pop("out")
+    weights, metrics = _train(data, out, **args)
+    if not metrics:  # an ultralytics that keeps no final metrics: validate once more
+        metrics = validate_ultralytics(weights, data, imgsz=args.get("imgsz", 320),
+                                       batch=args.get("batch", 16), device=args.get("device"))
+    print(json.dumps(metrics))
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

@@ -401,6 +401,10 @@ class ReviewSession:
         """Every proposal decided (and at least one), or marked complete, or tagged reviewed."""
         return sample_id in self._reviewed_among([sample_id])
 
+    def counted_reviewed(self, sample_id: str) -> bool:
+        """Whether ``sample_id`` is among the queue's reviewed samples (no database query)."""
+        return sample_id in self._reviewed
+
     def reviewed_count(self) -> int:
         """How many samples of the queue are reviewed (the same rule as the ``reviewed`` tag)."""
         return len(self._reviewed)

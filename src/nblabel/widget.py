@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,8 @@ class ReviewWidget(anywidget.AnyWidget):
     #: Truth boxes shown for reference only (not decidable): objects the model missed, when
     #: reviewing evaluation patches. ``[{"label", "box", "kind"}]`` in image pixels.
     reference = traitlets.List(traitlets.Dict()).tag(sync=True)
+    #: Lasting news (e.g. "model round 2 ready"), unlike ``message`` which each image resets.
+    notice = traitlets.Unicode("").tag(sync=True)
     keys_help = traitlets.List(traitlets.List(traitlets.Unicode())).tag(sync=True)
 
     def __init__(
@@ -108,6 +111,8 @@ class ReviewWidget(anywidget.AnyWidget):
         self._cache_lock = threading.Lock()
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nblabel-prefetch")
         self._sent: set[str] = set()
+        #: Samples this widget has shown (a new model's proposals go only to the others).
+        self.seen: set[str] = set()
         self.classes = session.classes
         self.reviewer = session.reviewer
         self.total = len(session.queue)
@@ -202,6 +207,7 @@ class ReviewWidget(anywidget.AnyWidget):
             self.session.release(previous)
         holder = self.session.claim(sid)
         self.state = state
+        self.seen.add(sid)
         self._shown_at = time.monotonic()
         data = state.image.data if state.image else b""
         with self.hold_sync():
@@ -223,6 +229,18 @@ class ReviewWidget(anywidget.AnyWidget):
             notes += self._patch_notes(state)
             self.message = "; ".join(notes)
         self._prefetch_around(position)
+
+    def proposals_updated(self, sample_ids: Iterable[str], note: str = "") -> None:
+        """New proposals were written for ``sample_ids`` (e.g. by a fine-tuned model): images
+        not on screen show them when reached; the image on screen keeps what it shows."""
+        ids = set(sample_ids) - {self.sample_id}
+        with self._cache_lock:
+            for sid in [s for s in self._cache if s in ids]:
+                del self._cache[sid]
+        self._sent.difference_update(ids)
+        if note:
+            self.notice = note
+        self._prefetch_around(self.position)
 
     def _reference_rows(self, state: SampleState) -> list[dict[str, Any]]:
         if state.size is None:
@@ -280,10 +298,19 @@ class ReviewWidget(anywidget.AnyWidget):
             self.message = "last image" if direction > 0 else "first image"
 
     def _complete_if_done(self) -> None:
-        if self.state is not None and self.state.size is not None:
-            decided = self.session.decisions(self.state.sample_id)
-            if not self.state.proposals and not decided:
-                self.session.complete(self.state.sample_id, self.seconds_on_image())
+        """Moving past an image whose shown proposals are all decided finishes it: proposals
+        hidden below the threshold stay undecided (not objects, for the ground truth)."""
+        state = self.state
+        if state is None or state.size is None or self.session.counted_reviewed(state.sample_id):
+            return
+        decided = self.session.decisions(state.sample_id)
+        shown = [p for p in state.proposals
+                 if p.confidence is None or p.confidence >= self.threshold]
+        if any(p.id not in decided for p in shown):
+            return
+        if state.image_label is not None and IMAGE_LABEL_KEY not in decided:
+            return
+        self.session.complete(state.sample_id, self.seconds_on_image())
 
     def seconds_on_image(self) -> float:
         return time.monotonic() - self._shown_at

@@ -22,3 +22,20 @@ def test_quickstart_runs(demo_model):
     assert "accepted: 0 rejected: 0 reviewed images: 0" in text
     views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert views, "the review widget was displayed"
+
+
+@pytest.mark.slow
+def test_online_learning_runs(demo_model):
+    nb = nbformat.read(REPO / "notebooks" / "online_learning.ipynb", as_version=4)
+    NotebookClient(nb, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    errors = [o for o in outputs if o.output_type == "error"]
+    assert not errors, errors[0].get("traceback") if errors else ""
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "160 images" in text
+    assert "model round 1 ready" in text and "pseudo-labelled images" in text
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) == 2, "the review widget and the spot-check widget"
+    plots = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert plots, "the calibration plot"
