@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     from nblabel.preannotate import PreannotationReport
 
 __all__ = ["LearningLoop", "ModelVersion", "PseudoLabels", "pseudo_threshold",
-           "select_pseudo_labels", "train_ultralytics", "validate_ultralytics"]
+           "select_pseudo_labels", "spot_check_precision", "train_ultralytics",
+           "validate_ultralytics"]
 
 
 def train_ultralytics(
@@ -216,6 +217,23 @@ def select_pseudo_labels(
     return PseudoLabels(threshold, low, list(chosen), spot, n_labels)
 
 
+def spot_check_precision(view: fo.core.collections.SampleCollection, pseudo: PseudoLabels,
+                         predictions_field: str = "predictions") -> float | None:
+    """Share of the spot-checked pseudo-labels (the proposals at or above the threshold on the
+    spot-check images) that the reviewer accepted unchanged; ``None`` before any is decided."""
+    ds = view._root_dataset
+    if not pseudo.spot_check_ids:
+        return None
+    decided = right = 0
+    for dets in ds.select(pseudo.spot_check_ids).values(predictions_field):
+        for d in (dets.detections if dets is not None else []):
+            review = d["review"] if d.has_field("review") else None
+            if (d.confidence or 0.0) >= pseudo.threshold and review is not None:
+                decided += 1
+                right += review == "accepted"
+    return right / decided if decided else None
+
+
 class LearningLoop:
     """Rounds of review and fine-tuning: each round trains on every reviewed image (and,
     optionally, pseudo-labels), keeps the model version, and proposes again on the images not
@@ -242,8 +260,12 @@ class LearningLoop:
         val_fraction: float = 0.2,
         device: str | int | None = None,
         train_args: dict[str, Any] | None = None,
+        base_imgsz: int | None = None,
     ) -> None:
         self.dataset = dataset
+        #: Image size for proposals of the starting model (the size it was trained at), when it
+        #: differs from ``imgsz`` (the fine-tuned models' size).
+        self.base_imgsz = base_imgsz
         self.base_model = os.fspath(model)
         self.workdir = Path(workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -352,8 +374,9 @@ class LearningLoop:
 
         weights = version.weights if version is not None else self.current_weights
         round_no = version.round if version is not None else len(self.versions)
+        imgsz = self.imgsz if round_no or self.base_imgsz is None else self.base_imgsz
         view = self.dataset.select(list(sample_ids))
-        source = UltralyticsSource(weights, imgsz=self.imgsz, conf=self.conf, device=self.device)
+        source = UltralyticsSource(weights, imgsz=imgsz, conf=self.conf, device=self.device)
         report = preannotate(view, source, self.predictions_field, progress=False)
         ids = view.values("id")
         view.set_values(MODEL_ROUND_FIELD, dict.fromkeys(ids, round_no), key_field="id")

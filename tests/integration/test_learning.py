@@ -15,6 +15,7 @@ from nblabel.learning import (
     LearningLoop,
     pseudo_threshold,
     select_pseudo_labels,
+    spot_check_precision,
 )
 from nblabel.session import ReviewSession
 from nblabel.simulate import SimulatedReviewer
@@ -105,10 +106,32 @@ def test_pseudo_labels_from_analytics_threshold(loop_dataset, journal):
     session = ReviewSession(ds, journal=journal, reviewer="sim", queue=ids)
     _review(session, ids[:12], truth)
     session.close()
+    ds.compute_metadata()
     assert pseudo_threshold(ds, 0.9, min_support=10_000) is None
     threshold = pseudo_threshold(ds, 0.8, min_support=5)
     assert threshold is not None and 0 < threshold <= 1
+    # Unreviewed images with known proposals: the true boxes at 0.9 (confident), the same
+    # plus a box at 0.3 (uncertain), or the true boxes at 0.15 only (nothing confident).
+    sizes = dict(zip(ids, zip(ds.values("metadata.width"), ds.values("metadata.height"),
+                              strict=True), strict=True))
+    kinds = {}
+    with_objects = [s for s in ids[12:] if truth[s]]
+    for k, sid in enumerate(with_objects):
+        w, h = sizes[sid]
+        kind = ("confident", "uncertain", "unsure")[k % 3]
+        kinds[sid] = kind
+        conf = 0.15 if kind == "unsure" else 0.9
+        dets = [fo.Detection(label=label, bounding_box=[box.x / w, box.y / h, box.w / w,
+                                                        box.h / h], confidence=conf)
+                for label, box in truth[sid]]
+        if kind == "uncertain":
+            dets.append(fo.Detection(label="circle", bounding_box=[0.0, 0.0, 0.1, 0.1],
+                                     confidence=0.3))
+        ds.select([sid]).set_values("predictions", [fo.Detections(detections=dets)])
     pseudo = select_pseudo_labels(ds, 0.5, low=0.2, spot_check=0.5, seed=1)
+    expected = [s for s in with_objects if kinds[s] == "confident"]
+    assert expected and set(expected) <= set(pseudo.sample_ids)
+    assert not {s for s in with_objects if kinds[s] != "confident"} & set(pseudo.sample_ids)
     assert set(pseudo.sample_ids) <= set(ids[12:])
     confs = dict(zip(ids, ds.values("predictions.detections.confidence"), strict=True))
     for sid in ids[12:]:
@@ -118,8 +141,22 @@ def test_pseudo_labels_from_analytics_threshold(loop_dataset, journal):
     labels = dict(zip(ids, ds.values(PSEUDO_FIELD), strict=True))
     assert sum(len(labels[s].detections) for s in pseudo.sample_ids) == pseudo.labels
     assert all(d.confidence >= 0.5 for s in pseudo.sample_ids for d in labels[s].detections)
-    assert len(pseudo.spot_check_ids) == round(len(pseudo.sample_ids) * 0.5)
+    assert len(pseudo.spot_check_ids) == round(len(pseudo.sample_ids) * 0.5) >= 1
     assert set(pseudo.spot_check_ids) <= set(pseudo.sample_ids)
+    # Spot-check: the reviewer rejects one pseudo-label, accepts the rest.
+    assert spot_check_precision(ds, pseudo) is None
+    checker = ReviewSession(ds, journal=journal, reviewer="sim", queue=pseudo.spot_check_ids)
+    confident = []
+    for sid in pseudo.spot_check_ids:
+        state = checker.load(sid)
+        confident += [(state, p) for p in state.proposals if p.confidence >= 0.5]
+    for i, (state, p) in enumerate(confident):
+        checker.decide(state, p.id, "rejected" if i == 0 else "accepted")
+    checker.flush()
+    assert spot_check_precision(ds, pseudo) == pytest.approx(1 - 1 / len(confident))
+    checker.close()
     # Pseudo-labelled images train (training split only).
     version = loop.fine_tune(pseudo)
-    assert version.pseudo_images == len(pseudo.sample_ids)
+    reviewed_now = set(ds.match_tags(REVIEWED_TAG).values("id"))
+    assert set(pseudo.spot_check_ids) <= reviewed_now  # checked: they train as reviewed images
+    assert version.pseudo_images == len(set(pseudo.sample_ids) - reviewed_now) >= 1
