@@ -48,6 +48,10 @@ def main() -> None:
     parser.add_argument("--precision", type=float, default=0.97,
                         help="target precision of the pseudo-labels")
     parser.add_argument("--no-pseudo", action="store_true")
+    parser.add_argument("--schedule", type=str, default="",
+                        help="epochs of each fine-tuning, comma-separated (overrides the above)")
+    parser.add_argument("--cls", type=float, default=None,
+                        help="ultralytics' classification loss gain (default theirs, 0.5)")
     parser.add_argument("--freeze", type=int, default=0,
                         help="layers of the model kept frozen while fine-tuning (0: none)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
@@ -111,7 +115,8 @@ def run(args: argparse.Namespace, work: Path) -> tuple[list[dict], float]:
     reviewer = SimulatedReviewer(threshold=args.threshold, cost=cost)
     loop = LearningLoop(ds, base, work / "models", imgsz=args.imgsz, epochs=args.epochs,
                         batch=16, conf=0.05, base_imgsz=160,
-                        train_args={"freeze": args.freeze} if args.freeze else None)
+                        train_args={**({"freeze": args.freeze} if args.freeze else {}),
+                                    **({"cls": args.cls} if args.cls is not None else {})})
     t = time.monotonic()
     loop.propose(order)  # round 1: the starting model on everything
     print(f"starting model proposed on {len(order)} images in {time.monotonic() - t:.1f} s",
@@ -163,8 +168,10 @@ def run(args: argparse.Namespace, work: Path) -> tuple[list[dict], float]:
                 pseudo = select_pseudo_labels(ds, threshold)
                 print(f"pseudo-labels: threshold {threshold:.3f}, {len(pseudo.sample_ids)} "
                       f"images, {pseudo.labels} boxes", flush=True)
-        version, unseen = loop.run_round(
-            pseudo, epochs=args.first_epochs if r == 1 else args.epochs)
+        schedule = [int(x) for x in args.schedule.split(",") if x]
+        epochs = (schedule[min(r - 1, len(schedule) - 1)] if schedule
+                  else args.first_epochs if r == 1 else args.epochs)
+        version, unseen = loop.run_round(pseudo, epochs=epochs)
         print(f"model round {version.round}: {version.metrics} in {version.seconds} s; "
               f"proposed again on {len(unseen)} images", flush=True)
     session.close()
