@@ -318,8 +318,9 @@ class LearningLoop:
             if len(reviewed) == 0:
                 raise ValueError("no reviewed images to train on yet")
             classes = self._classes()
+            reviewed_ids = set(reviewed.values("id"))
             pseudo_ids = [s for s in (pseudo.sample_ids if pseudo else [])
-                          if s not in set(reviewed.values("id"))]
+                          if s not in reviewed_ids]
             with tempfile.TemporaryDirectory(prefix="nblabel-train-") as tmp:
                 data = export_reviewed(reviewed, Path(tmp) / "data", "yolo",
                                        label_field=self.gt_field, classes=classes,
