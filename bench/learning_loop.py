@@ -3,9 +3,10 @@
 A generated data set (700 images of 320x240, three classes, 0 to 10 objects of 16 to 120 px per
 image, seeded) is reviewed in rounds of 100 images by :class:`nblabel.simulate.SimulatedReviewer`
 through the real review path (``ReviewSession`` decisions -> journal -> FiftyOne). Between rounds
-:class:`nblabel.learning.LearningLoop` fine-tunes the detector on every reviewed image plus
-pseudo-labels (unreviewed images whose proposals are all confident, threshold from the decision
-analytics for 97 % precision), then proposes again on the images not yet reviewed.
+:class:`nblabel.learning.LearningLoop` fine-tunes the detector (imgsz 320; 12, 8, then 12 epochs;
+classification loss gain 1.0) on every reviewed image plus pseudo-labels (unreviewed images
+whose proposals are all confident, threshold from the decision analytics for 97 % precision),
+then proposes again on the images not yet reviewed.
 
 The starting model is the demo detector (``nblabel.demo.prepare_model``: 240 images with up to 6
 objects of 24 to 96 px), standing in for the public pretrained weights a user would start from;
@@ -48,17 +49,19 @@ def main() -> None:
     parser.add_argument("--precision", type=float, default=0.97,
                         help="target precision of the pseudo-labels")
     parser.add_argument("--no-pseudo", action="store_true")
-    parser.add_argument("--schedule", type=str, default="",
-                        help="epochs of each fine-tuning, comma-separated (overrides the above)")
-    parser.add_argument("--cls", type=float, default=None,
-                        help="ultralytics' classification loss gain (default theirs, 0.5)")
+    parser.add_argument("--schedule", type=str, default="12,8,12",
+                        help="epochs of each fine-tuning, comma-separated (overrides the above;"
+                             " '' to use them)")
+    parser.add_argument("--cls", type=float, default=1.0,
+                        help="ultralytics' classification loss gain (theirs is 0.5; class "
+                             "confusions were half the edits)")
     parser.add_argument("--freeze", type=int, default=0,
                         help="layers of the model kept frozen while fine-tuning (0: none)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.per_round, args.images, args.epochs = 2, 40, 120, 3
-        args.first_epochs, args.imgsz = 3, 160
+        args.first_epochs, args.imgsz, args.schedule = 3, 160, ""
     work, mongod = private_fiftyone("learning")
     try:
         rounds, manual = run(args, work)
