@@ -89,6 +89,34 @@ def test_image_without_proposals_counts_as_reviewed_when_left(shapes_dataset, jo
     assert "reviewed" in ds[sid].tags
 
 
+def test_leaving_with_every_shown_proposal_decided_completes_the_image(shapes_dataset, journal):
+    ds = shapes_dataset
+    w = nblabel.review(ds, journal=journal, threshold=0.25)
+    sid = w.sample_id
+    shown = [b for b in w.boxes if b["confidence"] >= 0.25]
+    hidden = [b for b in w.boxes if b["confidence"] < 0.25]
+    assert shown and hidden  # the spurious box (0.2) is below the threshold
+    _msg(w, kind="go", delta=1)  # nothing decided yet: not complete
+    assert w.reviewed == 0
+    _msg(w, kind="go", delta=-1)
+    for b in shown[:-1]:
+        _msg(w, kind="decide", sample_id=sid, key=b["key"], action="accepted")
+    _msg(w, kind="go", delta=1)  # one shown proposal still open: not complete
+    assert w.reviewed == 0
+    _msg(w, kind="go", delta=-1)
+    _msg(w, kind="decide", sample_id=sid, key=shown[-1]["key"], action="accepted")
+    _msg(w, kind="go", delta=1)
+    assert w.reviewed == 1
+    w.session.flush()
+    ds.reload()
+    sample = ds[sid]
+    assert "reviewed" in sample.tags
+    hidden_ids = {b["key"] for b in hidden}
+    assert all(not d.has_field("review") or d["review"] is None
+               for d in sample.predictions.detections if d.id in hidden_ids)
+    assert len(sample.ground_truth.detections) == len(shown)
+
+
 def test_edit_add_delete_and_relabel(shapes_dataset, journal):
     w = nblabel.review(shapes_dataset, journal=journal)
     first = w.boxes[0]
