@@ -40,9 +40,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--per-round", type=int, default=100)
     parser.add_argument("--images", type=int, default=700)
-    parser.add_argument("--epochs", type=int, default=8, help="epochs of each later round")
-    parser.add_argument("--first-epochs", type=int, default=15,
-                        help="epochs of the first fine-tuning (the model moves furthest then)")
     parser.add_argument("--imgsz", type=int, default=320)
     parser.add_argument("--threshold", type=float, default=0.15,
                         help="the reviewer's display threshold")
@@ -50,8 +47,7 @@ def main() -> None:
                         help="target precision of the pseudo-labels")
     parser.add_argument("--no-pseudo", action="store_true")
     parser.add_argument("--schedule", type=str, default="12,8,12",
-                        help="epochs of each fine-tuning, comma-separated (overrides the above;"
-                             " '' to use them)")
+                        help="epochs of each fine-tuning, comma-separated (the last one repeats)")
     parser.add_argument("--cls", type=float, default=1.0,
                         help="ultralytics' classification loss gain (theirs is 0.5; class "
                              "confusions were half the edits)")
@@ -60,8 +56,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.per_round, args.images, args.epochs = 2, 40, 120, 3
-        args.first_epochs, args.imgsz, args.schedule = 3, 160, ""
+        args.rounds, args.per_round, args.images, args.schedule, args.imgsz = 2, 40, 120, "3", 160
     work, mongod = private_fiftyone("learning")
     try:
         rounds, manual = run(args, work)
@@ -116,7 +111,8 @@ def run(args: argparse.Namespace, work: Path) -> tuple[list[dict], float]:
     # Display threshold: showing a proposal pays when it is right more often than
     # reject / (draw - accept + reject) = 1/7 of the time under this cost model.
     reviewer = SimulatedReviewer(threshold=args.threshold, cost=cost)
-    loop = LearningLoop(ds, base, work / "models", imgsz=args.imgsz, epochs=args.epochs,
+    schedule = [int(x) for x in args.schedule.split(",")]
+    loop = LearningLoop(ds, base, work / "models", imgsz=args.imgsz, epochs=schedule[0],
                         batch=16, conf=0.05, base_imgsz=160,
                         train_args={**({"freeze": args.freeze} if args.freeze else {}),
                                     **({"cls": args.cls} if args.cls is not None else {})})
@@ -171,9 +167,7 @@ def run(args: argparse.Namespace, work: Path) -> tuple[list[dict], float]:
                 pseudo = select_pseudo_labels(ds, threshold)
                 print(f"pseudo-labels: threshold {threshold:.3f}, {len(pseudo.sample_ids)} "
                       f"images, {pseudo.labels} boxes", flush=True)
-        schedule = [int(x) for x in args.schedule.split(",") if x]
-        epochs = (schedule[min(r - 1, len(schedule) - 1)] if schedule
-                  else args.first_epochs if r == 1 else args.epochs)
+        epochs = schedule[min(r - 1, len(schedule) - 1)]
         version, unseen = loop.run_round(pseudo, epochs=epochs)
         print(f"model round {version.round}: {version.metrics} in {version.seconds} s; "
               f"proposed again on {len(unseen)} images", flush=True)

@@ -360,7 +360,7 @@ function render({ model, el: host }) {
       const g = svgEl("g", { class: `nblabel-reference nblabel-reference-${ref.kind}`,
         "data-label": ref.label });
       const fontSize = 12 * px;
-      const text = svgEl("text", { x: x + 2 * px, y: Math.min(y + bh + fontSize, y + bh + 14 * px),
+      const text = svgEl("text", { x: x + 2 * px, y: y + bh + fontSize,
         "font-size": fontSize, fill: colour, class: "nblabel-box-label" });
       text.textContent = `${ref.label} (${ref.kind})`;
       g.append(svgEl("rect", { x, y, width: bw, height: bh, fill: "none", stroke: colour,

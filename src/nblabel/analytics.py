@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timezone
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -63,18 +64,9 @@ def decisions_frame(
 
 
 def _journal_rows(journal: DecisionJournal, dataset: str | None) -> list[dict[str, Any]]:
-    import sqlite3
-
-    with journal._lock:
-        names = [r[0] for r in journal._conn.execute("SELECT DISTINCT dataset FROM decisions")]
-    if dataset is not None:
-        names = [n for n in names if n == dataset]
     rows = []
-    for name in names:
-        try:
-            decisions = [d for _, d in journal.decisions(name)]
-        except sqlite3.Error as exc:  # pragma: no cover - a corrupt journal names itself
-            raise RuntimeError(f"cannot read journal {journal.path}: {exc}") from exc
+    for name in [dataset] if dataset is not None else journal.datasets():
+        decisions = [d for _, d in journal.decisions(name)]
         latest = {(d.sample_id, d.key): d.id for d in decisions}
         for d in decisions:
             p = d.proposal
@@ -131,8 +123,6 @@ def _dataset_rows(view: fo.core.collections.SampleCollection, pf: str, gf: str
                 })
     for r in rows:  # FiftyOne hands back naive UTC datetimes
         if r["decided_at"] is not None and r["decided_at"].tzinfo is None:
-            from datetime import timezone
-
             r["decided_at"] = r["decided_at"].replace(tzinfo=timezone.utc)
     return rows
 

@@ -51,9 +51,14 @@ def evaluate(
 
     ``min_confidence``: only proposals at or above it count (the ones the widget shows).
     """
+    return _evaluate(_reviewed(view, only_reviewed), pred_field, gt_field, eval_key, iou,
+                     min_confidence, classwise)
+
+
+def _evaluate(target: fo.core.collections.SampleCollection, pred_field: str, gt_field: str,
+              eval_key: str, iou: float, min_confidence: float | None, classwise: bool) -> Any:
     from fiftyone import ViewField as F
 
-    target = _reviewed(view, only_reviewed)
     if min_confidence is not None:
         target = target.filter_labels(pred_field, F("confidence") >= min_confidence,
                                       only_matches=False)
@@ -118,9 +123,8 @@ def proposal_accuracy(
 ) -> ProposalAccuracy:
     """Box- and image-level accuracy of the proposals at ``iou`` (a box is right when it
     matches a truth box of the same class)."""
-    evaluate(view, pred_field, gt_field, eval_key, iou=iou, min_confidence=min_confidence,
-             only_reviewed=only_reviewed)
     target = _reviewed(view, only_reviewed)
+    _evaluate(target, pred_field, gt_field, eval_key, iou, min_confidence, classwise=True)
     tp, fp, fn = target.values([f"{eval_key}_tp", f"{eval_key}_fp", f"{eval_key}_fn"])
     right = sum(1 for a, b in zip(fp, fn, strict=True) if not a and not b)
     return ProposalAccuracy(iou=iou, images=len(tp), images_right=right,

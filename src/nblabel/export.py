@@ -23,7 +23,7 @@ from nblabel.fiftyone_sync import REVIEWED_TAG
 if TYPE_CHECKING:
     import fiftyone as fo
 
-__all__ = ["FORMATS", "export_reviewed"]
+__all__ = ["FORMATS", "export_reviewed", "write_yolo_yaml"]
 
 Format = Literal["coco", "yolo", "voc"]
 FORMATS: tuple[str, ...] = ("coco", "yolo", "voc")
@@ -86,11 +86,14 @@ def export_reviewed(
         target.select(split_ids).export(
             export_dir=str(out), dataset_type=fo.types.YOLOv5Dataset, label_field=label_field,
             split=split, classes=classes, export_media=export_media)
-    # FiftyOne writes relative paths; ultralytics resolves them against its own folders.
-    yaml_path = out / "dataset.yaml"
+    return write_yolo_yaml(out, classes)
+
+
+def write_yolo_yaml(root: Path, classes: list[str]) -> Path:
+    """``root/dataset.yaml`` with absolute paths: FiftyOne writes relative ones, which
+    ultralytics resolves against its own folders."""
     names = "\n".join(f"  {i}: {name!r}" for i, name in enumerate(classes))
-    yaml_path.write_text(
-        f"path: {out}\ntrain: {out / 'images' / 'train'}\nval: {out / 'images' / 'val'}\n"
-        f"names:\n{names}\n"
-    )
-    return yaml_path
+    path = root / "dataset.yaml"
+    path.write_text(f"path: {root}\ntrain: {root / 'images' / 'train'}\n"
+                    f"val: {root / 'images' / 'val'}\nnames:\n{names}\n")
+    return path

@@ -208,6 +208,12 @@ class DecisionJournal:
             if wanted is None or sid in wanted
         }
 
+    def datasets(self) -> list[str]:
+        """Names of the datasets with decisions in this journal."""
+        with self._lock:
+            rows = self._conn.execute("SELECT DISTINCT dataset FROM decisions").fetchall()
+        return sorted(r[0] for r in rows)
+
     def last_seq(self, dataset: str) -> tuple[int, int]:
         """The newest (decision, completion) sequence numbers for ``dataset`` (0 if none)."""
         with self._lock:

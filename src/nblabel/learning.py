@@ -39,8 +39,7 @@ if TYPE_CHECKING:
     from nblabel.preannotate import PreannotationReport
 
 __all__ = ["LearningLoop", "ModelVersion", "PseudoLabels", "pseudo_threshold",
-           "select_pseudo_labels", "spot_check_precision", "train_ultralytics",
-           "validate_ultralytics"]
+           "select_pseudo_labels", "spot_check_precision", "train_ultralytics"]
 
 
 def train_ultralytics(
@@ -53,29 +52,15 @@ def train_ultralytics(
     batch: int = 16,
     seed: int = 0,
     device: str | int | None = None,
+    metrics_out: dict[str, float] | None = None,
     **train_args: Any,
 ) -> Path:
     """Train ``model`` on the YOLO data set ``data_yaml`` and copy the best weights to ``out_path``.
 
-    ``model`` is a yaml (a new model, no download), or a ``.pt`` to fine-tune.
+    ``model`` is a yaml (a new model, no download), or a ``.pt`` to fine-tune. ``metrics_out``:
+    filled with the final validation's box metrics (``map50``, ``map50_95``, ``precision``,
+    ``recall``).
     """
-    return _train(data_yaml, out_path, model=model, epochs=epochs, imgsz=imgsz, batch=batch,
-                  seed=seed, device=device, **train_args)[0]
-
-
-def _train(
-    data_yaml: str | os.PathLike[str],
-    out_path: str | os.PathLike[str],
-    *,
-    model: str | os.PathLike[str] = "yolov8n.yaml",
-    epochs: int = 10,
-    imgsz: int = 320,
-    batch: int = 16,
-    seed: int = 0,
-    device: str | int | None = None,
-    **train_args: Any,
-) -> tuple[Path, dict[str, float]]:
-    """:func:`train_ultralytics`, also returning the final validation's box metrics."""
     prepare_ultralytics()
     from ultralytics import YOLO
 
@@ -101,17 +86,19 @@ def _train(
         args["device"] = device
     args.update(train_args)
     yolo.train(**args)
-    raw = getattr(yolo.trainer, "metrics", None) or {}
-    metrics = {name: round(float(raw[key]), 4) for name, key in (
-        ("map50", "metrics/mAP50(B)"), ("map50_95", "metrics/mAP50-95(B)"),
-        ("precision", "metrics/precision(B)"), ("recall", "metrics/recall(B)")) if key in raw}
+    if metrics_out is not None:
+        raw = getattr(yolo.trainer, "metrics", None) or {}
+        metrics_out.update({name: round(float(raw[key]), 4) for name, key in (
+            ("map50", "metrics/mAP50(B)"), ("map50_95", "metrics/mAP50-95(B)"),
+            ("precision", "metrics/precision(B)"), ("recall", "metrics/recall(B)"))
+            if key in raw})
     best = project / "train" / "weights" / "best.pt"
     if not best.exists():
         best = project / "train" / "weights" / "last.pt"
     out_path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(best, out_path)
     shutil.rmtree(project, ignore_errors=True)
-    return out_path, metrics
+    return out_path
 
 
 # -- the learning loop ----------------------------------------------------------------------
@@ -308,17 +295,19 @@ class LearningLoop:
         """Fine-tune the latest model on every reviewed image (+ ``pseudo``) and keep it."""
         import fiftyone as fo
 
-        from nblabel.export import export_reviewed
+        from nblabel.export import export_reviewed, write_yolo_yaml
         from nblabel.fiftyone_sync import REVIEWED_TAG
 
         with self._lock:
             started = time.monotonic()
-            round_no = len(self.versions) + 1
+            versions = self.versions
+            round_no = len(versions) + 1
+            start_from = versions[-1].weights if versions else self.base_model
             reviewed = self.dataset.match_tags(REVIEWED_TAG)
-            if len(reviewed) == 0:
+            reviewed_ids = set(reviewed.values("id"))
+            if not reviewed_ids:
                 raise ValueError("no reviewed images to train on yet")
             classes = self._classes()
-            reviewed_ids = set(reviewed.values("id"))
             pseudo_ids = [s for s in (pseudo.sample_ids if pseudo else [])
                           if s not in reviewed_ids]
             with tempfile.TemporaryDirectory(prefix="nblabel-train-") as tmp:
@@ -331,16 +320,16 @@ class LearningLoop:
                         export_dir=str(data.parent), dataset_type=fo.types.YOLOv5Dataset,
                         label_field=PSEUDO_FIELD, split="train", classes=classes,
                         export_media=True)
-                    _rewrite_yaml(data, classes)
+                    write_yolo_yaml(data.parent, classes)  # the export rewrote it
                 n_val = len(list((data.parent / "labels" / "val").glob("*.txt")))
                 weights = self.workdir / f"round-{round_no}.pt"
                 metrics = _train_in_subprocess(
-                    data, weights, model=self.current_weights,
+                    data, weights, model=start_from,
                     epochs=epochs or self.epochs, imgsz=self.imgsz, batch=self.batch,
                     device=self.device, **self.train_args)
             version = ModelVersion(
                 round=round_no, weights=os.fspath(weights),
-                train_images=len(reviewed) - n_val, pseudo_images=len(pseudo_ids),
+                train_images=len(reviewed_ids) - n_val, pseudo_images=len(pseudo_ids),
                 val_images=n_val, metrics=metrics,
                 seconds=round(time.monotonic() - started, 1),
                 created_at=datetime.now(timezone.utc).isoformat())
@@ -424,13 +413,6 @@ class LearningLoop:
         return future
 
 
-def _rewrite_yaml(data: Path, classes: list[str]) -> None:
-    out = data.parent
-    names = "\n".join(f"  {i}: {name!r}" for i, name in enumerate(classes))
-    data.write_text(f"path: {out}\ntrain: {out / 'images' / 'train'}\n"
-                    f"val: {out / 'images' / 'val'}\nnames:\n{names}\n")
-
-
 def _train_in_subprocess(data: Path, weights: Path, **kwargs: Any) -> dict[str, float]:
     """Train (and validate) in a fresh Python process; returns the validation metrics."""
     args = {"data": os.fspath(data), "out": os.fspath(weights),
@@ -442,32 +424,10 @@ def _train_in_subprocess(data: Path, weights: Path, **kwargs: Any) -> dict[str, 
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
-def validate_ultralytics(weights: str | os.PathLike[str], data_yaml: str | os.PathLike[str], *,
-                         imgsz: int = 320, batch: int = 16, device: str | int | None = None
-                         ) -> dict[str, float]:
-    """ultralytics' box metrics of ``weights`` on the ``val`` split of ``data_yaml``."""
-    prepare_ultralytics()
-    from ultralytics import YOLO
-
-    with tempfile.TemporaryDirectory(prefix="nblabel-val-") as tmp:
-        args: dict[str, Any] = {"data": os.fspath(data_yaml), "imgsz": imgsz, "batch": batch,
-                                "plots": False, "verbose": False, "project": tmp,
-                                "name": "val", "workers": 0}
-        if device is not None:
-            args["device"] = device
-        m = YOLO(os.fspath(weights)).val(**args)
-    box = m.box
-    return {"map50": round(float(box.map50), 4), "map50_95": round(float(box.map), 4),
-            "precision": round(float(box.mp), 4), "recall": round(float(box.mr), 4)}
-
-
 def _main(argv: list[str]) -> None:
     args = json.loads(argv[0])
-    data, out = args.pop("data"), args.pop("out")
-    weights, metrics = _train(data, out, **args)
-    if not metrics:  # an ultralytics that keeps no final metrics: validate once more
-        metrics = validate_ultralytics(weights, data, imgsz=args.get("imgsz", 320),
-                                       batch=args.get("batch", 16), device=args.get("device"))
+    metrics: dict[str, float] = {}
+    train_ultralytics(args.pop("data"), args.pop("out"), metrics_out=metrics, **args)
     print(json.dumps(metrics))
 
 

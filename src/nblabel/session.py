@@ -411,18 +411,16 @@ class ReviewSession:
 
     def _read_patches(self, patches: Any, pf: str, gf: str) -> list[str]:
         """The samples behind a patches view, in patch order; fills ``focus`` and ``missed``."""
-        fields = ["sample_id"]
         schema = patches.get_field_schema()
         has_type = "type" in schema
         wanted = [f for f in (pf, gf) if f in schema]
-        rows = patches.values(fields + wanted + (["type"] if has_type else []))
+        rows = patches.values(["sample_id", *wanted] + (["type"] if has_type else []))
         order: list[str] = list(dict.fromkeys(rows[0]))
         for k, sid in enumerate(rows[0]):
             values = dict(zip(wanted, (r[k] for r in rows[1:1 + len(wanted)]), strict=True))
             kind = rows[-1][k] if has_type else None
-            pred = values.get(pf)
-            for det in _labels_of(pred):
-                if kind != "tp":
+            if kind != "tp":
+                for det in _labels_of(values.get(pf)):
                     self.focus.setdefault(sid, set()).add(det.id)
             if kind == "fn":
                 for det in _labels_of(values.get(gf)):
@@ -496,8 +494,8 @@ class ReviewSession:
         from nblabel.fiftyone_sync import REVIEWED_TAG, REVIEWERS_FIELD
 
         now = datetime.now(timezone.utc).replace(tzinfo=None)
-        mine = self.journal.final_decisions(self.dataset.name, sample_ids)
         out: dict[str, str] = {}
+        finished: dict[str, list[str]] = {}  # reviewed by others: taken unless mine too
         for doc in self.dataset._sample_collection.find(
             {"_id": {"$in": [ObjectId(s) for s in sample_ids]}},
             {CLAIM_FIELD: 1, "tags": 1, REVIEWERS_FIELD: 1},
@@ -507,8 +505,12 @@ class ReviewSession:
             others = [r for r in doc.get(REVIEWERS_FIELD) or [] if r != self.reviewer]
             if claim.get("reviewer") not in (None, self.reviewer) and claim["until"] > now:
                 out[sid] = f"{claim['reviewer']} is reviewing it"
-            elif REVIEWED_TAG in (doc.get("tags") or []) and others and not mine.get(sid):
-                out[sid] = f"reviewed by {', '.join(others)}"
+            elif REVIEWED_TAG in (doc.get("tags") or []) and others:
+                finished[sid] = others
+        if finished:  # the journal is read only for these (this runs on every key press)
+            mine = self.journal.final_decisions(self.dataset.name, list(finished))
+            out.update({sid: f"reviewed by {', '.join(others)}"
+                        for sid, others in finished.items() if not mine.get(sid)})
         return out
 
     def _reviewed_among(self, sample_ids: Sequence[str]) -> set[str]:

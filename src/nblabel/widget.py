@@ -251,8 +251,7 @@ class ReviewWidget(anywidget.AnyWidget):
                 box = Box.from_relative(rel, state.size)
             except InvalidLabelError:
                 continue
-            rows.append({"label": label, "box": _rounded(box), "kind": "missed",
-                         "status": "missed"})
+            rows.append({"label": label, "box": _rounded(box), "kind": "missed"})
         return rows
 
     def _patch_notes(self, state: SampleState) -> list[str]:

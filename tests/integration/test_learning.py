@@ -18,7 +18,7 @@ from nblabel.learning import (
     spot_check_precision,
 )
 from nblabel.session import ReviewSession
-from nblabel.simulate import SimulatedReviewer
+from nblabel.simulate import simulate_review
 from nblabel.widget import ReviewWidget
 
 
@@ -37,28 +37,18 @@ def loop_dataset(tmp_path: Path, demo_model: Path):
         ds.delete()
 
 
-def _review(session, sample_ids, truth):
-    reviewer = SimulatedReviewer()
-    for sid in sample_ids:
-        state = session.load(sid)
-        review = reviewer.review(state.proposals, truth[sid])
-        for p in review.accepted:
-            session.decide(state, p.id, "accepted")
-        for p in review.rejected:
-            session.decide(state, p.id, "rejected")
-        for p, label, box in review.edited:
-            session.decide(state, p.id, "edited", label=label, box=box)
-        for label, box in review.drawn:
-            session.add(state, label, box)
-        session.complete(sid)
+def _reviewed_session(ds, journal, truth, n):
+    """A session in which the simulated reviewer has reviewed the first ``n`` images."""
+    ids = ds.values("id")
+    session = ReviewSession(ds, journal=journal, reviewer="sim", queue=ids)
+    simulate_review(session, ids[:n], truth)
     session.flush()
+    return ids, session
 
 
 def test_fine_tune_keeps_versions_and_proposes_on_unseen(loop_dataset, journal):
     ds, truth, loop = loop_dataset
-    ids = ds.values("id")
-    session = ReviewSession(ds, journal=journal, reviewer="sim", queue=ids)
-    _review(session, ids[:10], truth)
+    ids, session = _reviewed_session(ds, journal, truth, 10)
     assert len(ds.match_tags(REVIEWED_TAG)) == 10
     before = dict(zip(ids, ds.values("predictions.detections.id"), strict=True))
 
@@ -81,9 +71,7 @@ def test_fine_tune_keeps_versions_and_proposes_on_unseen(loop_dataset, journal):
 
 def test_background_round_updates_the_widget(loop_dataset, journal):
     ds, truth, loop = loop_dataset
-    ids = ds.values("id")
-    session = ReviewSession(ds, journal=journal, reviewer="sim", queue=ids)
-    _review(session, ids[:8], truth)
+    _, session = _reviewed_session(ds, journal, truth, 8)
     widget = ReviewWidget(session, start=8)
     shown = widget.sample_id
     shown_boxes = widget.boxes
@@ -102,9 +90,7 @@ def test_background_round_updates_the_widget(loop_dataset, journal):
 
 def test_pseudo_labels_from_analytics_threshold(loop_dataset, journal):
     ds, truth, loop = loop_dataset
-    ids = ds.values("id")
-    session = ReviewSession(ds, journal=journal, reviewer="sim", queue=ids)
-    _review(session, ids[:12], truth)
+    ids, session = _reviewed_session(ds, journal, truth, 12)
     session.close()
     ds.compute_metadata()
     assert pseudo_threshold(ds, 0.9, min_support=10_000) is None

@@ -9,12 +9,17 @@ from nbclient import NotebookClient
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _run(name: str, timeout: int) -> list:
+    """Execute ``notebooks/<name>`` in a fresh kernel; the outputs of its code cells."""
+    nb = nbformat.read(REPO / "notebooks" / name, as_version=4)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+
+
 @pytest.mark.slow
 def test_quickstart_runs(demo_model):
-    nb = nbformat.read(REPO / "notebooks" / "quickstart.ipynb", as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    outputs = _run("quickstart.ipynb", 600)
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "nblabel-demo 31 samples" in text
@@ -26,10 +31,7 @@ def test_quickstart_runs(demo_model):
 
 @pytest.mark.slow
 def test_online_learning_runs(demo_model):
-    nb = nbformat.read(REPO / "notebooks" / "online_learning.ipynb", as_version=4)
-    NotebookClient(nb, timeout=900, kernel_name="python3",
-                   resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    outputs = _run("online_learning.ipynb", 900)
     errors = [o for o in outputs if o.output_type == "error"]
     assert not errors, errors[0].get("traceback") if errors else ""
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
