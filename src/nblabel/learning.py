@@ -15,6 +15,7 @@ time; :func:`nblabel.sources.prepare_ultralytics` makes them work offline when w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -24,7 +25,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     import fiftyone as fo
 
     from nblabel.preannotate import PreannotationReport
+    from nblabel.sources import ProposalSource
 
 __all__ = ["LearningLoop", "ModelVersion", "PseudoLabels", "pseudo_threshold",
            "select_pseudo_labels", "spot_check_precision", "train_ultralytics"]
@@ -53,14 +55,21 @@ def train_ultralytics(
     seed: int = 0,
     device: str | int | None = None,
     metrics_out: dict[str, float] | None = None,
+    precision: str = "auto",
     **train_args: Any,
 ) -> Path:
     """Train ``model`` on the YOLO data set ``data_yaml`` and copy the best weights to ``out_path``.
 
     ``model`` is a yaml (a new model, no download), or a ``.pt`` to fine-tune. ``metrics_out``:
     filled with the final validation's box metrics (``map50``, ``map50_95``, ``precision``,
-    ``recall``).
+    ``recall``). ``precision``: ``"auto"`` runs the model's forward (and so its backward) in
+    bfloat16 when training on a CPU with native bfloat16 (Intel AMX or AVX512-BF16; about 1.9x
+    faster per step there), else float32 as ultralytics does on CPUs; ``"bf16"`` or ``"fp32"``
+    force either. The loss, the weights and the optimizer stay float32. (Ultralytics' own
+    ``amp`` covers CUDA only.)
     """
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', not {precision!r}")
     prepare_ultralytics()
     from ultralytics import YOLO
 
@@ -85,7 +94,10 @@ def train_ultralytics(
     if device is not None:
         args["device"] = device
     args.update(train_args)
-    yolo.train(**args)
+    bf16 = precision == "bf16" or (precision == "auto" and _on_cpu(device)
+                                   and cpu_has_native_bf16())
+    with _bf16_forward() if bf16 else contextlib.nullcontext():
+        yolo.train(**args)
     if metrics_out is not None:
         raw = getattr(yolo.trainer, "metrics", None) or {}
         metrics_out.update({name: round(float(raw[key]), 4) for name, key in (
@@ -99,6 +111,54 @@ def train_ultralytics(
     shutil.copyfile(best, out_path)
     shutil.rmtree(project, ignore_errors=True)
     return out_path
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (Intel AMX tiles or AVX512-BF16)."""
+    import torch
+
+    return any(bool(getattr(torch.cpu, name, lambda: False)())
+               for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
+
+
+def _on_cpu(device: str | int | None) -> bool:
+    if device is None:
+        import torch
+
+        return not torch.cuda.is_available()
+    return str(device).lower() == "cpu"
+
+
+@contextlib.contextmanager
+def _bf16_forward() -> Iterator[None]:
+    """While training: the model's forward under CPU bfloat16 autocast, its outputs cast back
+    to float32 before the loss (box coordinates in bfloat16 would be off by pixels)."""
+    import torch
+    from ultralytics.nn.tasks import BaseModel
+
+    original = BaseModel.loss
+
+    def to_float(x: Any) -> Any:
+        if isinstance(x, torch.Tensor):
+            return x.float() if x.is_floating_point() else x
+        if isinstance(x, dict):
+            return {k: to_float(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return type(x)(to_float(v) for v in x)
+        return x
+
+    def loss(self: Any, batch: dict[str, Any], preds: Any = None) -> Any:
+        if preds is None and torch.is_grad_enabled():
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                preds = self.forward(batch["img"])
+            preds = to_float(preds)
+        return original(self, batch, preds)
+
+    BaseModel.loss = loss  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        BaseModel.loss = original  # type: ignore[method-assign]
 
 
 # -- the learning loop ----------------------------------------------------------------------
@@ -248,8 +308,17 @@ class LearningLoop:
         device: str | int | None = None,
         train_args: dict[str, Any] | None = None,
         base_imgsz: int | None = None,
+        agnostic_nms: bool = False,
+        propose_imgsz: int | Sequence[int] | None = None,
     ) -> None:
         self.dataset = dataset
+        #: Image size(s) the fine-tuned models propose at (default ``imgsz``). Several sizes are
+        #: fused by weighted box fusion (multi-scale test-time augmentation: tighter boxes, at
+        #: one prediction per size); a size above the training size helps small objects.
+        self.propose_imgsz = ([propose_imgsz] if isinstance(propose_imgsz, int)
+                              else list(propose_imgsz or [imgsz]))
+        #: Proposals suppress overlapping boxes across classes (see ``UltralyticsSource``).
+        self.agnostic_nms = agnostic_nms
         #: Image size for proposals of the starting model (the size it was trained at), when it
         #: differs from ``imgsz`` (the fine-tuned models' size).
         self.base_imgsz = base_imgsz
@@ -360,13 +429,17 @@ class LearningLoop:
                 ) -> PreannotationReport:
         """Propose again with ``version`` (default: the latest) on these samples."""
         from nblabel.preannotate import preannotate
-        from nblabel.sources import UltralyticsSource
+        from nblabel.sources import EnsembleSource, UltralyticsSource
 
         weights = version.weights if version is not None else self.current_weights
         round_no = version.round if version is not None else len(self.versions)
-        imgsz = self.imgsz if round_no or self.base_imgsz is None else self.base_imgsz
+        sizes = (self.propose_imgsz if round_no or self.base_imgsz is None
+                 else [self.base_imgsz])
         view = self.dataset.select(list(sample_ids))
-        source = UltralyticsSource(weights, imgsz=imgsz, conf=self.conf, device=self.device)
+        members = [UltralyticsSource(weights, imgsz=size, conf=self.conf, device=self.device,
+                                     agnostic_nms=self.agnostic_nms) for size in sizes]
+        source: ProposalSource = (members[0] if len(members) == 1 else EnsembleSource(
+            members, name=f"{Path(weights).stem}@{'+'.join(map(str, sizes))}"))
         report = preannotate(view, source, self.predictions_field, progress=False)
         ids = view.values("id")
         view.set_values(MODEL_ROUND_FIELD, dict.fromkeys(ids, round_no), key_field="id")

@@ -183,7 +183,10 @@ class UltralyticsSource(_Source):
     choose (the first CUDA GPU when present, else the CPU). ``conf`` is low on purpose: reviewers
     see weak proposals too, and the widget's threshold hides them. Segmentation masks are the
     model's polygons drawn at the image's full resolution; a classifier's proposal carries the
-    probabilities of every class.
+    probabilities of every class. ``agnostic_nms=True`` suppresses overlapping boxes across
+    classes, so a reviewer sees one proposal per object (a class confusion is one box to
+    relabel, not two to sort out); the default keeps ultralytics' per-class suppression, whose
+    duplicates carry the class doubt that uncertainty scores use.
     """
 
     def __init__(
@@ -195,6 +198,7 @@ class UltralyticsSource(_Source):
         imgsz: int = 640,
         device: str | int | None = None,
         max_det: int = 300,
+        agnostic_nms: bool = False,
         label_map: Mapping[str | int, str | None] | LabelMap | None = None,
         name: str | None = None,
     ) -> None:
@@ -211,6 +215,7 @@ class UltralyticsSource(_Source):
         self.imgsz = imgsz
         self.device = device
         self.max_det = max_det
+        self.agnostic_nms = agnostic_nms
         ckpt = getattr(model, "ckpt_path", None) or getattr(model, "model_name", None) or "yolo"
         self.name = name or Path(str(ckpt)).stem
         super().__init__(task, label_map)
@@ -255,6 +260,8 @@ class UltralyticsSource(_Source):
             return []
         kwargs: dict[str, Any] = {"conf": self.conf, "iou": self.iou, "imgsz": self.imgsz,
                                   "max_det": self.max_det, "verbose": False}
+        if self.agnostic_nms:
+            kwargs["agnostic_nms"] = True
         if self.device is not None:
             kwargs["device"] = self.device
         results = self.model.predict(list(images), **kwargs)

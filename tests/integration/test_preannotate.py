@@ -107,3 +107,22 @@ def test_out_of_image_boxes_and_a_failing_batch(shapes_with_truth):
     assert len(boxes) == 12
     for x, y, w, _h in boxes:
         assert y == 0 and x + w == pytest.approx(1.0), "clipped to the image"
+
+
+def _cross_class_overlaps(proposals: Sequence[Proposal], iou: float) -> int:
+    return sum(1 for i, a in enumerate(proposals) for b in proposals[i + 1:]
+               if a.label != b.label and a.box.iou(b.box) > iou)
+
+
+def test_agnostic_nms_leaves_one_proposal_per_object(shapes_with_truth, demo_model):
+    images = [Image.open(p).convert("RGB") for p in shapes_with_truth.values("filepath")]
+    per_class = UltralyticsSource(demo_model, imgsz=160, conf=0.01, iou=0.5).propose(images)
+    agnostic = UltralyticsSource(demo_model, imgsz=160, conf=0.01, iou=0.5,
+                                 agnostic_nms=True).propose(images)
+    # Ultralytics' default suppresses within a class only: the same object proposed as two
+    # classes stays twice. Across classes, nothing overlapping survives.
+    assert sum(_cross_class_overlaps(p, 0.5) for p in per_class) > 0
+    assert sum(_cross_class_overlaps(p, 0.5) for p in agnostic) == 0
+    assert sum(map(len, agnostic)) < sum(map(len, per_class))
+    best = [max((x.confidence or 0) for x in p) for p in per_class if p]
+    assert best == [max((x.confidence or 0) for x in p) for p in agnostic if p]
