@@ -9,6 +9,7 @@ Debian's Chromium needs here (no sandbox as root, no background network).
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import os
@@ -122,8 +123,23 @@ class Mongod:
 
     def stop(self) -> None:
         if self.proc is not None:
+            _release_fiftyone(self.uri)
             _stop(self.proc)
             self.proc = None
+
+
+def _release_fiftyone(uri: str) -> None:
+    """FiftyOne deletes its non-persistent datasets when the process exits, and waits 30 s
+    for a server that is gone by then: do it now, while this one still runs."""
+    database = sys.modules.get("fiftyone.core.odm.database")
+    if database is None or getattr(database, "_client", None) is None:
+        return
+    if getattr(database, "_connection_kwargs", {}).get("host") != uri:
+        return
+    cleanup = getattr(database, "_delete_non_persistent_datasets_if_allowed", None)
+    if cleanup is not None:
+        cleanup()
+        atexit.unregister(cleanup)
 
 
 class JupyterLab:

@@ -312,9 +312,12 @@ class LearningLoop:
         propose_imgsz: int | Sequence[int] | None = None,
     ) -> None:
         self.dataset = dataset
-        #: Image size(s) the fine-tuned models propose at (default ``imgsz``). Several sizes are
-        #: fused by weighted box fusion (multi-scale test-time augmentation: tighter boxes, at
-        #: one prediction per size); a size above the training size helps small objects.
+        #: Image size(s) the fine-tuned models propose at (default ``imgsz``, the training
+        #: size). Several sizes are fused by weighted box fusion (multi-scale test-time
+        #: augmentation, one prediction per size). A size other than the training size can help
+        #: an undertrained model on small objects, but can also invent boxes (in one
+        #: benchmark run, confident whole-image boxes at 1.2x the training size): check it on
+        #: reviewed images first.
         self.propose_imgsz = ([propose_imgsz] if isinstance(propose_imgsz, int)
                               else list(propose_imgsz or [imgsz]))
         #: Proposals suppress overlapping boxes across classes (see ``UltralyticsSource``).

@@ -146,3 +146,48 @@ def test_pseudo_labels_from_analytics_threshold(loop_dataset, journal):
     reviewed_now = set(ds.match_tags(REVIEWED_TAG).values("id"))
     assert set(pseudo.spot_check_ids) <= reviewed_now  # checked: they train as reviewed images
     assert version.pseudo_images == len(set(pseudo.sample_ids) - reviewed_now) >= 1
+
+
+def test_bf16_forward_runs_convolutions_in_bfloat16_and_the_loss_in_float32(demo_model):
+    import torch
+    from ultralytics import YOLO
+    from ultralytics.cfg import get_cfg
+    from ultralytics.nn.tasks import BaseModel
+
+    from nblabel.learning import _bf16_forward, train_ultralytics
+
+    model = YOLO(str(demo_model)).model.float().train()
+    model.args = get_cfg()  # the loss's gains, as the trainer sets them
+    for p in model.parameters():
+        p.requires_grad_(True)
+    conv_dtypes: list[torch.dtype] = []
+    model.model[0].register_forward_hook(lambda m, i, out: conv_dtypes.append(out.dtype))
+    batch = {"img": torch.rand(2, 3, 64, 64), "batch_idx": torch.tensor([0.0]),
+             "cls": torch.tensor([[1.0]]), "bboxes": torch.tensor([[0.5, 0.5, 0.3, 0.3]])}
+    plain = BaseModel.loss
+    with _bf16_forward():
+        loss, _ = model.loss(batch)
+        assert BaseModel.loss is not plain
+    assert BaseModel.loss is plain  # restored
+    loss.sum().backward()
+    assert conv_dtypes == [torch.bfloat16] and loss.dtype == torch.float32
+    assert all(p.grad is not None and p.grad.dtype == torch.float32
+               for p in model.model[0].parameters())
+    model.loss(batch)
+    assert conv_dtypes[-1] == torch.float32  # outside: float32 again
+    with pytest.raises(ValueError, match="precision"):
+        train_ultralytics("data.yaml", "out.pt", precision="fp16")
+
+
+def test_proposals_at_several_sizes_are_fused(loop_dataset):
+    ds, _, loop = loop_dataset
+    ids = ds.values("id")[:6]
+    fused = LearningLoop(ds, loop.base_model, loop.workdir, propose_imgsz=[96, 160],
+                         agnostic_nms=True, predictions_field="fused")
+    report = fused.propose(ids)
+    assert report.images == 6 and report.proposals > 0
+    dets = [d for dets in ds.select(ids).values("fused.detections") if dets for d in dets]
+    # One weighted-box-fusion cluster per box, with the share of sizes that saw it.
+    agreements = [d["agreement"] for d in dets]
+    assert set(agreements) <= {0.5, 1.0} and 1.0 in agreements
+    assert len(dets) == report.proposals

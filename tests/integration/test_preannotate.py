@@ -120,9 +120,10 @@ def test_agnostic_nms_leaves_one_proposal_per_object(shapes_with_truth, demo_mod
     agnostic = UltralyticsSource(demo_model, imgsz=160, conf=0.01, iou=0.5,
                                  agnostic_nms=True).propose(images)
     # Ultralytics' default suppresses within a class only: the same object proposed as two
-    # classes stays twice. Across classes, nothing overlapping survives.
-    assert sum(_cross_class_overlaps(p, 0.5) for p in per_class) > 0
-    assert sum(_cross_class_overlaps(p, 0.5) for p in agnostic) == 0
+    # classes stays twice. Across classes, nothing overlapping survives (0.65, not the 0.5 of
+    # the suppression: clipping boxes to the image afterwards can raise an IoU a little).
+    assert sum(_cross_class_overlaps(p, 0.65) for p in per_class) > 0
+    assert sum(_cross_class_overlaps(p, 0.65) for p in agnostic) == 0
     assert sum(map(len, agnostic)) < sum(map(len, per_class))
     best = [max((x.confidence or 0) for x in p) for p in per_class if p]
     assert best == [max((x.confidence or 0) for x in p) for p in agnostic if p]
