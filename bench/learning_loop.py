@@ -204,7 +204,7 @@ def plot(rounds: list[dict], manual: float, path: Path) -> None:
             label=f"manual, same images (all: {manual:.1f} s)")
     ax.plot(xs, [0.2 * m for m in by_hand], ":", color="green", label="80 % saving")
     for x, r in zip(xs, rounds, strict=True):
-        ax.annotate(f"{r['saving']:.0%}", (x, r["seconds_per_image"]),
+        ax.annotate(f"{r['saving']:.1%}", (x, r["seconds_per_image"]),
                     textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
     ax.set(xlabel="review round (100 images each)", ylabel="estimated seconds per image",
            xticks=xs, ylim=(0, max(by_hand) * 1.1), title="Review cost per round")
