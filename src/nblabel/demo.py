@@ -58,7 +58,9 @@ def prepare_model(root: Path | None = None) -> Path:
     train = make_shapes(root / "train-src" / "train", _TRAIN, seed=1, size=_SIZE, prefix="train")
     val = make_shapes(root / "train-src" / "val", _VAL, seed=2, size=_SIZE, prefix="val")
     data = write_yolo_dataset(root / "yolo", train, val)
-    train_ultralytics(data, weights, epochs=_EPOCHS, imgsz=_IMGSZ)
+    # float32: the same weights on every CPU, whether it has bfloat16 or not (the tests and
+    # benchmarks start from this model).
+    train_ultralytics(data, weights, epochs=_EPOCHS, imgsz=_IMGSZ, precision="fp32")
     stamp.write_text(json.dumps(_RECIPE))
     return weights
 
@@ -96,7 +98,7 @@ def prepare_task_model(task: str, root: Path | None = None) -> Path:
     if recipe.get("from_detector"):
         extra["pretrained"] = str(prepare_model(root.parent))
     train_ultralytics(data, weights, model=recipe["yaml"], epochs=recipe["epochs"],
-                      imgsz=recipe["imgsz"], **extra)
+                      imgsz=recipe["imgsz"], precision="fp32", **extra)  # as the detector
     stamp.write_text(json.dumps(recipe))
     return weights
 
