@@ -134,8 +134,8 @@ def run(args: argparse.Namespace, work: Path) -> tuple[list[dict], float, float]
                         propose_imgsz=([int(x) for x in args.propose_imgsz.split(",")]
                                        if args.propose_imgsz else None),
                         agnostic_nms=not args.per_class_nms,
-                        train_args={**({"freeze": args.freeze} if args.freeze else {}),
-                                    **({"cls": args.cls} if args.cls is not None else {})})
+                        train_args={"cls": args.cls,
+                                    **({"freeze": args.freeze} if args.freeze else {})})
     t = time.monotonic()
     loop.propose(order)  # round 1: the starting model on everything
     print(f"starting model proposed on {len(order)} images in {time.monotonic() - t:.1f} s",

@@ -65,21 +65,12 @@ def main() -> None:
 def _yolo_data(work: Path, n_train: int, n_val: int) -> Path:
     """A YOLO data set of generated shapes (the learning loop's kind: up to 10 objects, 16 to
     120 px)."""
-    from nblabel.export import write_yolo_yaml
-    from nblabel.synthetic import make_shapes
+    from nblabel.synthetic import make_shapes, write_yolo_dataset
 
-    classes = ["circle", "square", "triangle"]
-    for split, n, seed in (("train", n_train, 11), ("val", n_val, 12)):
-        images = make_shapes(work / "images" / split, n, seed=seed, max_objects=10,
-                             min_side=16, max_side=120, prefix=split)
-        labels = work / "labels" / split
-        labels.mkdir(parents=True, exist_ok=True)
-        for img in images:
-            w, h = img.size.width, img.size.height
-            (labels / f"{Path(img.path).stem}.txt").write_text("".join(
-                f"{classes.index(label)} {(b.x + b.w / 2) / w:.6f} {(b.y + b.h / 2) / h:.6f} "
-                f"{b.w / w:.6f} {b.h / h:.6f}\n" for label, b in img.objects))
-    return write_yolo_yaml(work, classes)
+    train, val = (make_shapes(work / "src" / split, n, seed=seed, max_objects=10, min_side=16,
+                              max_side=120, prefix=split)
+                  for split, n, seed in (("train", n_train, 11), ("val", n_val, 12)))
+    return write_yolo_dataset(work / "data", train, val)
 
 
 if __name__ == "__main__":

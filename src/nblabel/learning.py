@@ -318,8 +318,8 @@ class LearningLoop:
         #: an undertrained model on small objects, but can also invent boxes (in one
         #: benchmark run, confident whole-image boxes at 1.2x the training size): check it on
         #: reviewed images first.
-        self.propose_imgsz = ([propose_imgsz] if isinstance(propose_imgsz, int)
-                              else list(propose_imgsz or [imgsz]))
+        self.propose_imgsz: list[int] | None = ([propose_imgsz] if isinstance(propose_imgsz, int)
+                                                else list(propose_imgsz or []) or None)
         #: Proposals suppress overlapping boxes across classes (see ``UltralyticsSource``).
         self.agnostic_nms = agnostic_nms
         #: Image size for proposals of the starting model (the size it was trained at), when it
@@ -436,7 +436,7 @@ class LearningLoop:
 
         weights = version.weights if version is not None else self.current_weights
         round_no = version.round if version is not None else len(self.versions)
-        sizes = (self.propose_imgsz if round_no or self.base_imgsz is None
+        sizes = ((self.propose_imgsz or [self.imgsz]) if round_no or self.base_imgsz is None
                  else [self.base_imgsz])
         view = self.dataset.select(list(sample_ids))
         members = [UltralyticsSource(weights, imgsz=size, conf=self.conf, device=self.device,
