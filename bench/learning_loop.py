@@ -1,7 +1,8 @@
 """Each round of review makes the next one cheaper: the learning loop, measured.
 
 A generated data set (700 images of 320x240, three classes, 0 to 10 objects of 16 to 120 px per
-image, seeded) is reviewed in rounds of 100 images by :class:`nblabel.simulate.SimulatedReviewer`
+image, seeded) is reviewed in rounds of 100 images by
+:class:`nblabel.learning.simulate.SimulatedReviewer`
 through the real review path (``ReviewSession`` decisions -> journal -> FiftyOne). Between rounds
 :class:`nblabel.learning.LearningLoop` fine-tunes the detector (imgsz 320; 16, 10, then 24 epochs;
 classification loss gain 1.0; bfloat16 forward on CPUs with AMX or AVX512-BF16) on every
@@ -13,7 +14,7 @@ object).
 The starting model is the demo detector (``nblabel.demo.prepare_model``: 240 images with up to 6
 objects of 24 to 96 px), standing in for the public pretrained weights a user would start from
 (so its training on first use, about 3 minutes, is reported apart from the total); the data here
-has more, smaller and larger objects. Costs: :class:`nblabel.simulate.CostModel`
+has more, smaller and larger objects. Costs: :class:`nblabel.learning.simulate.CostModel`
 (accept 1 s, reject 1 s, edit 4 s, draw 7 s, 1 s per image); manual labeling of the same images
 is one draw per object plus the 1 s per image, and each round's saving compares it with the
 same 100 images labelled by hand (rounds differ in how many objects they hold). Writes
@@ -108,10 +109,10 @@ def run(args: argparse.Namespace, work: Path) -> tuple[list[dict], float, float]
     import fiftyone as fo
 
     from nblabel.demo import prepare_model
+    from nblabel.demo.synthetic import make_shapes
     from nblabel.learning import LearningLoop, pseudo_threshold, select_pseudo_labels
-    from nblabel.session import ReviewSession
-    from nblabel.simulate import CostModel, SimulatedReviewer, simulate_review
-    from nblabel.synthetic import make_shapes
+    from nblabel.learning.simulate import CostModel, SimulatedReviewer, simulate_review
+    from nblabel.reviewing.session import ReviewSession
 
     t = time.monotonic()
     base = prepare_model()  # trained on first use, then cached

@@ -33,9 +33,9 @@ def main() -> None:
         import fiftyone as fo
 
         from nblabel.demo import prepare_model
-        from nblabel.preannotate import preannotate
+        from nblabel.demo.synthetic import make_shapes
+        from nblabel.preannotation import preannotate
         from nblabel.sources import UltralyticsSource
-        from nblabel.synthetic import make_shapes
 
         weights = prepare_model()
         images = make_shapes(work / "img", n, seed=7)

@@ -41,8 +41,8 @@ def second_model(root: Path) -> Path:
     weights = root / "model-b.pt"
     if weights.exists():
         return weights
+    from nblabel.demo.synthetic import make_shapes, write_yolo_dataset
     from nblabel.learning import train_ultralytics
-    from nblabel.synthetic import make_shapes, write_yolo_dataset
 
     train = make_shapes(root / "b-src" / "train", 160, seed=41, prefix="bt")
     val = make_shapes(root / "b-src" / "val", 30, seed=42, prefix="bv")
@@ -98,12 +98,12 @@ def main() -> None:
         import fiftyone.brain as fob
         from fiftyone import ViewField as F
 
+        from nblabel.core.labels import Box
+        from nblabel.curation.uncertainty import DIFFICULTY_FIELD, compute_uncertainty
         from nblabel.demo import demo_dir, prepare_model
-        from nblabel.preannotate import preannotate
+        from nblabel.demo.synthetic import make_shapes
+        from nblabel.preannotation import preannotate
         from nblabel.sources import UltralyticsSource
-        from nblabel.synthetic import make_shapes
-        from nblabel.types import Box
-        from nblabel.uncertainty import DIFFICULTY_FIELD, compute_uncertainty
 
         t0 = time.perf_counter()
         weights_a = prepare_model()

@@ -34,9 +34,9 @@ def main() -> None:
     try:
         import fiftyone as fo
 
-        from nblabel.fiftyone_sync import REVIEWED_TAG, FiftyOneSync
-        from nblabel.journal import DecisionJournal
-        from nblabel.types import Action, Box, Decision, ImageSize, Proposal
+        from nblabel.core.labels import Action, Box, Decision, ImageSize, Proposal
+        from nblabel.store.journal import DecisionJournal
+        from nblabel.store.sync import REVIEWED_TAG, FiftyOneSync
 
         size = ImageSize(640, 480)
         rng = random.Random(0)

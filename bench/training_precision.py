@@ -65,7 +65,7 @@ def main() -> None:
 def _yolo_data(work: Path, n_train: int, n_val: int) -> Path:
     """A YOLO data set of generated shapes (the learning loop's kind: up to 10 objects, 16 to
     120 px)."""
-    from nblabel.synthetic import make_shapes, write_yolo_dataset
+    from nblabel.demo.synthetic import make_shapes, write_yolo_dataset
 
     train, val = (make_shapes(work / "src" / split, n, seed=seed, max_objects=10, min_side=16,
                               max_side=120, prefix=split)

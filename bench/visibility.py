@@ -50,8 +50,8 @@ def main() -> None:
     try:
         import fiftyone as fo
 
-        from nblabel.session import ReviewSession
-        from nblabel.synthetic import make_shapes
+        from nblabel.demo.synthetic import make_shapes
+        from nblabel.reviewing.session import ReviewSession
 
         images = make_shapes(work / "images", n_images, seed=3, max_objects=4)
         ds = fo.Dataset("bench-visibility")

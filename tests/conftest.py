@@ -85,7 +85,7 @@ def classify_model() -> Path:
 
 @pytest.fixture
 def journal(tmp_path: Path) -> Iterator[object]:
-    from nblabel.journal import DecisionJournal
+    from nblabel.store.journal import DecisionJournal
 
     j = DecisionJournal(tmp_path / "journal.sqlite")
     yield j
@@ -98,8 +98,8 @@ def shapes_dataset(tmp_path: Path) -> Iterator[object]:
     plus one wrong proposal per image (a spurious box), so reviews have both kinds."""
     import fiftyone as fo
 
-    from nblabel.synthetic import make_shapes
-    from nblabel.types import Box
+    from nblabel.core.labels import Box
+    from nblabel.demo.synthetic import make_shapes
 
     images = make_shapes(tmp_path / "images", 6, seed=11, max_objects=3)
     ds = fo.Dataset(f"shapes-{uuid.uuid4().hex[:8]}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nblabel.types import Action, Box, Decision, ImageSize, InvalidLabelError, Proposal
+from nblabel.core.labels import Action, Box, Decision, ImageSize, InvalidLabelError, Proposal
 
 __version__ = "0.1.0"
 
@@ -38,28 +38,38 @@ __all__ = [
 ]
 
 _LAZY = {
-    "DecisionJournal": "nblabel.journal",
-    "FiftyOneSync": "nblabel.fiftyone_sync",
-    "ReviewSession": "nblabel.session",
-    "ReviewWidget": "nblabel.widget",
+    "DecisionJournal": "nblabel.store.journal",
+    "FiftyOneSync": "nblabel.store.sync",
+    "ReviewSession": "nblabel.reviewing.session",
+    "ReviewWidget": "nblabel.reviewing.widget",
     "UltralyticsSource": "nblabel.sources",
     "CallableSource": "nblabel.sources",
     "HTTPSource": "nblabel.sources",
     "EnsembleSource": "nblabel.sources",
     "LabelMap": "nblabel.sources",
-    "build_queue": "nblabel.queue",
-    "compute_uncertainty": "nblabel.uncertainty",
-    "preannotate": "nblabel.preannotate",
-    "export_reviewed": "nblabel.export",
-    "merge_consensus": "nblabel.consensus",
+    "build_queue": "nblabel.curation.queue",
+    "compute_uncertainty": "nblabel.curation.uncertainty",
+    "preannotate": "nblabel.preannotation",
+    "export_reviewed": "nblabel.curation.export",
+    "merge_consensus": "nblabel.curation.consensus",
+}
+
+#: Modules reachable as ``from nblabel import analytics`` (their home is a concept package).
+_MODULES = {
+    "analytics": "nblabel.curation.analytics",
+    "evaluation": "nblabel.curation.evaluation",
+    "queue": "nblabel.curation.queue",
+    "uncertainty": "nblabel.curation.uncertainty",
+    "consensus": "nblabel.curation.consensus",
+    "export": "nblabel.curation.export",
 }
 
 if TYPE_CHECKING:
-    from nblabel.fiftyone_sync import FiftyOneSync
-    from nblabel.journal import DecisionJournal
-    from nblabel.preannotate import preannotate
-    from nblabel.queue import build_queue
-    from nblabel.session import ReviewSession
+    from nblabel.curation.queue import build_queue
+    from nblabel.curation.uncertainty import compute_uncertainty
+    from nblabel.preannotation import preannotate
+    from nblabel.reviewing.session import ReviewSession
+    from nblabel.reviewing.widget import ReviewWidget
     from nblabel.sources import (
         CallableSource,
         EnsembleSource,
@@ -67,8 +77,8 @@ if TYPE_CHECKING:
         LabelMap,
         UltralyticsSource,
     )
-    from nblabel.uncertainty import compute_uncertainty
-    from nblabel.widget import ReviewWidget
+    from nblabel.store.journal import DecisionJournal
+    from nblabel.store.sync import FiftyOneSync
 
 
 def __getattr__(name: str) -> Any:
@@ -76,21 +86,26 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _MODULES:
+        import importlib
+
+        return importlib.import_module(_MODULES[name])
     raise AttributeError(f"module 'nblabel' has no attribute {name!r}")
 
 
 def review(view: Any, **kwargs: Any) -> ReviewWidget:
     """Open the review widget on a FiftyOne dataset or view.
 
-    Keyword arguments go to :class:`~nblabel.session.ReviewSession` (``predictions_field``,
-    ``gt_field``, ``reviewer``, ``journal``, ``queue``, ``classes``, ``autosync``,
+    Keyword arguments go to :class:`~nblabel.reviewing.session.ReviewSession`
+    (``predictions_field``, ``gt_field``, ``reviewer``, ``journal``, ``queue``, ``classes``,
+    ``autosync``,
     ``consensus``) or to
-    :class:`~nblabel.widget.ReviewWidget` (``start``: first position in the queue,
+    :class:`~nblabel.reviewing.widget.ReviewWidget` (``start``: first position in the queue,
     ``threshold``: initial confidence threshold, ``prefetch``, ``max_preview_side``). The
     session is available as ``widget.session``.
     """
-    from nblabel.session import ReviewSession
-    from nblabel.widget import ReviewWidget
+    from nblabel.reviewing.session import ReviewSession
+    from nblabel.reviewing.widget import ReviewWidget
 
     widget_args = {k: kwargs.pop(k) for k in ("start", "threshold", "prefetch",
                                               "max_preview_side") if k in kwargs}

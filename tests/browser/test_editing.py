@@ -3,7 +3,7 @@
 import fiftyone as fo
 import pytest
 
-from nblabel.types import Box, ImageSize
+from nblabel.core.labels import Box, ImageSize
 from tests.browser.helpers import (
     drag,
     eventually,
@@ -171,7 +171,7 @@ def test_change_class_with_number_key(shapes_dataset, open_notebook):
 
 
 def test_html_in_class_name_is_shown_as_text(open_notebook, tmp_path):
-    from nblabel.synthetic import make_shapes
+    from nblabel.demo.synthetic import make_shapes
 
     (img,) = make_shapes(tmp_path, 1, seed=5)
     evil = "<img src=x onerror=alert(1)>"

@@ -24,7 +24,7 @@ def test_false_positives_outlined_and_misses_drawn(shapes_dataset, open_notebook
     page = open_notebook("patches.ipynb", [
         "import nblabel, fiftyone as fo\n"
         "from fiftyone import ViewField as F\n"
-        "from nblabel.evaluation import evaluate\n"
+        "from nblabel.curation.evaluation import evaluate\n"
         f"ds = fo.load_dataset({ds.name!r})\n"
         "evaluate(ds, only_reviewed=False)\n"
         "patches = ds.to_evaluation_patches('nblabel_eval').match(F('type') != 'tp')\n"

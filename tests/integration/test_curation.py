@@ -6,18 +6,18 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from nblabel.analytics import (
+from nblabel.core.labels import Box
+from nblabel.curation.analytics import (
     confidence_table,
     decisions_frame,
     effort_per_image,
     plot_calibration,
     suggest_threshold,
 )
-from nblabel.evaluation import evaluate, mistakenness, proposal_accuracy
-from nblabel.queue import build_queue
-from nblabel.session import ReviewSession
-from nblabel.types import Box
-from nblabel.widget import ReviewWidget
+from nblabel.curation.evaluation import evaluate, mistakenness, proposal_accuracy
+from nblabel.curation.queue import build_queue
+from nblabel.reviewing.session import ReviewSession
+from nblabel.reviewing.widget import ReviewWidget
 
 from ..conftest import ARTIFACTS
 

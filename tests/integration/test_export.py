@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pycocotools.coco import COCO
 
-from nblabel.export import export_reviewed
-from nblabel.session import ReviewSession
-from nblabel.types import Box
+from nblabel.core.labels import Box
+from nblabel.curation.export import export_reviewed
+from nblabel.reviewing.session import ReviewSession
 
 
 @pytest.fixture

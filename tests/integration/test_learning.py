@@ -8,7 +8,6 @@ from pathlib import Path
 import fiftyone as fo
 import pytest
 
-from nblabel.fiftyone_sync import REVIEWED_TAG
 from nblabel.learning import (
     MODEL_ROUND_FIELD,
     PSEUDO_FIELD,
@@ -17,14 +16,15 @@ from nblabel.learning import (
     select_pseudo_labels,
     spot_check_precision,
 )
-from nblabel.session import ReviewSession
-from nblabel.simulate import simulate_review
-from nblabel.widget import ReviewWidget
+from nblabel.learning.simulate import simulate_review
+from nblabel.reviewing.session import ReviewSession
+from nblabel.reviewing.widget import ReviewWidget
+from nblabel.store.sync import REVIEWED_TAG
 
 
 @pytest.fixture
 def loop_dataset(tmp_path: Path, demo_model: Path):
-    from nblabel.synthetic import make_shapes
+    from nblabel.demo.synthetic import make_shapes
 
     images = make_shapes(tmp_path / "images", 24, seed=8, max_objects=5)
     ds = fo.Dataset(f"loop-{uuid.uuid4().hex[:8]}")
@@ -157,7 +157,7 @@ def test_bf16_forward_runs_convolutions_in_bfloat16_and_the_loss_in_float32(demo
     from ultralytics.cfg import get_cfg
     from ultralytics.nn.tasks import BaseModel
 
-    from nblabel.learning import _bf16_forward, train_ultralytics
+    from nblabel.learning.training import _bf16_forward, train_ultralytics
 
     model = YOLO(str(demo_model)).model.float().train()
     model.args = get_cfg()  # the loss's gains, as the trainer sets them

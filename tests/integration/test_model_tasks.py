@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nblabel.preannotate import preannotate
-from nblabel.session import ReviewSession
+from nblabel.demo.synthetic import make_shapes
+from nblabel.preannotation import preannotate
+from nblabel.reviewing.session import ReviewSession
 from nblabel.sources import EnsembleSource, UltralyticsSource
-from nblabel.synthetic import make_shapes
 
 pytestmark = pytest.mark.slow
 

@@ -6,10 +6,10 @@ import fiftyone as fo
 import pytest
 from PIL import Image
 
-from nblabel.preannotate import ERROR_FIELD, preannotate
+from nblabel.core.labels import Box, Proposal
+from nblabel.demo.synthetic import make_shapes
+from nblabel.preannotation import ERROR_FIELD, preannotate
 from nblabel.sources import UltralyticsSource
-from nblabel.synthetic import make_shapes
-from nblabel.types import Box, Proposal
 
 pytestmark = pytest.mark.slow
 

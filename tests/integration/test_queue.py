@@ -4,13 +4,13 @@ import fiftyone as fo
 import pytest
 
 import nblabel
-from nblabel.queue import build_queue, save_queue
-from nblabel.uncertainty import DIFFICULTY_FIELD, compute_uncertainty
+from nblabel.curation.queue import build_queue, save_queue
+from nblabel.curation.uncertainty import DIFFICULTY_FIELD, compute_uncertainty
 
 
 @pytest.fixture
 def confidences_dataset(tmp_path):
-    from nblabel.synthetic import make_shapes
+    from nblabel.demo.synthetic import make_shapes
 
     images = make_shapes(tmp_path / "img", 6, seed=31)
     plan = {  # sample index -> (labels, confidences)
@@ -114,7 +114,7 @@ def test_other_models_give_agreement_disagreement_and_missed_object_risk(confide
 
 
 def test_classification_uncertainty(tmp_path):
-    from nblabel.synthetic import make_shapes
+    from nblabel.demo.synthetic import make_shapes
 
     images = make_shapes(tmp_path / "img", 3, seed=5)
     ds = fo.Dataset()

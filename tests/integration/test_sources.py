@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nblabel.preannotate import preannotate
+from nblabel.demo.synthetic import make_shapes
+from nblabel.preannotation import preannotate
 from nblabel.sources import CallableSource, HTTPSource, ProposalError
-from nblabel.synthetic import make_shapes
 
 LABELS = ["circle", "square", "triangle"]
 
@@ -130,7 +130,7 @@ def test_http_segmentation_contract(endpoint):
     boxes = sorted((p.label, p.box.as_list()) for p in props)
     assert boxes == [("circle", [10, 10, 40, 20]), ("circle", [200, 100, 60, 20]),
                      ("square", [60, 50, 40, 40])]
-    from nblabel.images import decode_mask
+    from nblabel.core.images import decode_mask
 
     assert all(decode_mask(p.mask).all() for p in props), "each region fills its box"
     assert all(p.confidence is None for p in props)

@@ -7,9 +7,9 @@ import textwrap
 import fiftyone as fo
 from fiftyone import ViewField as F
 
-from nblabel.fiftyone_sync import REVIEWED_TAG, FiftyOneSync
-from nblabel.session import ReviewSession
-from nblabel.types import Box
+from nblabel.core.labels import Box
+from nblabel.reviewing.session import ReviewSession
+from nblabel.store.sync import REVIEWED_TAG, FiftyOneSync
 
 
 def _snapshot(ds):
@@ -128,7 +128,7 @@ def test_kernel_killed_before_sync_loses_nothing(shapes_dataset, tmp_path):
     code = textwrap.dedent(f"""
         import os, signal
         import fiftyone as fo
-        from nblabel.session import ReviewSession
+        from nblabel.reviewing.session import ReviewSession
         ds = fo.load_dataset({ds.name!r})
         s = ReviewSession(ds, journal={str(journal_path)!r}, reviewer="crash", autosync=False)
         st = s.load(s.queue[2])

@@ -13,17 +13,17 @@ from pathlib import Path
 import fiftyone as fo
 import pytest
 
-from nblabel.consensus import merge_consensus, merge_image
-from nblabel.fiftyone_sync import REVIEWERS_FIELD, label_id_for_key
-from nblabel.journal import DecisionJournal
-from nblabel.session import ReviewSession
-from nblabel.types import Box
-from nblabel.widget import ReviewWidget
+from nblabel.core.labels import Box
+from nblabel.curation.consensus import merge_consensus, merge_image
+from nblabel.reviewing.session import ReviewSession
+from nblabel.reviewing.widget import ReviewWidget
+from nblabel.store.journal import DecisionJournal
+from nblabel.store.sync import REVIEWERS_FIELD, label_id_for_key
 
 
 @pytest.fixture
 def team_dataset(tmp_path: Path):
-    from nblabel.synthetic import make_shapes
+    from nblabel.demo.synthetic import make_shapes
 
     images = make_shapes(tmp_path / "images", 24, seed=5, max_objects=4)
     ds = fo.Dataset(f"team-{uuid.uuid4().hex[:8]}")
@@ -44,8 +44,8 @@ def team_dataset(tmp_path: Path):
 _WRITER = textwrap.dedent("""
     import json, sys
     import fiftyone as fo
-    from nblabel.session import ReviewSession
-    from nblabel.types import Box
+    from nblabel.reviewing.session import ReviewSession
+    from nblabel.core.labels import Box
 
     name, reviewer, journal, ids = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
     session = ReviewSession(fo.load_dataset(name), reviewer=reviewer, journal=journal,

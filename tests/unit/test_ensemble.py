@@ -1,8 +1,8 @@
 import pytest
 from PIL import Image
 
+from nblabel.core.labels import Box
 from nblabel.sources import CallableSource, EnsembleSource, ProposalError
-from nblabel.types import Box
 
 IMG = Image.new("RGB", (200, 100))
 

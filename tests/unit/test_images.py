@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nblabel.images import ImageLoadError, image_size, load_display_image, load_rgb
+from nblabel.core.images import ImageLoadError, image_size, load_display_image, load_rgb
 
 
 def test_jpeg_is_sent_unchanged(tmp_path):

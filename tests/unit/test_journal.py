@@ -2,8 +2,8 @@ import subprocess
 import sys
 import textwrap
 
-from nblabel.journal import DecisionJournal
-from nblabel.types import Box, Decision, ImageSize, Proposal
+from nblabel.core.labels import Box, Decision, ImageSize, Proposal
+from nblabel.store.journal import DecisionJournal
 
 SIZE = ImageSize(100, 100)
 
@@ -57,8 +57,8 @@ def test_decision_survives_a_killed_process(tmp_path):
     path = tmp_path / "j.sqlite"
     code = textwrap.dedent(f"""
         import os, signal
-        from nblabel.journal import DecisionJournal
-        from nblabel.types import Box, Decision, ImageSize, Proposal
+        from nblabel.store.journal import DecisionJournal
+        from nblabel.core.labels import Box, Decision, ImageSize, Proposal
         j = DecisionJournal({str(path)!r})
         p = Proposal("cat", Box(1, 1, 5, 5), 0.5, id="pk")
         j.append("ds", Decision.accept("s1", p, ImageSize(10, 10), reviewer="ann"))

@@ -2,8 +2,8 @@
 
 import pytest
 
-from nblabel.simulate import CostModel, SimulatedReviewer
-from nblabel.types import Box, Proposal
+from nblabel.core.labels import Box, Proposal
+from nblabel.learning.simulate import CostModel, SimulatedReviewer
 
 TRUTH = [("circle", Box(10, 10, 40, 40)), ("square", Box(100, 100, 50, 50)),
          ("triangle", Box(200, 20, 30, 30)), ("circle", Box(250, 150, 20, 20))]

@@ -3,7 +3,7 @@ from datetime import datetime
 
 import pytest
 
-from nblabel.types import Action, Box, Decision, ImageSize, InvalidLabelError, Proposal
+from nblabel.core.labels import Action, Box, Decision, ImageSize, InvalidLabelError, Proposal
 
 SIZE = ImageSize(200, 100)
 

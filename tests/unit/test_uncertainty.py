@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from nblabel.queue import explore
-from nblabel.uncertainty import (
+from nblabel.curation.queue import explore
+from nblabel.curation.uncertainty import (
     entropy,
     image_difficulty,
     least_confidence,

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nblabel.journal import DecisionJournal
-from nblabel.types import Action, Box
+from nblabel.core.labels import Action, Box
+from nblabel.store.journal import DecisionJournal
 
 if TYPE_CHECKING:
     import fiftyone as fo

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nblabel.synthetic import (
+from nblabel.demo.synthetic import (
     CLASSES,
     make_shapes,
     write_classification_dataset,
@@ -113,7 +113,7 @@ def load_demo_dataset(
     """The demo FiftyOne dataset with proposals, built (persistent) on first use."""
     import fiftyone as fo
 
-    from nblabel.preannotate import preannotate
+    from nblabel.preannotation import preannotate
     from nblabel.sources import UltralyticsSource
 
     root = root or demo_dir()
@@ -190,6 +190,3 @@ def main(argv: list[str] | None = None) -> None:
     print(f"demo dataset {ds.name!r}: {len(ds)} samples, "
           f"{ds.count('predictions.detections')} proposals; model in {demo_dir() / 'model'}")
 
-
-if __name__ == "__main__":
-    main()

@@ -24,6 +24,8 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
+from nblabel.core.geometry import iou
+
 __all__ = [
     "IMAGE_LABEL_KEY",
     "Action",
@@ -140,11 +142,7 @@ class Box:
 
     def iou(self, other: Box) -> float:
         """Intersection over union with ``other`` (0 when either is empty)."""
-        ix = max(0.0, min(self.x2, other.x2) - max(self.x, other.x))
-        iy = max(0.0, min(self.y2, other.y2) - max(self.y, other.y))
-        inter = ix * iy
-        union = self.area + other.area - inter
-        return inter / union if union > 0 else 0.0
+        return iou(self.as_list(), other.as_list())
 
     def as_list(self) -> list[float]:
         return [self.x, self.y, self.w, self.h]

@@ -6,7 +6,8 @@ Orderings (``build_queue(view, order=...)``):
 - ``uncertainty``: the image with the most uncertain proposal first (least confidence of the
   proposal's (c, 1 - c): a proposal near 0.5 is the least sure either way);
 - ``errors``: most evaluation errors (false positives + false negatives of ``eval_key``, by
-  default ``nblabel_eval`` from :func:`nblabel.evaluation.evaluate`) first, ties by mistakenness;
+  default ``nblabel_eval`` from :func:`nblabel.curation.evaluation.evaluate`) first, ties by
+  mistakenness;
 - ``disagreement``: where models disagree most first (``nblabel_disagreement``: from an
   ensemble's ``agreement``, or from ``others=`` fields of other models' proposals);
 - ``class_balanced``: round-robin over the images' main predicted class, rarest class first,
@@ -26,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from nblabel.uncertainty import (
+from nblabel.curation.uncertainty import (
     DIFFICULTY_FIELD,
     DISAGREEMENT_FIELD,
     compute_uncertainty,
@@ -70,7 +71,8 @@ def build_queue(
     """Sample ids of ``view`` in review order (see the module docstring).
 
     ``others``: fields with other models' proposals; difficulty and disagreement then count
-    where they disagree with ``field`` (see :func:`nblabel.uncertainty.compute_uncertainty`).
+    where they disagree with ``field`` (see
+    :func:`nblabel.curation.uncertainty.compute_uncertainty`).
     """
     if order not in ORDERINGS:
         raise ValueError(f"unknown ordering {order!r}; choose one of {', '.join(ORDERINGS)}")
@@ -93,7 +95,8 @@ def build_queue(
         missing = [f for f in (fp, fn) if not dataset.has_sample_field(f)]
         if missing:
             raise ValueError(f"no evaluation fields {missing} on {dataset.name!r}: run "
-                             f"nblabel.evaluation.evaluate(view, eval_key={eval_key!r}) first")
+                             "nblabel.curation.evaluation.evaluate(view, "
+                             f"eval_key={eval_key!r}) first")
         fps, fns = view.values([fp, fn])
         errors = {s: (a or 0) + (b or 0) for s, a, b in zip(ids, fps, fns, strict=True)}
         # Ties: higher fiftyone-brain mistakenness first, when computed.

@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from nblabel.fiftyone_sync import REVIEWED_TAG
+from nblabel.store.sync import REVIEWED_TAG
 
 if TYPE_CHECKING:
     import fiftyone as fo

@@ -29,7 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nblabel.fiftyone_sync import REVIEWERS_FIELD
+from nblabel.core.geometry import greedy_clusters
+from nblabel.store.sync import REVIEWERS_FIELD
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -70,14 +71,6 @@ class ConsensusReport:
     weights: dict[str, float] = field(default_factory=dict)
 
 
-def _iou(a: Box4, b: Box4) -> float:
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
-
-
 def merge_image(
     boxes: Mapping[str, list[tuple[str, Box4]]],
     reviewers: list[str],
@@ -88,21 +81,17 @@ def merge_image(
     who reviewed the image. Returns the objects and, per reviewer, (agreeing, total) counts."""
     w = {r: float((weights or {}).get(r, 1.0)) for r in reviewers}
     total = sum(w.values())
-    objects: list[MergedObject] = []
-    # Higher-weight reviewers seed the objects; ties by name for a stable result.
-    for r in sorted(boxes, key=lambda r: (-w.get(r, 1.0), r)):
-        for label, box in boxes[r]:
-            best, best_iou = None, iou
-            for obj in objects:
-                if r in obj.members:
-                    continue
-                o = _iou(obj.mean_box(), box)
-                if o >= best_iou:
-                    best, best_iou = obj, o
-            if best is None:
-                objects.append(MergedObject({r: (label, box)}))
-            else:
-                best.members[r] = (label, box)
+    # Higher-weight reviewers seed the objects; ties by name for a stable result. A reviewer's
+    # boxes go to different objects.
+    drawn = [(r, label, box) for r in sorted(boxes, key=lambda r: (-w.get(r, 1.0), r))
+             for label, box in boxes[r]]
+    groups = greedy_clusters(
+        drawn, lambda item: item[2], min_iou=iou,
+        centre=lambda items: tuple(sum(b[i] for _, _, b in items) / len(items)
+                                   for i in range(4)),
+        can_join=lambda items, item: all(r != item[0] for r, _, _ in items),
+    )
+    objects = [MergedObject({r: (label, box) for r, label, box in g}) for g in groups]
     counts: dict[str, list[int]] = {r: [0, 0] for r in reviewers}
     for obj in objects:
         obj.support = sum(w.get(r, 0.0) for r in obj.members) / total if total else 0.0

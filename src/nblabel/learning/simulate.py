@@ -21,12 +21,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from nblabel.types import Box, Proposal
+from nblabel.core.labels import Box, Proposal
 
 if TYPE_CHECKING:
     import fiftyone as fo
 
-    from nblabel.session import ReviewSession
+    from nblabel.reviewing.session import ReviewSession
 
 __all__ = ["CostModel", "ImageReview", "SimulatedReviewer", "simulate_review",
            "truth_from_field"]
@@ -143,7 +143,7 @@ def truth_from_field(view: fo.core.collections.SampleCollection, field: str = "t
                      ) -> dict[str, list[tuple[str, Box]]]:
     """Per sample id, the ``(label, pixel box)`` objects of a Detections field (the generated
     truth of the demo data sets); image sizes come from ``metadata``, computed if missing."""
-    from nblabel.types import ImageSize
+    from nblabel.core.labels import ImageSize
 
     view.compute_metadata()
     ids, dets, widths, heights = view.values(["id", field, "metadata.width", "metadata.height"])

@@ -2,7 +2,7 @@
 
 Every decision is committed here (SQLite in WAL mode, ``synchronous=FULL``: the commit is on disk
 when :meth:`DecisionJournal.append` returns) *before* the widget shows it as done. FiftyOne is
-written from the journal (see :mod:`nblabel.fiftyone_sync`), so a kernel that dies after a
+written from the journal (see :mod:`nblabel.store.sync`), so a kernel that dies after a
 decision loses nothing: the next session replays what was not yet synced.
 
 Semantics: decisions are grouped by dataset name and sample id; within a sample the latest
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from nblabel.types import Action, Decision
+from nblabel.core.labels import Action, Decision
 
 __all__ = ["CompletionMark", "DecisionJournal", "default_journal_path"]
 

@@ -29,9 +29,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nblabel.images import decode_mask
-from nblabel.journal import DecisionJournal
-from nblabel.types import IMAGE_LABEL_KEY, Action, Decision
+from nblabel.core.images import decode_mask
+from nblabel.core.labels import IMAGE_LABEL_KEY, Action, Decision
+from nblabel.store.journal import DecisionJournal
 
 if TYPE_CHECKING:
     import fiftyone as fo

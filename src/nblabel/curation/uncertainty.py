@@ -32,7 +32,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from nblabel.types import Box
+from nblabel.core.labels import Box
 
 if TYPE_CHECKING:
     import fiftyone as fo

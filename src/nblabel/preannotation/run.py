@@ -21,7 +21,7 @@ Two backends run the model:
   see the image paths. The proposals are the same as the local path's.
 
 ``tta=True`` and ``mc_dropout=N`` add per-proposal ``tta_instability`` and ``mc_variance`` (see
-:mod:`nblabel.probes`); they cost one extra pass per view and N passes.
+:mod:`nblabel.preannotation.probes`); they cost one extra pass per view and N passes.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nblabel.images import ImageLoadError, decode_mask, load_rgb
-from nblabel.probes import mc_dropout_variance, tta_instability
+from nblabel.core.images import ImageLoadError, decode_mask, load_rgb
+from nblabel.core.labels import ImageSize, InvalidLabelError, Proposal
+from nblabel.preannotation.probes import mc_dropout_variance, tta_instability
 from nblabel.sources import ProposalError, ProposalSource
-from nblabel.types import ImageSize, InvalidLabelError, Proposal
 
 if TYPE_CHECKING:
     import fiftyone as fo

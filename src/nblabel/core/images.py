@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from nblabel.types import ImageSize
+from nblabel.core.labels import ImageSize
 
 __all__ = [
     "DisplayImage", "ImageLoadError", "decode_mask", "encode_mask", "load_display_image",

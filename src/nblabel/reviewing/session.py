@@ -20,15 +20,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from nblabel.fiftyone_sync import FiftyOneSync
-from nblabel.images import (
+from nblabel.core.images import (
     DisplayImage,
     ImageLoadError,
     encode_mask,
     load_display_image,
 )
-from nblabel.journal import DecisionJournal
-from nblabel.types import (
+from nblabel.core.labels import (
     IMAGE_LABEL_KEY,
     Action,
     Box,
@@ -37,6 +35,8 @@ from nblabel.types import (
     InvalidLabelError,
     Proposal,
 )
+from nblabel.store.journal import DecisionJournal
+from nblabel.store.sync import FiftyOneSync
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -83,8 +83,8 @@ def default_reviewer() -> str:
 
 class ReviewSession:
     """Review the samples of a FiftyOne view, in ``queue`` order: a list of sample ids, or the
-    name of an ordering of :func:`nblabel.queue.build_queue` (``"difficulty"``, ...); by default
-    the view's order.
+    name of an ordering of :func:`nblabel.curation.queue.build_queue` (``"difficulty"``, ...);
+    by default the view's order.
 
     Any view works: filtered by tags, evaluation results or confidence, a saved view, a patches
     view (``to_patches`` / ``to_evaluation_patches``: the images behind the patches, with the
@@ -140,8 +140,8 @@ class ReviewSession:
         if not isinstance(journal, DecisionJournal):
             journal = DecisionJournal(journal)
         self.journal = journal
-        if isinstance(queue, str):  # an ordering name: see nblabel.queue
-            from nblabel.queue import build_queue
+        if isinstance(queue, str):  # an ordering name: see nblabel.curation.queue
+            from nblabel.curation.queue import build_queue
 
             queue = build_queue(view, queue, field=predictions_field)
         self.queue: list[str] = (list(queue) if queue is not None else patch_order
@@ -149,7 +149,7 @@ class ReviewSession:
         if consensus is not None and consensus < 1:
             raise ValueError(f"consensus needs at least 1 reviewer per image, got {consensus}")
         #: Consensus mode: each image is reviewed by up to ``consensus`` reviewers
-        #: independently (merge them with :func:`nblabel.consensus.merge_consensus`).
+        #: independently (merge them with :func:`nblabel.curation.consensus.merge_consensus`).
         self.consensus = consensus
         if consensus is not None:
             self.queue = self._open_for_consensus(self.queue)
@@ -432,7 +432,7 @@ class ReviewSession:
     def _open_for_consensus(self, sample_ids: list[str]) -> list[str]:
         """The samples that still need this reviewer: fewer than ``consensus`` reviewers so
         far, or this reviewer among them."""
-        from nblabel.fiftyone_sync import REVIEWERS_FIELD
+        from nblabel.store.sync import REVIEWERS_FIELD
 
         if not self.dataset.has_sample_field(REVIEWERS_FIELD):
             return sample_ids
@@ -491,7 +491,7 @@ class ReviewSession:
             return {}
         from bson import ObjectId
 
-        from nblabel.fiftyone_sync import REVIEWED_TAG, REVIEWERS_FIELD
+        from nblabel.store.sync import REVIEWED_TAG, REVIEWERS_FIELD
 
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         out: dict[str, str] = {}
@@ -514,7 +514,7 @@ class ReviewSession:
         return out
 
     def _reviewed_among(self, sample_ids: Sequence[str]) -> set[str]:
-        from nblabel.fiftyone_sync import REVIEWED_TAG
+        from nblabel.store.sync import REVIEWED_TAG
 
         if not sample_ids:
             return set()

@@ -27,9 +27,9 @@ from typing import Any
 import anywidget
 import traitlets
 
-from nblabel.images import ImageLoadError, load_display_image
-from nblabel.session import ReviewSession, SampleState
-from nblabel.types import IMAGE_LABEL_KEY, Action, Box, Decision, InvalidLabelError
+from nblabel.core.images import ImageLoadError, load_display_image
+from nblabel.core.labels import IMAGE_LABEL_KEY, Action, Box, Decision, InvalidLabelError
+from nblabel.reviewing.session import ReviewSession, SampleState
 
 __all__ = ["KEYS", "ReviewWidget"]
 
@@ -60,7 +60,7 @@ KEYS: tuple[tuple[str, str], ...] = (
 
 
 class ReviewWidget(anywidget.AnyWidget):
-    """Review a :class:`~nblabel.session.ReviewSession` image by image."""
+    """Review a :class:`~nblabel.reviewing.session.ReviewSession` image by image."""
 
     _esm = _STATIC / "widget.js"
     _css = _STATIC / "widget.css"

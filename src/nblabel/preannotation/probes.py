@@ -12,7 +12,7 @@ Both run a source on the same images more than once and compare with its plain p
   (``torch_module()``) and that module has dropout with ``p > 0``; otherwise ``None``.
 
 Each returns one list of floats per image (``None`` for an image whose extra passes failed),
-aligned with the proposals given. :func:`nblabel.preannotate.preannotate` stores them on the
+aligned with the proposals given. :func:`nblabel.preannotation.preannotate` stores them on the
 proposals as ``tta_instability`` and ``mc_variance``.
 """
 
@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from nblabel.types import Box, Proposal
+from nblabel.core.labels import Box, Proposal
 
 if TYPE_CHECKING:
     from PIL import Image

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from nblabel.types import Box, ImageSize
+from nblabel.core.labels import Box, ImageSize
 
 __all__ = [
     "CLASSES", "SyntheticImage", "make_shapes", "shape_polygon", "write_classification_dataset",

@@ -1,0 +1,1 @@
+"""Reviewing: the session (queue, loading, decisions, undo, progress, sync) and the widget."""
