@@ -454,7 +454,8 @@ function render({ model, el: host }) {
     info.textContent = row
       ? `box ${selectedIndex() + 1}/${rows.length}: ${row.label}` +
         (row.confidence == null ? "" : ` (${row.confidence.toFixed(2)})`) +
-        ` · ${row.status} · ${pending} pending` + (hidden ? ` · ${hidden} below threshold` : "")
+        ` · ${row.status} · ${pending} pending` + (hidden ? ` · ${hidden} below threshold` : "") +
+        (row.unusable ? ` · unusable: ${row.unusable} (r rejects it)` : "")
       : rows.length === 0 && !model.get("image_error")
         ? "no boxes on this image: press b to draw one, → to go on"
         : "";
@@ -744,13 +745,24 @@ function render({ model, el: host }) {
     }
   }
   drawHelp();
-  root.append(toolbar, toolbar2, classPanel, stage, info, message, notice, help);
+  const syncStatus = el("div", "nblabel-sync-status");
+  root.append(toolbar, toolbar2, classPanel, stage, info, message, notice, syncStatus, help);
   function drawNotice() {
     notice.textContent = model.get("notice") || "";
     notice.style.display = notice.textContent ? "" : "none";
   }
   drawNotice();
   model.on("change:notice", drawNotice);
+  // Where the sync to FiftyOne stands (Python decides the words; shown unless all is synced).
+  function drawSyncStatus() {
+    const st = model.get("sync_status") || {};
+    syncStatus.dataset.state = st.state || "synced";
+    syncStatus.dataset.waiting = String(st.waiting || 0);
+    syncStatus.textContent = st.message || "";
+    syncStatus.style.display = syncStatus.textContent ? "" : "none";
+  }
+  drawSyncStatus();
+  model.on("change:sync_status", drawSyncStatus);
 
   // ---- from Python -----------------------------------------------------------------------
   function modelMeta() {

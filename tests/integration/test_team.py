@@ -87,24 +87,36 @@ def test_two_writer_processes_lose_no_decision(team_dataset, tmp_path):
     gt = {sid: (dets.detections if dets else [])
           for sid, dets in zip(*ds.values(["id", "ground_truth"]), strict=True)}
     reviewers = dict(zip(*ds.values(["id", REVIEWERS_FIELD]), strict=True))
+    latest: dict[tuple[str, str], object] = {}
+    for r in plan:
+        with DecisionJournal(tmp_path / f"{r}.sqlite") as journal:
+            for sid, decisions in journal.final_decisions(ds.name).items():
+                for k, d in decisions.items():
+                    if (sid, k) not in latest or latest[(sid, k)].decided_at < d.decided_at:
+                        latest[(sid, k)] = d
     for r, mine in plan.items():
         with DecisionJournal(tmp_path / f"{r}.sqlite") as journal:
             final = journal.final_decisions(ds.name)
             jid = journal.journal_id
         assert set(final) == set(mine)
         for sid, decisions in final.items():
+            # Where both decided a proposal, the later decision stands (for both journals).
             kept = {label_id_for_key(ds.name, sid, k, jid): d
-                    for k, d in decisions.items() if d.keeps_label}
+                    for k, d in decisions.items() if d.keeps_label
+                    and latest.get((sid, k), d).decided_at <= d.decided_at}
             landed = {d.id: d for d in gt[sid] if d.reviewer == r}
             assert set(landed) == set(kept), (r, sid)  # every kept decision, attributed to r
             for lid, det in landed.items():
                 assert det.label == kept[lid].label and det.review == kept[lid].action.value
             assert r in reviewers[sid]
-    # Shared images hold both reviewers' labels, with distinct ids.
+    # Shared images: each proposal's label comes from the reviewer who decided it last, the
+    # boxes both drew by hand are both kept, all with distinct ids.
     for sid in ids[8:16]:
         assert {d.reviewer for d in gt[sid]} == {"ann", "bob"}
         assert sorted(reviewers[sid]) == ["ann", "bob"]
         assert len({d.id for d in gt[sid]}) == len(gt[sid])
+        per_proposal = [d.proposal_id for d in gt[sid] if d.proposal_id]
+        assert len(per_proposal) == len(set(per_proposal))
     edited = ds.filter_labels("ground_truth", fo.ViewField("review") == "edited")
     assert set(edited.values("ground_truth.detections.reviewer", unwind=True)) == {"bob"}
 
@@ -127,8 +139,10 @@ def test_claims_keep_two_reviewers_apart(team_dataset, tmp_path):
     ann.claim(second)
     for p in state.proposals:
         ann.decide(state, p.id, "accepted")
-    ann.flush()
     ann.release(second)
+    # A claim is given up only once the image's decisions are synced: until then it is held.
+    assert bob.taken_by_others([second]) == {second: "ann is reviewing it"}
+    ann.flush()  # syncs, then releases
     widget.go(1)  # second: reviewed by ann -> skipped
     assert widget.sample_id == third and widget.message.startswith("skipped 1 image")
     assert "reviewed by ann" in widget.message

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nblabel.core.labels import Action, Box
+from nblabel.store import shim
 from nblabel.store.journal import DecisionJournal
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ def _journal_rows(journal: DecisionJournal, dataset: str | None) -> list[dict[st
 
 def _dataset_rows(view: fo.core.collections.SampleCollection, pf: str, gf: str
                   ) -> list[dict[str, Any]]:
-    ds = view._dataset
+    ds = shim.base_dataset(view)
     rows: list[dict[str, Any]] = []
     if ds.has_sample_field(gf):
         ids, gts, preds = view.values(["id", gf, pf])

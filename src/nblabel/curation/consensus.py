@@ -30,7 +30,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nblabel.core.geometry import greedy_clusters
-from nblabel.store.sync import REVIEWERS_FIELD
+from nblabel.store import shim
+from nblabel.store.schema import (
+    AGREEMENT_FIELD,
+    REVIEWER_AGREEMENT_FIELD,
+    REVIEWER_AGREEMENT_INFO_KEY,
+    REVIEWERS_FIELD,
+)
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -38,8 +44,6 @@ if TYPE_CHECKING:
 __all__ = ["CONSENSUS_TAG", "ConsensusReport", "merge_consensus", "merge_image"]
 
 CONSENSUS_TAG = "consensus"
-AGREEMENT_FIELD = "nblabel_agreement"
-REVIEWER_AGREEMENT_FIELD = "nblabel_reviewer_agreement"
 
 Box4 = tuple[float, float, float, float]
 
@@ -132,7 +136,7 @@ def merge_consensus(
 
     if min_reviewers < 1:
         raise ValueError(f"min_reviewers must be >= 1, got {min_reviewers}")
-    ds = view._dataset
+    ds = shim.base_dataset(view)
     if not ds.has_sample_field(reviews_field):
         raise ValueError(f"dataset {ds.name!r} has no reviews field {reviews_field!r}")
     if not ds.has_sample_field(REVIEWERS_FIELD):
@@ -188,7 +192,7 @@ def merge_consensus(
         merged.set_values(AGREEMENT_FIELD, agreement, key_field="id")
         merged.set_values(REVIEWER_AGREEMENT_FIELD, per_reviewer, key_field="id")
         merged.tag_samples(CONSENSUS_TAG)
-        ds.info["nblabel_reviewer_agreement"] = overall
+        ds.info[REVIEWER_AGREEMENT_INFO_KEY] = overall
         ds.save()
     report.merged_samples = len(out)
     return report

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nblabel.store.sync import REVIEWED_TAG
+from nblabel.store.schema import REVIEWED_TAG
 
 if TYPE_CHECKING:
     import fiftyone as fo

@@ -18,7 +18,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from nblabel.store.sync import REVIEWED_TAG
+from nblabel.store import shim
+from nblabel.store.schema import REVIEWED_TAG
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -50,7 +51,7 @@ def export_reviewed(
         raise ValueError(f"unknown export format {format!r}: use one of {', '.join(FORMATS)}")
     if not 0 <= val_fraction < 1:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    ds = view._root_dataset
+    ds = shim.root_dataset(view)
     if not ds.has_sample_field(label_field):
         raise ValueError(f"dataset {ds.name!r} has no label field {label_field!r} to export")
     target = view.match_tags(REVIEWED_TAG) if only_reviewed else view

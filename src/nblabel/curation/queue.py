@@ -33,6 +33,7 @@ from nblabel.curation.uncertainty import (
     compute_uncertainty,
     least_confidence,
 )
+from nblabel.store import shim
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -76,7 +77,7 @@ def build_queue(
     """
     if order not in ORDERINGS:
         raise ValueError(f"unknown ordering {order!r}; choose one of {', '.join(ORDERINGS)}")
-    dataset = view._dataset
+    dataset = shim.base_dataset(view)
     ids = list(view.values("id"))
     if order == "view":
         ordered = ids

@@ -33,6 +33,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nblabel.core.labels import Box
+from nblabel.store import schema, shim
+from nblabel.store.schema import DIFFICULTY_FIELD, DISAGREEMENT_FIELD
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -48,8 +50,6 @@ __all__ = [
     "proposal_uncertainty",
 ]
 
-DIFFICULTY_FIELD = "nblabel_difficulty"
-DISAGREEMENT_FIELD = "nblabel_disagreement"
 
 # Weights of the difficulty's evidence (tuned with bench/ranking.py).
 W_SHOWN = 1.0  # 1 - confidence of a shown proposal
@@ -189,7 +189,7 @@ def compute_uncertainty(
     """
     import fiftyone as fo
 
-    dataset = view._dataset
+    dataset = shim.base_dataset(view)
     if isinstance(dataset.get_field(field), fo.EmbeddedDocumentField) and issubclass(
         dataset.get_field(field).document_type, fo.Classification
     ):
@@ -258,10 +258,9 @@ def compute_uncertainty(
         difficulty[sid] = image_difficulty(cs, threshold=threshold, instability=inst_per_sample[i],
                                            variance=var_per_sample[i], agreement=agreement,
                                            unseen=unseen)
+    schema.declare(dataset, {f"{base}.{name}": "float" for name in updates})
     for name, values in updates.items():
         path = f"{base}.{name}"
-        if path not in dataset.get_field_schema(flat=True):
-            dataset.add_sample_field(path, fo.FloatField)
         if values:
             view.set_label_values(path, values, validate=False)
     _store(view, DIFFICULTY_FIELD, difficulty)
@@ -274,10 +273,7 @@ def _store(view: fo.core.collections.SampleCollection, path: str, values: dict[s
            ) -> None:
     """Declare the float field ``path`` (a sample field or an attribute of an embedded
     label) when needed and set it per sample id."""
-    import fiftyone as fo
-
-    if path not in view._dataset.get_field_schema(flat=True):
-        view._dataset.add_sample_field(path, fo.FloatField)
+    schema.declare(shim.base_dataset(view), {path: "float"})
     if values:
         view.set_values(path, values, key_field="id", validate=False)
 

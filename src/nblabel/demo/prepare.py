@@ -21,6 +21,7 @@ from nblabel.demo.synthetic import (
     write_classification_dataset,
     write_yolo_dataset,
 )
+from nblabel.store.schema import DEMO_INFO_KEY
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -120,7 +121,7 @@ def load_demo_dataset(
     weights = prepare_model(root)
     if fo.dataset_exists(name):
         ds = fo.load_dataset(name)
-        if not overwrite and ds.info.get("nblabel_demo") == _dataset_stamp(root) and len(ds):
+        if not overwrite and ds.info.get(DEMO_INFO_KEY) == _dataset_stamp(root) and len(ds):
             return ds
         ds.delete()
     images = make_shapes(root / "images", _DEMO, seed=3, size=_SIZE, prefix="demo")
@@ -143,7 +144,7 @@ def load_demo_dataset(
     ds.default_classes = list(CLASSES)
     source = UltralyticsSource(weights, imgsz=_IMGSZ, conf=0.1)
     preannotate(ds, source, "predictions", progress=False)
-    ds.info["nblabel_demo"] = _dataset_stamp(root)
+    ds.info[DEMO_INFO_KEY] = _dataset_stamp(root)
     ds.save()
     return ds
 

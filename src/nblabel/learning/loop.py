@@ -28,6 +28,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nblabel.learning.training import _train_in_subprocess
+from nblabel.store import schema, shim
+from nblabel.store.schema import (
+    MODEL_ROUND_FIELD,
+    MODELS_INFO_KEY,
+    PSEUDO_FIELD,
+    REVIEWED_TAG,
+    REVIEWERS_FIELD,
+)
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -40,9 +48,6 @@ __all__ = ["LearningLoop", "ModelVersion", "PseudoLabels", "pseudo_threshold",
 
 
 
-MODELS_INFO_KEY = "nblabel_models"
-PSEUDO_FIELD = "pseudo_labels"
-MODEL_ROUND_FIELD = "nblabel_model_round"
 
 
 @dataclass(frozen=True)
@@ -107,12 +112,11 @@ def select_pseudo_labels(
     """
     import fiftyone as fo
 
-    from nblabel.store.sync import REVIEWED_TAG
 
     low = min(0.1, threshold / 2) if low is None else low
     if not 0 <= low <= threshold <= 1:
         raise ValueError(f"need 0 <= low <= threshold <= 1, got low={low}, threshold={threshold}")
-    ds = view._root_dataset
+    ds = shim.root_dataset(view)
     pool = view.match_tags(REVIEWED_TAG, bool=False)
     ids, dets = pool.values(["id", predictions_field])
     chosen: dict[str, fo.Detections] = {}
@@ -127,9 +131,7 @@ def select_pseudo_labels(
                 for p in d.detections if (p.confidence or 0.0) >= threshold]
         chosen[sid] = fo.Detections(detections=keep)
         n_labels += len(keep)
-    if not ds.has_sample_field(PSEUDO_FIELD):
-        ds.add_sample_field(PSEUDO_FIELD, fo.EmbeddedDocumentField,
-                            embedded_doc_type=fo.Detections)
+    schema.declare(ds, {PSEUDO_FIELD: "detections"})
     stale = ds.exists(PSEUDO_FIELD).values("id")
     if stale:  # one pseudo-label set at a time
         ds.select(stale).set_values(PSEUDO_FIELD, [None] * len(stale))
@@ -145,7 +147,7 @@ def spot_check_precision(view: fo.core.collections.SampleCollection, pseudo: Pse
                          predictions_field: str = "predictions") -> float | None:
     """Share of the spot-checked pseudo-labels (the proposals at or above the threshold on the
     spot-check images) that the reviewer accepted unchanged; ``None`` before any is decided."""
-    ds = view._root_dataset
+    ds = shim.root_dataset(view)
     if not pseudo.spot_check_ids:
         return None
     decided = right = 0
@@ -245,7 +247,6 @@ class LearningLoop:
         import fiftyone as fo
 
         from nblabel.curation.export import export_reviewed, write_yolo_yaml
-        from nblabel.store.sync import REVIEWED_TAG
 
         with self._lock:
             started = time.monotonic()
@@ -295,7 +296,6 @@ class LearningLoop:
     def unseen(self, exclude: Iterable[str] = ()) -> list[str]:
         """Samples with no review decision yet (not tagged ``reviewed``, no reviewer), minus
         ``exclude`` (e.g. the image on screen)."""
-        from nblabel.store.sync import REVIEWED_TAG, REVIEWERS_FIELD
 
         view = self.dataset.match_tags(REVIEWED_TAG, bool=False)
         if self.dataset.has_sample_field(REVIEWERS_FIELD):

@@ -38,6 +38,8 @@ from nblabel.core.images import ImageLoadError, decode_mask, load_rgb
 from nblabel.core.labels import ImageSize, InvalidLabelError, Proposal
 from nblabel.preannotation.probes import mc_dropout_variance, tta_instability
 from nblabel.sources import ProposalError, ProposalSource
+from nblabel.store import schema, shim
+from nblabel.store.schema import ERROR_FIELD, PROPOSAL_ATTRS, UNCERTAINTY_ATTRS
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -47,7 +49,6 @@ __all__ = ["ERROR_FIELD", "PreannotationReport", "preannotate"]
 
 log = logging.getLogger(__name__)
 
-ERROR_FIELD = "nblabel_error"
 WRITE_EVERY = 64
 
 
@@ -95,19 +96,15 @@ def preannotate(
     ``skip_existing=True`` leaves samples that already have a value in ``field`` (reruns
     resume). ``backend``, ``address`` and ``num_workers``: see the module docstring.
     """
-    import fiftyone as fo
     from tqdm.auto import tqdm
 
     if backend not in ("local", "ray"):
         raise ValueError(f"backend must be 'local' or 'ray', not {backend!r}")
     task = getattr(source, "task", "detect")
-    dataset = view._dataset
+    dataset = shim.base_dataset(view)
     report = PreannotationReport()
-    doc_type = fo.Classification if task == "classify" else fo.Detections
-    if not dataset.has_sample_field(field):
-        dataset.add_sample_field(field, fo.EmbeddedDocumentField, embedded_doc_type=doc_type)
-    if not dataset.has_sample_field(ERROR_FIELD):
-        dataset.add_sample_field(ERROR_FIELD, fo.StringField)
+    schema.declare(dataset, {field: "classification" if task == "classify" else "detections",
+                             ERROR_FIELD: "str"})
     ids, paths, existing = view.values(["id", "filepath", field])
     todo = [(i, p) for i, p, e in zip(ids, paths, existing, strict=True)
             if not (skip_existing and e is not None)]
@@ -186,14 +183,9 @@ def preannotate(
 def _declare_attributes(dataset: fo.Dataset, field: str, task: str, names: set[str]) -> None:
     """Declare the optional proposal attributes this run wrote, so FiftyOne (the App's
     filters, ``get_field_schema``) knows them."""
-    import fiftyone as fo
-
     base = field if task == "classify" else f"{field}.detections"
-    schema = dataset.get_field_schema(flat=True)
-    for name in sorted(names):
-        path = f"{base}.{name}"
-        if path not in schema:
-            dataset.add_sample_field(path, fo.DictField if name == "scores" else fo.FloatField)
+    kinds = {**PROPOSAL_ATTRS, **UNCERTAINTY_ATTRS}
+    schema.declare(dataset, {f"{base}.{name}": kinds.get(name, "float") for name in names})
 
 
 def _run_local(

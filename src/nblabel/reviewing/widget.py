@@ -29,12 +29,15 @@ import traitlets
 
 from nblabel.core.images import ImageLoadError, load_display_image
 from nblabel.core.labels import IMAGE_LABEL_KEY, Action, Box, Decision, InvalidLabelError
+from nblabel.core.rules import can_finish_on_leave, visible
 from nblabel.reviewing.session import ReviewSession, SampleState
+from nblabel.reviewing.syncer import DatabaseUnreachable, SyncStatus
+from nblabel.store.journal import JournalError
 
 __all__ = ["KEYS", "ReviewWidget"]
 
 log = logging.getLogger(__name__)
-_STATIC = Path(__file__).parent / "static"
+_STATIC = Path(__file__).parents[1] / "static"
 
 #: The keyboard map (the browser shows the same list on ``?``).
 KEYS: tuple[tuple[str, str], ...] = (
@@ -90,6 +93,9 @@ class ReviewWidget(anywidget.AnyWidget):
     #: Lasting news (e.g. "model round 2 ready"), unlike ``message`` which each image resets.
     notice = traitlets.Unicode("").tag(sync=True)
     keys_help = traitlets.List(traitlets.List(traitlets.Unicode())).tag(sync=True)
+    #: Where the sync to FiftyOne stands: ``{"state", "waiting", "message"}`` (see
+    #: :class:`~nblabel.reviewing.syncer.SyncStatus`); the browser shows the message.
+    sync_status = traitlets.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -118,6 +124,8 @@ class ReviewWidget(anywidget.AnyWidget):
         self.total = len(session.queue)
         self.keys_help = [list(k) for k in KEYS]
         self.on_msg(self._on_message)
+        self.sync_status = session.sync_status().to_dict()
+        session._worker.add_listener(self._sync_changed)
         if session.queue:
             self.show(min(max(start, 0), len(session.queue) - 1))
         else:
@@ -131,15 +139,22 @@ class ReviewWidget(anywidget.AnyWidget):
         self.session.close()
         super().close()
 
+    def _sync_changed(self, status: SyncStatus) -> None:
+        self.sync_status = status.to_dict()
+
     # -- loading -----------------------------------------------------------------------------
 
-    def _load(self, sample_id: str) -> SampleState:
+    def _load(self, sample_id: str, wait: float | None = None) -> SampleState:
+        """The sample from the cache, else from the database (``wait``: at most that long)."""
         with self._cache_lock:
             state = self._cache.get(sample_id)
             if state is not None:
                 self._cache.move_to_end(sample_id)
                 return state
-        state = self.session.load(sample_id, max_side=self.max_preview_side)
+        if wait is None:
+            state = self.session.load(sample_id, max_side=self.max_preview_side)
+        else:
+            state = self.session.load_guarded(sample_id, self.max_preview_side, wait)
         with self._cache_lock:
             self._cache[sample_id] = state
             while len(self._cache) > 2 * self.prefetch + 4:
@@ -201,7 +216,13 @@ class ReviewWidget(anywidget.AnyWidget):
         reload still gets them, from the kernel's state).
         """
         sid = self.session.queue[position]
-        state = self._load(sid)
+        try:
+            state = self._load(sid, wait=5.0)
+        except DatabaseUnreachable as exc:
+            status = self.session.sync_status()
+            self.message = (f"{exc}: cannot open image {position + 1} yet. "
+                            f"{status.waiting} decision(s) wait in the journal (saved on disk)")
+            return
         previous = self.state.sample_id if self.state is not None else None
         if previous is not None and previous != sid:
             self.session.release(previous)
@@ -262,6 +283,8 @@ class ReviewWidget(anywidget.AnyWidget):
             notes.append(f"{len(focus)} false positive(s) to check (outlined)")
         if missed:
             notes.append(f"{missed} missed object(s) shown dashed")
+        for u in state.unusable:
+            notes.append(f"{u} (select it and reject it)")
         return notes
 
     def go(self, delta: int, browser_has: str | None = None) -> None:
@@ -303,11 +326,12 @@ class ReviewWidget(anywidget.AnyWidget):
         if state is None or state.size is None or self.session.counted_reviewed(state.sample_id):
             return
         decided = self.session.decisions(state.sample_id)
-        shown = [p for p in state.proposals
-                 if p.confidence is None or p.confidence >= self.threshold]
-        if any(p.id not in decided for p in shown):
-            return
-        if state.image_label is not None and IMAGE_LABEL_KEY not in decided:
+        shown = [p.id for p in state.proposals if visible(p.confidence, self.threshold)]
+        shown += [u.id for u in state.unusable]
+        decided_ids = {d.proposal.id for d in decided.values() if d.proposal is not None}
+        if not can_finish_on_leave(shown, decided_ids,
+                                   has_image_label=state.image_label is not None,
+                                   image_decided=IMAGE_LABEL_KEY in decided):
             return
         self.session.complete(state.sample_id, self.seconds_on_image())
 
@@ -392,6 +416,14 @@ class ReviewWidget(anywidget.AnyWidget):
                 "mask": p.mask,
                 "focus": p.id in focus,
             })
+        for u in state.unusable:  # shown in the list with their reason; rejecting is allowed
+            d = decided.get(u.id)
+            rows.append({
+                "key": u.id, "proposal_id": u.id, "label": u.label or "(unusable)",
+                "box": [0.0, 0.0, 0.0, 0.0], "original_box": None, "original_label": u.label,
+                "confidence": None, "status": d.action.value if d is not None else "pending",
+                "mask": None, "focus": False, "unusable": u.reason,
+            })
         for d in decided.values():
             if d.kind == "box" and d.action is Action.ADDED and d.box is not None:
                 rows.append({
@@ -432,8 +464,7 @@ class ReviewWidget(anywidget.AnyWidget):
             if row.get("focus"):
                 return str(row["key"])
         for row in self.boxes:
-            if row["status"] == "pending" and (row["confidence"] is None
-                                               or row["confidence"] >= self.threshold):
+            if row["status"] == "pending" and visible(row["confidence"], self.threshold):
                 return str(row["key"])
         return str(self.boxes[0]["key"]) if self.boxes else ""
 
@@ -472,7 +503,7 @@ class ReviewWidget(anywidget.AnyWidget):
                 if content.get("threshold") is not None:  # what the user saw when pressing
                     self.threshold = float(content["threshold"])
                 self.accept_all(content.get("seconds"))
-        except (InvalidLabelError, KeyError, ValueError, TypeError) as exc:
+        except (InvalidLabelError, KeyError, ValueError, TypeError, JournalError) as exc:
             self.message = f"not saved: {exc}"
 
     def _send_full_res(self, sample_id: str) -> None:

@@ -13,19 +13,20 @@ to decide, e.g. one with no proposals) and, per sync target, the sequence number
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from nblabel.core.labels import Action, Decision
 
-__all__ = ["CompletionMark", "DecisionJournal", "default_journal_path"]
+__all__ = ["CompletionMark", "DecisionJournal", "JournalError", "default_journal_path"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
@@ -66,6 +67,40 @@ def default_journal_path() -> Path:
     return Path(home) / "journal.sqlite"
 
 
+class JournalError(RuntimeError):
+    """The journal file cannot be used: the message names the file, the problem and what to do.
+
+    Decisions already in a damaged journal are not touched: move the file aside (the message
+    says where) and start a new one, or recover it with ``sqlite3 FILE .recover``."""
+
+
+def _advice(path: Path, exc: BaseException) -> str:
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        what = "the file or its folder is read-only: make it writable or pass journal= another path"
+    elif "unable to open" in text:
+        what = "the file cannot be opened: check that its folder exists and can be written"
+    elif "not a database" in text or "malformed" in text or "corrupt" in text:
+        what = (f"the file is damaged: move it aside (e.g. to {path}.damaged) and recover its "
+                f"decisions with `sqlite3 {path}.damaged .recover`, then open a new journal")
+    elif "disk" in text and "full" in text:
+        what = "the disk is full: free space; decisions not yet journaled were not saved"
+    elif "locked" in text:
+        what = "another process holds a write lock on it for too long"
+    else:
+        what = "see the SQLite error above"
+    return f"decision journal {path}: {text} ({what})"
+
+
+@contextlib.contextmanager
+def _named(path: Path) -> Iterator[None]:
+    """SQLite errors as :class:`JournalError` naming the file and what to do."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise JournalError(_advice(path, exc)) from exc
+
+
 @dataclass(frozen=True, slots=True)
 class CompletionMark:
     """The reviewer finished an image with nothing left to decide on it."""
@@ -81,22 +116,40 @@ class DecisionJournal:
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else default_journal_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JournalError(f"decision journal {self.path}: cannot create its folder "
+                               f"({exc}); pass journal= a path in a writable folder") from exc
         self._lock = threading.RLock()
         self.closed = False
-        self._conn = sqlite3.connect(
-            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA busy_timeout=30000")
-        with self._lock:
-            self._conn.executescript(_SCHEMA)
-            self._conn.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('journal_id', ?)",
-                               (uuid.uuid4().hex,))
-            row = self._conn.execute("SELECT value FROM meta WHERE name = 'journal_id'").fetchone()
+        with _named(self.path):
+            self._conn = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA busy_timeout=30000")
+            self.check()
+            with self._lock:
+                self._conn.executescript(_SCHEMA)
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO meta (name, value) VALUES ('journal_id', ?)",
+                    (uuid.uuid4().hex,))
+                row = self._conn.execute(
+                    "SELECT value FROM meta WHERE name = 'journal_id'").fetchone()
         #: Stable identity of this journal (its file), written on the labels its syncs own.
         self.journal_id: str = str(row[0])
+
+    def check(self) -> None:
+        """SQLite's integrity check (``PRAGMA quick_check``): raises :class:`JournalError` on a
+        damaged file, before anything more is written to it. Run on open and by ``flush()``."""
+        with self._lock, _named(self.path):
+            rows = self._conn.execute("PRAGMA quick_check").fetchall()
+        problems = [str(r[0]) for r in rows if r[0] != "ok"]
+        if problems:
+            raise JournalError(_advice(self.path, sqlite3.DatabaseError(
+                f"database disk image is malformed: {'; '.join(problems[:3])}")))
 
     def close(self) -> None:
         with self._lock:
@@ -117,26 +170,38 @@ class DecisionJournal:
         Appending a decision whose id is already present is a no-op returning the existing
         sequence number (so a retried write cannot duplicate a decision).
         """
-        payload = json.dumps(decision.to_dict(), separators=(",", ":"))
-        with self._lock:
-            cur = self._conn.execute(
-                "INSERT OR IGNORE INTO decisions (id, dataset, sample_id, key, payload) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (decision.id, dataset, decision.sample_id, decision.key, payload),
-            )
-            if cur.rowcount == 0:
-                row = self._conn.execute(
-                    "SELECT seq FROM decisions WHERE id = ?", (decision.id,)
-                ).fetchone()
-                return int(row[0])
-            return int(cur.lastrowid or 0)
+        return self.append_many(dataset, [decision])[0]
+
+    def append_many(self, dataset: str, decisions: Iterable[Decision]) -> list[int]:
+        """Commit several decisions in one transaction (one disk sync): all or none."""
+        rows = [(d.id, dataset, d.sample_id, d.key,
+                 json.dumps(d.to_dict(), separators=(",", ":"))) for d in decisions]
+        seqs: list[int] = []
+        with self._lock, _named(self.path):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for row in rows:
+                    cur = self._conn.execute(
+                        "INSERT OR IGNORE INTO decisions (id, dataset, sample_id, key, payload) "
+                        "VALUES (?, ?, ?, ?, ?)", row)
+                    if cur.rowcount == 0:
+                        seq = self._conn.execute(
+                            "SELECT seq FROM decisions WHERE id = ?", (row[0],)).fetchone()[0]
+                    else:
+                        seq = cur.lastrowid or 0
+                    seqs.append(int(seq))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return seqs
 
     def mark_complete(
         self, dataset: str, sample_id: str, reviewer: str, seconds_on_image: float
     ) -> int:
         """Record that ``sample_id`` was finished with nothing left to decide."""
         now = datetime.now(timezone.utc).isoformat()
-        with self._lock:
+        with self._lock, _named(self.path):
             cur = self._conn.execute(
                 "INSERT INTO completions (dataset, sample_id, reviewer, completed_at, "
                 "seconds_on_image) VALUES (?, ?, ?, ?, ?)",
@@ -150,7 +215,7 @@ class DecisionJournal:
         self, dataset: str, sample_ids: Iterable[str] | None = None
     ) -> list[tuple[int, Decision]]:
         """All decisions for ``dataset`` (optionally only these samples), in commit order."""
-        with self._lock:
+        with self._lock, _named(self.path):
             if sample_ids is None:
                 rows = self._conn.execute(
                     "SELECT seq, payload FROM decisions WHERE dataset = ? ORDER BY seq",
@@ -195,7 +260,7 @@ class DecisionJournal:
         self, dataset: str, sample_ids: Iterable[str] | None = None
     ) -> dict[str, CompletionMark]:
         """Per sample, the latest completion mark."""
-        with self._lock:
+        with self._lock, _named(self.path):
             rows = self._conn.execute(
                 "SELECT sample_id, reviewer, completed_at, seconds_on_image FROM completions "
                 "WHERE dataset = ? ORDER BY seq",
@@ -210,13 +275,13 @@ class DecisionJournal:
 
     def datasets(self) -> list[str]:
         """Names of the datasets with decisions in this journal."""
-        with self._lock:
+        with self._lock, _named(self.path):
             rows = self._conn.execute("SELECT DISTINCT dataset FROM decisions").fetchall()
         return sorted(r[0] for r in rows)
 
     def last_seq(self, dataset: str) -> tuple[int, int]:
         """The newest (decision, completion) sequence numbers for ``dataset`` (0 if none)."""
-        with self._lock:
+        with self._lock, _named(self.path):
             d = self._conn.execute(
                 "SELECT COALESCE(MAX(seq), 0) FROM decisions WHERE dataset = ?", (dataset,)
             ).fetchone()[0]
@@ -229,7 +294,7 @@ class DecisionJournal:
 
     def synced_seq(self, dataset: str, target: str) -> tuple[int, int]:
         """Sequence numbers (decisions, completions) already synced to ``target``."""
-        with self._lock:
+        with self._lock, _named(self.path):
             row = self._conn.execute(
                 "SELECT decisions_seq, completions_seq FROM sync_marks "
                 "WHERE dataset = ? AND target = ?",
@@ -238,7 +303,7 @@ class DecisionJournal:
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
     def mark_synced(self, dataset: str, target: str, seqs: tuple[int, int]) -> None:
-        with self._lock:
+        with self._lock, _named(self.path):
             self._conn.execute(
                 "INSERT INTO sync_marks (dataset, target, decisions_seq, completions_seq) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT (dataset, target) DO UPDATE SET "
@@ -247,9 +312,19 @@ class DecisionJournal:
                 (dataset, target, seqs[0], seqs[1]),
             )
 
+    def waiting(self, dataset: str, target: str) -> int:
+        """How many decisions and completion marks are journaled but not yet synced."""
+        d, c = self.synced_seq(dataset, target)
+        with self._lock, _named(self.path):
+            n = self._conn.execute(
+                "SELECT (SELECT COUNT(*) FROM decisions WHERE dataset = ? AND seq > ?) + "
+                "(SELECT COUNT(*) FROM completions WHERE dataset = ? AND seq > ?)",
+                (dataset, d, dataset, c)).fetchone()[0]
+        return int(n)
+
     def samples_changed_since(self, dataset: str, seqs: tuple[int, int]) -> list[str]:
         """Sample ids with a decision or completion newer than ``seqs``."""
-        with self._lock:
+        with self._lock, _named(self.path):
             rows = self._conn.execute(
                 "SELECT DISTINCT sample_id FROM decisions WHERE dataset = ? AND seq > ? "
                 "UNION SELECT DISTINCT sample_id FROM completions WHERE dataset = ? AND seq > ?",

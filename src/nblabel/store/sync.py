@@ -1,48 +1,64 @@
-"""Replaying the decision journal into a FiftyOne dataset with bulk, id-keyed writes.
+"""Replaying the decision journal into a FiftyOne dataset: one atomic update per sample, merged
+with what other reviewers' journals wrote, so team state converges.
 
-What a sync writes, for each sample with decisions:
+What a sync writes, for each sample with decisions (names in :mod:`nblabel.store.schema`):
 
-- on each decided proposal in the predictions field: ``review`` (``accepted`` / ``edited`` /
-  ``rejected``), ``reviewer`` and ``reviewed_at`` (written with ``set_label_values``, keyed by
-  sample and label id);
-- in the ground-truth field (``ground_truth`` by default): one detection per accepted, edited or
-  added box, with attributes ``review``, ``reviewer``, ``reviewed_at``, ``proposal_id``,
-  ``proposal_confidence`` and ``seconds_on_image``. Their ids are derived from the decision key,
-  so replaying yields the same documents. Detections in that field that nblabel did not write
-  (e.g. truth imported before the review) are kept;
-- with a ``classification_field`` (image-level proposals, ``fo.Classification``): the accepted or
-  replaced class in ``gt_classification_field`` (``ground_truth_class``; nblabel owns that field
-  for the samples it syncs) and ``review``/``reviewer``/``reviewed_at`` on the proposal;
-- the sample tag ``reviewed`` on samples whose review is complete: every proposal (and the image
-  label, if there is one) decided, or the reviewer moved past an image with nothing to decide.
+- on each decided proposal: ``nblabel_votes``, every journal's latest decision on it
+  (``journal``, ``review``, ``reviewer``, ``at``, ``label``, ``box``, ``seconds``); ``review``,
+  ``reviewer`` and ``reviewed_at`` are the latest of those by decision time
+  (:func:`nblabel.core.rules.latest_vote`). A journal replaces only its own vote, so whatever
+  order journals sync or replay in, a proposal shows its latest decision across reviewers;
+- in the ground-truth field: one detection per proposal whose standing decision keeps it
+  (accepted, edited), built from that vote, and one per box drawn by hand (owned by the journal
+  that drew it). In consensus mode (``per_journal_truth=True``) each journal keeps its own labels
+  instead, for :func:`nblabel.curation.consensus.merge_consensus`. Detections nblabel did not write
+  (truth imported before the review) are kept;
+- image-level decisions (``classification_field``): votes on the proposed class, and the standing
+  class in ``gt_classification_field``;
+- ``nblabel_reviewers`` and ``nblabel_completed`` (who moved past the image), and the ``reviewed``
+  tag, recomputed from the merged state with :func:`nblabel.core.rules.is_complete`, so nobody's
+  sync removes what another's set.
 
-Sync is idempotent: values are computed from the journal's final state, never appended, so
-running it twice (or after a crash halfway through) leaves the same dataset.
+Each update is a compare-and-set: the sample is read, the new state computed, and written only if
+the sample did not change in between (``nblabel_rev`` and ``last_modified_at``); otherwise it is
+read again. Values come from the journal's final state, so syncing twice changes nothing.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Iterable, Iterator
+import random
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from nblabel.core.images import decode_mask
 from nblabel.core.labels import IMAGE_LABEL_KEY, Action, Decision
-from nblabel.store.journal import DecisionJournal
+from nblabel.core.rules import is_complete, latest_vote
+from nblabel.store import schema, shim
+from nblabel.store.journal import CompletionMark, DecisionJournal
+from nblabel.store.schema import (
+    COMPLETED_FIELD,
+    JOURNAL_ATTR,
+    OWNER_ATTR,
+    REVIEWED_TAG,
+    REVIEWERS_FIELD,
+    REVISION_FIELD,
+    VOTES_ATTR,
+)
 
 if TYPE_CHECKING:
     import fiftyone as fo
 
 __all__ = ["REVIEWED_TAG", "REVIEWERS_FIELD", "FiftyOneSync", "SyncReport", "label_id_for_key"]
 
-REVIEWED_TAG = "reviewed"
-REVIEWERS_FIELD = "nblabel_reviewers"
-_OWNER_ATTR = "nblabel_key"
-_JOURNAL_ATTR = "nblabel_journal"
 _BULK = 1000
+_MAX_ATTEMPTS = 50
 
 
 def label_id_for_key(dataset_name: str, sample_id: str, key: str, journal_id: str = "") -> str:
@@ -65,9 +81,16 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _review_attrs(d: Decision) -> dict[str, Any]:
-    return {"review": d.action.value, "reviewer": d.reviewer,
-            "reviewed_at": d.decided_at.replace(tzinfo=None)}
+def _utc(d: datetime) -> datetime:
+    """Naive UTC at MongoDB's millisecond precision (what a read gives back)."""
+    d = d.astimezone(timezone.utc).replace(tzinfo=None)
+    return d.replace(microsecond=d.microsecond // 1000 * 1000)
+
+
+def _review_attrs(v: Mapping[str, Any] | None) -> dict[str, Any]:
+    if v is None:
+        return {"review": None, "reviewer": None, "reviewed_at": None}
+    return {"review": v["review"], "reviewer": v["reviewer"], "reviewed_at": v["at"]}
 
 
 @dataclass
@@ -80,6 +103,7 @@ class SyncReport:
     reviewed_samples: int = 0
     missing_samples: list[str] = field(default_factory=list)
     missing_proposals: int = 0
+    retries: int = 0
 
 
 class FiftyOneSync:
@@ -93,6 +117,8 @@ class FiftyOneSync:
         gt_field: str = "ground_truth",
         classification_field: str | None = None,
         gt_classification_field: str = "ground_truth_class",
+        *,
+        per_journal_truth: bool = False,
     ) -> None:
         self.dataset = dataset
         self.journal = journal
@@ -100,7 +126,13 @@ class FiftyOneSync:
         self.gt_field = gt_field
         self.classification_field = classification_field
         self.gt_classification_field = gt_classification_field
+        self.per_journal_truth = per_journal_truth
         self.target = f"fiftyone:{predictions_field}->{gt_field}"
+
+    def declare(self) -> None:
+        """Declare every field this sync writes (idempotent; see :mod:`nblabel.store.schema`)."""
+        schema.declare_review(self.dataset, self.predictions_field, self.gt_field,
+                              self.classification_field, self.gt_classification_field)
 
     def sync(self, full: bool = False) -> SyncReport:
         """Write every decision not yet synced (``full=True``: replay the whole journal)."""
@@ -122,129 +154,229 @@ class FiftyOneSync:
         with _gc_paused():
             return self._sync_samples(sample_ids)
 
+    def _projection(self) -> dict[str, int]:
+        pf, cf = self.predictions_field, self.classification_field
+        proj = {f"{pf}.detections._id": 1, f"{pf}.detections.{VOTES_ATTR}": 1,
+                f"{pf}.detections.review": 1, f"{pf}.detections.confidence": 1,
+                f"{pf}.detections.mask": 1, self.gt_field: 1, "tags": 1, REVIEWERS_FIELD: 1,
+                COMPLETED_FIELD: 1, REVISION_FIELD: 1, "last_modified_at": 1}
+        if cf:
+            proj.update({f"{cf}._id": 1, f"{cf}.{VOTES_ATTR}": 1, f"{cf}.confidence": 1,
+                         self.gt_classification_field: 1})
+        return proj
+
     def _sync_samples(self, sample_ids: Iterable[str]) -> SyncReport:
-        import fiftyone as fo
         from bson import ObjectId
         from pymongo import UpdateOne
 
-        ds = self.dataset
-        name = ds.name
         report = SyncReport()
         ids = list(dict.fromkeys(sample_ids))
         if not ids:
             return report
-        self._ensure_schema()
-        pf, gf, cf = self.predictions_field, self.gt_field, self.classification_field
-        projection = {f"{pf}.detections._id": 1}
-        if cf:
-            projection[f"{cf}._id"] = 1
-        coll = ds._sample_collection
-        present: dict[str, dict[str, Any]] = {
-            str(doc["_id"]): doc
-            for doc in coll.find({"_id": {"$in": [ObjectId(s) for s in ids]}}, projection)
-        }
-        report.missing_samples = [s for s in ids if s not in present]
-        ids = [s for s in ids if s in present]
+        self.declare()
+        name = self.dataset.name
+        coll = shim.sample_collection(self.dataset)
         latest = self.journal.latest_decisions(name, ids)
         completions = self.journal.completions(name, ids)
-        jid = self.journal.journal_id
-
-        ops: list[UpdateOne] = []
-        reviewed = 0
-        for sid in ids:
-            doc = present[sid]
-            preds = (doc.get(pf) or {}).get("detections") or []
-            proposal_ids = {str(det["_id"]) for det in preds}
-            touched = latest.get(sid, {})
-            final = {k: d for k, d in touched.items() if d.action is not Action.CLEARED}
-            image_decision = final.get(IMAGE_LABEL_KEY)
-            box_keys = {k for k, d in touched.items() if d.kind == "box"}
-            # Proposal attributes: set where decided, cleared where this journal withdrew its
-            # decision (only if the value there is still the one this journal wrote).
-            branches: list[dict[str, Any]] = []
-            decided_proposals: set[str] = set()
-            for d in touched.values():
-                if d.kind != "box" or d.proposal is None:
+        pending = ids
+        written: list[str] = []
+        for attempt in range(_MAX_ATTEMPTS):
+            docs = {str(d["_id"]): d for d in coll.find(
+                {"_id": {"$in": [ObjectId(s) for s in pending]}}, self._projection())}
+            if attempt == 0:
+                report.missing_samples = [s for s in pending if s not in docs]
+            tokens: dict[str, str] = {}
+            ops: list[UpdateOne] = []
+            attempt_report = SyncReport()
+            for sid in pending:
+                doc = docs.get(sid)
+                if doc is None:
                     continue
-                pid = d.proposal.id
-                if pid not in proposal_ids:
-                    report.missing_proposals += d.action is not Action.CLEARED
-                    continue
-                match: dict[str, Any] = {"$eq": ["$$d._id", ObjectId(pid)]}
-                if d.action is Action.CLEARED:
-                    values: dict[str, Any] = {"review": None, "reviewer": None,
-                                              "reviewed_at": None}
-                    match = {"$and": [match, {"$eq": ["$$d.reviewer", d.reviewer]}]}
-                else:
-                    values = _review_attrs(d)
-                    decided_proposals.add(pid)
-                    report.proposal_updates += 1
-                branches.append({"case": match, "then": {"$mergeObjects": [
-                    "$$d", {"$literal": values}]}})
-            stage: dict[str, Any] = {"last_modified_at": "$$NOW"}
-            if branches:
-                stage[f"{pf}.detections"] = {"$map": {
-                    "input": f"${pf}.detections", "as": "d",
-                    "in": {"$switch": {"branches": branches, "default": "$$d"}},
-                }}
-            ours = [self._stored_gt(name, d) for d in final.values()
-                    if d.kind == "box" and d.keeps_label]
-            report.ground_truth_labels += len(ours)
-            if box_keys:
-                ours_ids = [det["_id"] for det in ours]
-                theirs = {"$filter": {
-                    "input": {"$ifNull": [f"${gf}.detections", []]}, "as": "g",
-                    "cond": {"$not": [{"$or": [
-                        {"$eq": ["$$g.nblabel_journal", jid]},
-                        {"$in": ["$$g._id", ours_ids]},
-                        # written before labels carried their journal
-                        {"$and": [{"$eq": [{"$ifNull": ["$$g.nblabel_journal", None]}, None]},
-                                  {"$in": ["$$g.nblabel_key", sorted(box_keys)]}]},
-                    ]}]},
-                }}
-                gt = {"$mergeObjects": [
-                    {"$ifNull": [f"${gf}", {"_cls": "Detections"}]},
-                    {"detections": {"$concatArrays": [theirs, {"$literal": ours}]}},
-                ]}
-                stage[gf] = gt if ours else {
-                    "$cond": [{"$eq": [{"$ifNull": [f"${gf}", None]}, None]}, None, gt]}
-            has_class = bool(cf) and (doc.get(cf or "") or {}).get("_id") is not None
-            if cf and IMAGE_LABEL_KEY in touched:
-                stage[self.gt_classification_field] = {
-                    "$literal": self._stored_classification(image_decision)}
-                if has_class:
-                    values = (_review_attrs(image_decision) if image_decision is not None
-                              else {"review": None, "reviewer": None, "reviewed_at": None})
-                    for attr, value in values.items():
-                        stage[f"{cf}.{attr}"] = {"$literal": value}
-            boxes_done = proposal_ids <= decided_proposals
-            image_done = image_decision is not None
-            done = sid in completions or (
-                boxes_done and (image_done or not has_class) and bool(proposal_ids or image_done)
-            )
-            reviewed += done
-            tags = {"$ifNull": ["$tags", []]}
-            stage["tags"] = (
-                {"$cond": [{"$in": [REVIEWED_TAG, tags]}, tags,
-                           {"$concatArrays": [tags, [REVIEWED_TAG]]}]}
-                if done else
-                {"$filter": {"input": tags, "as": "t", "cond": {"$ne": ["$$t", REVIEWED_TAG]}}}
-            )
-            reviewers = sorted({d.reviewer for d in final.values()}
-                               | ({completions[sid].reviewer} if sid in completions else set()))
-            if reviewers:
-                stage[REVIEWERS_FIELD] = {"$setUnion": [
-                    {"$ifNull": [f"${REVIEWERS_FIELD}", []]}, {"$literal": reviewers}]}
-            ops.append(UpdateOne({"_id": doc["_id"]}, [{"$set": stage}]))
-        for i in range(0, len(ops), _BULK):
-            coll.bulk_write(ops[i:i + _BULK], ordered=False)
-        # Keep any Sample objects alive in this process in step with what was written.
-        fo.Sample._reload_docs(ds._sample_collection_name, sample_ids=ids)
-        report.samples = len(ids)
-        report.reviewed_samples = reviewed
+                update = self._update(doc, latest.get(sid, {}), completions.get(sid),
+                                      attempt_report)
+                tokens[sid] = uuid.uuid4().hex
+                update[REVISION_FIELD] = tokens[sid]
+                update["last_modified_at"] = _utc(datetime.now(timezone.utc))
+                ops.append(UpdateOne(
+                    {"_id": doc["_id"], REVISION_FIELD: doc.get(REVISION_FIELD),
+                     "last_modified_at": doc.get("last_modified_at")},
+                    {"$set": update}))
+            for i in range(0, len(ops), _BULK):
+                coll.bulk_write(ops[i:i + _BULK], ordered=False)
+            # Which writes lost a race (the sample changed after we read it): read them again.
+            now = {str(d["_id"]): d.get(REVISION_FIELD) for d in coll.find(
+                {"_id": {"$in": [ObjectId(s) for s in tokens]}}, {REVISION_FIELD: 1})}
+            lost = [s for s, t in tokens.items() if now.get(s) != t]
+            written += [s for s in tokens if s not in lost]
+            report.proposal_updates += attempt_report.proposal_updates
+            report.ground_truth_labels += attempt_report.ground_truth_labels
+            report.reviewed_samples += attempt_report.reviewed_samples
+            report.missing_proposals += attempt_report.missing_proposals
+            if not lost:
+                break
+            report.retries += len(lost)
+            pending = lost
+            time.sleep(random.uniform(0.0, 0.02 * (attempt + 1)))
+        else:
+            raise RuntimeError(f"{len(pending)} sample(s) of {name!r} kept changing while "
+                               f"syncing (e.g. {pending[0]}); the journal keeps the decisions")
+        shim.reload_sample_docs(self.dataset, written)
+        report.samples = len(written)
         return report
 
-    def _stored_gt(self, dataset_name: str, d: Decision) -> dict[str, Any]:
+    # -- the state of one sample -----------------------------------------------------------
+
+    def _vote(self, d: Decision) -> dict[str, Any]:
+        return {
+            "journal": self.journal.journal_id, "review": d.action.value,
+            "reviewer": d.reviewer, "at": _utc(d.decided_at), "label": d.label,
+            "box": d.box.to_relative(d.image_size) if d.box is not None else None,
+            "seconds": d.seconds_on_image,
+        }
+
+    def _merge_votes(self, stored: list[dict[str, Any]] | None, d: Decision
+                     ) -> list[dict[str, Any]]:
+        jid = self.journal.journal_id
+        votes = [v for v in stored or [] if v.get("journal") != jid]
+        if d.action is not Action.CLEARED:
+            votes.append(self._vote(d))
+        return votes
+
+    def _update(self, doc: dict[str, Any], touched: dict[str, Decision],
+                completion: CompletionMark | None, report: SyncReport) -> dict[str, Any]:
+        """The ``$set`` document bringing ``doc`` to the merged state (see the module doc)."""
+        pf, gf, cf = self.predictions_field, self.gt_field, self.classification_field
+        jid = self.journal.journal_id
+        name = self.dataset.name
+        sid = str(doc["_id"])
+        update: dict[str, Any] = {}
+        preds: list[dict[str, Any]] = (doc.get(pf) or {}).get("detections") or []
+        index = {str(det["_id"]): i for i, det in enumerate(preds)}
+        for d in touched.values():
+            if d.kind != "box" or d.proposal is None:
+                continue
+            i = index.get(d.proposal.id)
+            if i is None:
+                report.missing_proposals += d.action is not Action.CLEARED
+                continue
+            votes = self._merge_votes(preds[i].get(VOTES_ATTR), d)
+            preds[i] = {**preds[i], VOTES_ATTR: votes}
+            update[f"{pf}.detections.{i}.{VOTES_ATTR}"] = votes
+            for attr, value in _review_attrs(latest_vote(votes)).items():
+                update[f"{pf}.detections.{i}.{attr}"] = value
+                preds[i][attr] = value
+            report.proposal_updates += d.action is not Action.CLEARED
+        standing = {str(det["_id"]): latest_vote(det.get(VOTES_ATTR) or []) for det in preds}
+        decided = {pid for pid, v in standing.items() if v is not None}
+        # Decided before votes existed (an older nblabel): the review attribute stands.
+        decided |= {str(det["_id"]) for det in preds
+                    if not det.get(VOTES_ATTR) and det.get("review")}
+
+        # Ground truth.
+        final = {k: d for k, d in touched.items() if d.action is not Action.CLEARED}
+        box_keys = {k for k, d in touched.items() if d.kind == "box"}
+        gt_doc = doc.get(gf) or None
+        stored_gt: list[dict[str, Any]] = (gt_doc or {}).get("detections") or []
+        if self.per_journal_truth:
+            ours = [self._gt_from_decision(name, d) for d in final.values()
+                    if d.kind == "box" and d.keeps_label]
+            ours_ids = {g["_id"] for g in ours}
+            kept = [g for g in stored_gt if not (
+                g.get(JOURNAL_ATTR) == jid or g["_id"] in ours_ids
+                or (g.get(JOURNAL_ATTR) is None and g.get(OWNER_ATTR) in box_keys))]
+        else:
+            masks = {str(det["_id"]): det.get("mask") for det in preds}
+            confs = {str(det["_id"]): det.get("confidence") for det in preds}
+            ours = [self._gt_from_decision(name, d) for d in final.values()
+                    if d.kind == "box" and d.keeps_label and d.proposal is None]
+            ours += [self._gt_from_vote(name, sid, pid, v, masks.get(pid), confs.get(pid))
+                     for pid, v in standing.items()
+                     if v is not None and v["review"] in ("accepted", "edited")]
+            ours_ids = {g["_id"] for g in ours}
+            kept = [g for g in stored_gt if not (
+                g["_id"] in ours_ids
+                or (g.get(OWNER_ATTR) is not None and g.get("proposal_id") in index)
+                or (g.get(JOURNAL_ATTR) == jid and g.get(OWNER_ATTR) in box_keys)
+                or (g.get(JOURNAL_ATTR) is None and g.get(OWNER_ATTR) in box_keys))]
+        report.ground_truth_labels += len(ours)
+        if box_keys or not self.per_journal_truth:
+            new_gt = kept + ours
+            if new_gt or gt_doc is not None:
+                update[gf] = {**(gt_doc or {"_cls": "Detections"}), "detections": new_gt}
+
+        # Image-level class.
+        has_class = bool(cf) and (doc.get(cf or "") or {}).get("_id") is not None
+        image_decided = False
+        if cf:
+            image_decided = self._update_class(doc, touched.get(IMAGE_LABEL_KEY), has_class,
+                                               update)
+
+        # Who, and whether the review is complete.
+        reviewers = set(doc.get(REVIEWERS_FIELD) or [])
+        reviewers |= {d.reviewer for d in final.values()}
+        completed = set(doc.get(COMPLETED_FIELD) or [])
+        if completion is not None:
+            reviewers.add(completion.reviewer)
+            completed.add(completion.reviewer)
+        update[REVIEWERS_FIELD] = sorted(reviewers)
+        update[COMPLETED_FIELD] = sorted(completed)
+        done = is_complete(index, decided, has_image_label=has_class,
+                           image_decided=image_decided, completed=bool(completed))
+        tags = [t for t in doc.get("tags") or [] if t != REVIEWED_TAG]
+        update["tags"] = [*tags, REVIEWED_TAG] if done else tags
+        report.reviewed_samples += done
+        return update
+
+    def _update_class(self, doc: dict[str, Any], d: Decision | None, has_class: bool,
+                      update: dict[str, Any]) -> bool:
+        """Votes on the proposed class and the standing class; returns whether it is decided.
+        With no proposed class, the latest journal to sync sets the class."""
+        cf = self.classification_field
+        gcf = self.gt_classification_field
+        assert cf is not None
+        if has_class:
+            label = doc[cf]
+            votes = label.get(VOTES_ATTR) or []
+            if d is not None:
+                votes = self._merge_votes(votes, d)
+                update[f"{cf}.{VOTES_ATTR}"] = votes
+            v = latest_vote(votes)
+            for attr, value in _review_attrs(v).items():
+                update[f"{cf}.{attr}"] = value
+            update[gcf] = self._class_doc(v, label.get("confidence"))
+            return v is not None
+        if d is not None:
+            v = self._vote(d) if d.action is not Action.CLEARED else None
+            update[gcf] = self._class_doc(v, None)
+            return v is not None
+        return doc.get(gcf) is not None
+
+    @staticmethod
+    def _class_doc(v: Mapping[str, Any] | None, confidence: Any) -> dict[str, Any] | None:
+        from bson import ObjectId
+
+        if v is None or v["review"] not in ("accepted", "edited", "added"):
+            return None
+        return {"_id": ObjectId(), "_cls": "Classification", "tags": [], "label": v["label"],
+                **_review_attrs(v), "proposal_confidence": confidence,
+                "seconds_on_image": v.get("seconds")}
+
+    def _gt_from_vote(self, name: str, sid: str, pid: str, v: Mapping[str, Any],
+                      mask: Any, confidence: Any) -> dict[str, Any]:
+        from bson import ObjectId
+
+        doc: dict[str, Any] = {"_cls": "Detection", "tags": []}
+        if mask is not None:
+            doc["mask"] = mask
+        doc.update({
+            "_id": ObjectId(label_id_for_key(name, sid, pid, str(v["journal"]))),
+            "label": v["label"], "bounding_box": v["box"], **_review_attrs(v),
+            "proposal_id": pid, "proposal_confidence": confidence,
+            "seconds_on_image": v.get("seconds"), OWNER_ATTR: pid, JOURNAL_ATTR: v["journal"],
+        })
+        return doc
+
+    def _gt_from_decision(self, dataset_name: str, d: Decision) -> dict[str, Any]:
         """The stored document of the ground-truth detection for a kept decision."""
         from bson import ObjectId
 
@@ -259,62 +391,11 @@ class FiftyOneSync:
                                              self.journal.journal_id)),
             "label": d.label,
             "bounding_box": d.box.to_relative(d.image_size),
-            **_review_attrs(d),
+            **_review_attrs(self._vote(d)),
             "proposal_id": d.proposal.id if d.proposal is not None else None,
             "proposal_confidence": d.proposal.confidence if d.proposal is not None else None,
             "seconds_on_image": d.seconds_on_image,
-            _OWNER_ATTR: d.key,
-            _JOURNAL_ATTR: self.journal.journal_id,
+            OWNER_ATTR: d.key,
+            JOURNAL_ATTR: self.journal.journal_id,
         })
         return doc
-
-    def _stored_classification(self, d: Decision | None) -> dict[str, Any] | None:
-        from bson import ObjectId
-
-        if d is None or not d.keeps_label:
-            return None
-        return {
-            "_id": ObjectId(), "_cls": "Classification", "tags": [], "label": d.label,
-            **_review_attrs(d),
-            "proposal_confidence": d.proposal.confidence if d.proposal is not None else None,
-            "seconds_on_image": d.seconds_on_image,
-        }
-
-    def _ensure_schema(self) -> None:
-        import fiftyone as fo
-
-        ds = self.dataset
-        if not ds.has_sample_field(self.gt_field):
-            ds.add_sample_field(self.gt_field, fo.EmbeddedDocumentField,
-                                embedded_doc_type=fo.Detections)
-        if not ds.has_sample_field(REVIEWERS_FIELD):
-            ds.add_sample_field(REVIEWERS_FIELD, fo.ListField, subfield=fo.StringField)
-        if self.classification_field and not ds.has_sample_field(self.gt_classification_field):
-            ds.add_sample_field(self.gt_classification_field, fo.EmbeddedDocumentField,
-                                embedded_doc_type=fo.Classification)
-        schema = ds.get_field_schema(flat=True)
-        review = {"review": fo.StringField, "reviewer": fo.StringField,
-                  "reviewed_at": fo.DateTimeField}
-        wanted: dict[str, Any] = {}
-        for base in (f"{self.predictions_field}.detections", self.classification_field):
-            if base and base in schema:
-                wanted.update({f"{base}.{k}": v for k, v in review.items()})
-        if self.classification_field:
-            gcf = self.gt_classification_field
-            wanted.update({f"{gcf}.{k}": v for k, v in review.items()})
-            wanted.update({f"{gcf}.proposal_confidence": fo.FloatField,
-                           f"{gcf}.seconds_on_image": fo.FloatField})
-        gt = f"{self.gt_field}.detections"
-        wanted.update({
-            f"{gt}.review": fo.StringField,
-            f"{gt}.reviewer": fo.StringField,
-            f"{gt}.reviewed_at": fo.DateTimeField,
-            f"{gt}.proposal_id": fo.StringField,
-            f"{gt}.proposal_confidence": fo.FloatField,
-            f"{gt}.seconds_on_image": fo.FloatField,
-            f"{gt}.{_OWNER_ATTR}": fo.StringField,
-            f"{gt}.{_JOURNAL_ATTR}": fo.StringField,
-        })
-        missing = {path: ftype() for path, ftype in wanted.items() if path not in schema}
-        if missing:  # one schema merge (each add_sample_field call reloads the dataset)
-            ds._merge_sample_field_schema(missing)

@@ -1,0 +1,60 @@
+"""The review rules, written once: what is shown at a threshold, what is decided, when an
+image's review is complete, and which decision wins when several reviewers decided.
+
+Python applies them (session, sync, widget) and sends the results; the browser only displays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+__all__ = ["can_finish_on_leave", "is_complete", "latest_vote", "visible"]
+
+
+def visible(confidence: float | None, threshold: float) -> bool:
+    """A proposal is shown at ``threshold`` when it has no confidence or reaches it."""
+    return confidence is None or confidence >= threshold
+
+
+def is_complete(
+    proposal_ids: Collection[str],
+    decided_ids: Collection[str],
+    *,
+    has_image_label: bool = False,
+    image_decided: bool = False,
+    completed: bool = False,
+) -> bool:
+    """An image's review is complete when someone moved past it with nothing left to decide
+    (``completed``), or when every proposal on it is decided, its image-level proposal (if any)
+    is decided, and there was something to decide.
+
+    The ``reviewed`` tag, ``widget.reviewed`` and the session's progress all use this rule; over
+    several reviewers, a proposal is decided when anyone's latest decision on it stands.
+    """
+    if completed:
+        return True
+    boxes_done = all(pid in decided_ids for pid in proposal_ids)
+    image_done = image_decided or not has_image_label
+    return boxes_done and image_done and bool(proposal_ids or image_decided)
+
+
+def can_finish_on_leave(
+    shown_ids: Iterable[str], decided_ids: Collection[str], *, has_image_label: bool = False,
+    image_decided: bool = False,
+) -> bool:
+    """Moving past an image finishes it when every proposal it showed is decided (proposals
+    hidden below the threshold stay undecided: they are not objects, for the ground truth)."""
+    if has_image_label and not image_decided:
+        return False
+    return all(pid in decided_ids for pid in shown_ids)
+
+
+def latest_vote(votes: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The decision that stands among several reviewers' decisions on one label: the latest by
+    decision time (``at``), ties broken by journal id so every process picks the same one."""
+    best: Mapping[str, Any] | None = None
+    for v in votes:
+        if best is None or (v["at"], v["journal"]) > (best["at"], best["journal"]):
+            best = v
+    return best

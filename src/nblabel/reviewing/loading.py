@@ -1,0 +1,147 @@
+"""Loading one sample for review: its image (or the error reading it) and its proposals, read
+from the stored documents so that one badly stored label cannot stop the review.
+
+A stored proposal that cannot be used (a confidence that is not a number, a box of three numbers,
+an empty label, written by another tool) becomes an :class:`UnusableLabel` naming the sample,
+field, label id and value: the widget shows it, the reviewer can reject it, and the image can
+still be completed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from nblabel.core.images import DisplayImage, ImageLoadError, encode_mask, load_display_image
+from nblabel.core.labels import Box, ImageSize, InvalidLabelError, Proposal
+
+__all__ = ["SampleState", "UnusableLabel", "parse_classification", "parse_detection"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class UnusableLabel:
+    """A stored proposal nblabel cannot show as a box: where it is and why."""
+
+    id: str
+    sample_id: str
+    field: str
+    reason: str
+    label: str | None = None
+
+    def __str__(self) -> str:
+        return (f"unusable proposal {self.id} in field {self.field!r} of sample "
+                f"{self.sample_id}: {self.reason}")
+
+    def placeholder(self) -> Proposal:
+        """A stand-in proposal so the reviewer's rejection can be journaled like any other."""
+        return Proposal(self.label or "(unusable)", Box(0, 0, 0, 0), None, source="unusable",
+                        id=self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class SampleState:
+    """One sample as the reviewer sees it: image (or the error loading it) and proposals."""
+
+    sample_id: str
+    filepath: str
+    image: DisplayImage | None
+    error: str | None
+    size: ImageSize | None
+    proposals: tuple[Proposal, ...]
+    image_label: Proposal | None = None
+    unusable: tuple[UnusableLabel, ...] = ()
+
+    @property
+    def proposal_ids(self) -> frozenset[str]:
+        """Every stored proposal on the image, unusable ones included (all need a decision)."""
+        return frozenset(p.id for p in self.proposals) | {u.id for u in self.unusable}
+
+
+def _mask_png(value: Any) -> bytes | None:
+    if value is None:
+        return None
+    import numpy as np
+
+    if isinstance(value, bytes | bytearray):
+        from fiftyone.core.utils import deserialize_numpy_array
+
+        value = deserialize_numpy_array(bytes(value))
+    return encode_mask(np.asarray(value))
+
+
+def parse_detection(raw: Mapping[str, Any], size: ImageSize, sample_id: str, field: str
+                    ) -> Proposal | UnusableLabel:
+    """A stored detection document as a proposal, or why it cannot be one."""
+    lid = str(raw.get("_id", ""))
+    label = raw.get("label")
+    try:
+        box = raw.get("bounding_box")
+        if not isinstance(box, list | tuple):
+            raise InvalidLabelError(f"bounding_box is {box!r}, not a list of 4 numbers")
+        confidence = raw.get("confidence")
+        if confidence is not None and (isinstance(confidence, bool)
+                                       or not isinstance(confidence, int | float)):
+            raise InvalidLabelError(f"confidence is {confidence!r}, not a number")
+        source = raw.get("source")
+        return Proposal(
+            label=label,  # type: ignore[arg-type]  # validated by Proposal
+            box=Box.from_relative(box, size),
+            confidence=confidence,
+            source=source if isinstance(source, str) else "",
+            id=lid,
+            mask=_mask_png(raw.get("mask")),
+        )
+    except (InvalidLabelError, TypeError, ValueError) as exc:
+        return UnusableLabel(lid, sample_id, field, str(exc),
+                             label if isinstance(label, str) and label else None)
+
+
+def parse_classification(raw: Mapping[str, Any], size: ImageSize, sample_id: str, field: str
+                         ) -> Proposal | UnusableLabel:
+    """A stored classification document as an image-level proposal, or why it cannot be one."""
+    try:
+        scores = raw.get("scores")
+        return Proposal(raw.get("label"), Box(0, 0, size.width, size.height),  # type: ignore[arg-type]
+                        raw.get("confidence"),
+                        scores=scores if isinstance(scores, dict) else None,
+                        id=str(raw.get("_id", "")))
+    except (InvalidLabelError, TypeError, ValueError) as exc:
+        label = raw.get("label")
+        return UnusableLabel(str(raw.get("_id", "")), sample_id, field, str(exc),
+                             label if isinstance(label, str) and label else None)
+
+
+def build_state(sample_id: str, path: str, dets: Mapping[str, Any] | None,
+                cls: Mapping[str, Any] | None, predictions_field: str,
+                classification_field: str | None, max_side: int | None) -> SampleState:
+    """The :class:`SampleState` from a sample's stored documents."""
+    image: DisplayImage | None = None
+    error: str | None = None
+    size: ImageSize | None = None
+    try:
+        image = load_display_image(path, max_side=max_side)
+        size = image.size
+    except ImageLoadError as exc:
+        error = str(exc)
+    proposals: list[Proposal] = []
+    unusable: list[UnusableLabel] = []
+    raw_dets = (dets or {}).get("detections") if isinstance(dets, Mapping) else None
+    if size is not None and isinstance(raw_dets, list):
+        for raw in raw_dets:
+            parsed = parse_detection(raw, size, sample_id, predictions_field)
+            (proposals if isinstance(parsed, Proposal) else unusable).append(parsed)  # type: ignore[arg-type]
+    image_label = None
+    if size is not None and isinstance(cls, Mapping) and classification_field:
+        parsed = parse_classification(cls, size, sample_id, classification_field)
+        if isinstance(parsed, Proposal):
+            image_label = parsed
+        else:
+            log.warning("%s", parsed)
+    for u in unusable:
+        log.warning("%s", u)
+    return SampleState(sample_id, path, image, error, size, tuple(proposals), image_label,
+                       tuple(unusable))

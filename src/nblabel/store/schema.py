@@ -1,0 +1,248 @@
+"""Everything nblabel writes to FiftyOne, declared in one place: sample fields, tags, label
+attributes and ``dataset.info`` keys, and :func:`declare`, which adds them to a dataset's schema.
+
+Declaring is idempotent and safe across threads and processes: FiftyOne saves a dataset's schema
+as one document, so two writers adding fields at once can lose each other's declaration (a
+sample then holds a value for a field the schema no longer knows, and no process can read it).
+:func:`declare` therefore holds a per-dataset lock in this process and a lease in MongoDB
+(collection ``nblabel_locks``) across processes, reloads the schema, and adds only what is still
+missing. Every raw write happens after the fields it touches are declared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from nblabel.store import shim
+
+if TYPE_CHECKING:
+    import fiftyone as fo
+
+__all__ = [
+    "AGREEMENT_FIELD",
+    "CLAIM_FIELD",
+    "COMPLETED_FIELD",
+    "CONSENSUS_TAG",
+    "DEFAULT_EVAL_KEY",
+    "DEMO_INFO_KEY",
+    "DIFFICULTY_FIELD",
+    "DISAGREEMENT_FIELD",
+    "ERROR_FIELD",
+    "GT_ATTRS",
+    "JOURNAL_ATTR",
+    "MODELS_INFO_KEY",
+    "MODEL_ROUND_FIELD",
+    "OWNER_ATTR",
+    "PROPOSAL_ATTRS",
+    "PSEUDO_FIELD",
+    "REVIEWED_TAG",
+    "REVIEWERS_FIELD",
+    "REVIEWER_AGREEMENT_FIELD",
+    "REVIEWER_AGREEMENT_INFO_KEY",
+    "REVIEW_ATTRS",
+    "REVISION_FIELD",
+    "UNCERTAINTY_ATTRS",
+    "VOTES_ATTR",
+    "declare",
+    "declare_review",
+]
+
+# -- tags ------------------------------------------------------------------------------------
+
+#: On samples whose review is complete (the rule: :func:`nblabel.core.rules.is_complete`).
+REVIEWED_TAG = "reviewed"
+#: On samples whose reviewers' labels were merged by :func:`nblabel.curation.consensus`.
+CONSENSUS_TAG = "consensus"
+
+# -- sample fields (name: kind, see _KINDS) --------------------------------------------------
+
+REVIEWERS_FIELD = "nblabel_reviewers"  # who reviewed the image
+COMPLETED_FIELD = "nblabel_completed"  # who moved past the image with nothing left to decide
+CLAIM_FIELD = "nblabel_claim"  # {"reviewer", "until"}: who holds the image now (team review)
+REVISION_FIELD = "nblabel_rev"  # token of nblabel's last write (compare-and-set)
+AGREEMENT_FIELD = "nblabel_agreement"  # consensus: agreement among the image's reviewers
+REVIEWER_AGREEMENT_FIELD = "nblabel_reviewer_agreement"  # consensus: per reviewer
+DIFFICULTY_FIELD = "nblabel_difficulty"  # chance the image holds an error (uncertainty)
+DISAGREEMENT_FIELD = "nblabel_disagreement"  # share of boxes models disagree on
+ERROR_FIELD = "nblabel_error"  # why pre-annotation could not propose for the image
+MODEL_ROUND_FIELD = "nblabel_model_round"  # the learning round whose model proposed
+PSEUDO_FIELD = "pseudo_labels"  # confident proposals used as training labels
+DEFAULT_EVAL_KEY = "nblabel_eval"  # evaluation key of nblabel.curation.evaluation
+
+SAMPLE_FIELDS: dict[str, str] = {
+    REVIEWERS_FIELD: "list[str]",
+    COMPLETED_FIELD: "list[str]",
+    CLAIM_FIELD: "dict",
+    REVISION_FIELD: "str",
+    AGREEMENT_FIELD: "float",
+    REVIEWER_AGREEMENT_FIELD: "dict",
+    DIFFICULTY_FIELD: "float",
+    DISAGREEMENT_FIELD: "float",
+    ERROR_FIELD: "str",
+    MODEL_ROUND_FIELD: "int",
+}
+
+# -- label attributes ------------------------------------------------------------------------
+
+#: On each decided proposal, and on every label nblabel writes: the latest decision.
+REVIEW_ATTRS: dict[str, str] = {"review": "str", "reviewer": "str", "reviewed_at": "datetime"}
+#: On each decided proposal: every journal's latest decision ``[{journal, review, reviewer,
+#: at, label, box}]``; ``review``/``reviewer``/``reviewed_at`` are the latest of these.
+VOTES_ATTR = "nblabel_votes"
+OWNER_ATTR = "nblabel_key"  # ground truth: the decision key that wrote the label
+JOURNAL_ATTR = "nblabel_journal"  # ground truth: the journal that owns the label
+#: Ground-truth detections written by a sync.
+GT_ATTRS: dict[str, str] = {
+    **REVIEW_ATTRS,
+    "proposal_id": "str",
+    "proposal_confidence": "float",
+    "seconds_on_image": "float",
+    OWNER_ATTR: "str",
+    JOURNAL_ATTR: "str",
+}
+#: Proposals written by pre-annotation (besides FiftyOne's label, confidence, mask).
+PROPOSAL_ATTRS: dict[str, str] = {
+    "source": "str", "scores": "dict", "agreement": "float", "tta_instability": "float",
+    "mc_variance": "float",
+}
+UNCERTAINTY_ATTRS: dict[str, str] = {"least_confidence": "float", "margin": "float",
+                                     "entropy": "float"}
+
+# -- dataset.info keys -----------------------------------------------------------------------
+
+MODELS_INFO_KEY = "nblabel_models"  # learning: every model version
+REVIEWER_AGREEMENT_INFO_KEY = "nblabel_reviewer_agreement"  # consensus: over all images
+DEMO_INFO_KEY = "nblabel_demo"  # the demo data's stamp
+
+
+def _field(kind: str) -> Any:
+    import fiftyone as fo
+
+    kinds: dict[str, Any] = {
+        "str": fo.StringField, "float": fo.FloatField, "int": fo.IntField,
+        "datetime": fo.DateTimeField, "dict": fo.DictField,
+        "list[str]": lambda: fo.ListField(fo.StringField()),
+        "list[dict]": lambda: fo.ListField(fo.DictField()),
+        "detections": lambda: fo.EmbeddedDocumentField(fo.Detections),
+        "classification": lambda: fo.EmbeddedDocumentField(fo.Classification),
+    }
+    if kind not in kinds:
+        raise ValueError(f"unknown field kind {kind!r}")
+    return kinds[kind]()
+
+
+_LOCKS: dict[str, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+_LEASE_S = 30.0
+
+
+def _thread_lock(name: str) -> threading.RLock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(name, threading.RLock())
+
+
+@contextlib.contextmanager
+def _db_lease(name: str, timeout: float = 60.0) -> Iterator[None]:
+    """A lease on ``name`` in MongoDB: one process at a time changes this dataset's schema.
+
+    A lease a crashed process left behind expires after 30 s."""
+    from pymongo.errors import DuplicateKeyError
+
+    locks = shim.database()["nblabel_locks"]
+    me = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    key = f"schema:{name}"
+    deadline = time.monotonic() + timeout
+    while True:
+        now = datetime.now(timezone.utc)
+        try:
+            got = locks.find_one_and_update(
+                {"_id": key, "until": {"$lt": now}},
+                {"$set": {"owner": me, "until": now + timedelta(seconds=_LEASE_S)}},
+                upsert=True,
+            )
+            del got
+            break
+        except DuplicateKeyError:  # held by another process
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the schema of dataset {name!r} stayed locked for {timeout} s "
+                                   f"(collection nblabel_locks, _id {key!r})") from None
+            time.sleep(0.02)
+    try:
+        yield
+    finally:
+        locks.delete_one({"_id": key, "owner": me})
+
+
+def _missing(dataset: fo.Dataset, fields: Mapping[str, str]) -> dict[str, str]:
+    schema = dataset.get_field_schema(flat=True)
+    return {path: kind for path, kind in fields.items() if path not in schema}
+
+
+def declare(dataset: fo.Dataset, fields: Mapping[str, str]) -> None:
+    """Make sure ``dataset``'s schema has ``fields`` (path: kind, e.g.
+    ``{"nblabel_reviewers": "list[str]", "ground_truth.detections.review": "str"}``).
+
+    Cheap when nothing is missing (no database round trip); otherwise serialised across threads
+    and processes, and the schema is reloaded first so no one's declaration is lost.
+    """
+    if not _missing(dataset, fields):
+        return
+    with _thread_lock(dataset.name), _db_lease(dataset.name):
+        dataset.reload()
+        missing = _missing(dataset, fields)
+        top = {p: k for p, k in missing.items() if "." not in p}
+        for path, kind in top.items():
+            if kind == "detections":
+                import fiftyone as fo
+
+                dataset.add_sample_field(path, fo.EmbeddedDocumentField,
+                                         embedded_doc_type=fo.Detections)
+            elif kind == "classification":
+                import fiftyone as fo
+
+                dataset.add_sample_field(path, fo.EmbeddedDocumentField,
+                                         embedded_doc_type=fo.Classification)
+            else:
+                field = _field(kind)
+                kwargs: dict[str, Any] = {}
+                if kind.startswith("list["):
+                    kwargs["subfield"] = type(field.field)
+                dataset.add_sample_field(path, type(field), **kwargs)
+        nested = {p: _field(k) for p, k in _missing(dataset, missing).items() if "." in p}
+        if nested:
+            shim.merge_label_schema(dataset, nested)
+
+
+def declare_review(
+    dataset: fo.Dataset,
+    predictions_field: str,
+    gt_field: str,
+    classification_field: str | None = None,
+    gt_classification_field: str = "ground_truth_class",
+) -> None:
+    """Everything a review session and its sync write, declared before they write."""
+    fields: dict[str, str] = {
+        REVIEWERS_FIELD: "list[str]", COMPLETED_FIELD: "list[str]", CLAIM_FIELD: "dict",
+        REVISION_FIELD: "str", gt_field: "detections",
+    }
+    if predictions_field not in dataset.get_field_schema():
+        fields[predictions_field] = "detections"  # labelling from scratch: nothing proposed yet
+    pd = f"{predictions_field}.detections"
+    fields.update({f"{pd}.{a}": k for a, k in REVIEW_ATTRS.items()})
+    fields[f"{pd}.{VOTES_ATTR}"] = "list[dict]"
+    fields.update({f"{gt_field}.detections.{a}": k for a, k in GT_ATTRS.items()})
+    if classification_field and classification_field in dataset.get_field_schema():
+        fields[gt_classification_field] = "classification"
+        fields.update({f"{classification_field}.{a}": k for a, k in REVIEW_ATTRS.items()})
+        fields[f"{classification_field}.{VOTES_ATTR}"] = "list[dict]"
+        fields.update({f"{gt_classification_field}.{a}": k for a, k in REVIEW_ATTRS.items()})
+        fields[f"{gt_classification_field}.proposal_confidence"] = "float"
+        fields[f"{gt_classification_field}.seconds_on_image"] = "float"
+    declare(dataset, fields)

@@ -1,0 +1,73 @@
+"""Every private FiftyOne call nblabel makes, in one place.
+
+FiftyOne's public API has no raw, atomic per-sample update, no raw read that skips building label
+objects, and no handle on its database; nblabel needs all three (atomic team writes, reading
+stored labels that another tool wrote wrongly, claims). When FiftyOne changes, this is the one
+module to fix. Nothing outside :mod:`nblabel.store` imports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import fiftyone as fo
+    from pymongo.collection import Collection
+    from pymongo.database import Database
+
+__all__ = [
+    "base_dataset",
+    "database",
+    "is_patches",
+    "merge_label_schema",
+    "raw_values",
+    "reload_sample_docs",
+    "root_dataset",
+    "sample_collection",
+]
+
+
+def root_dataset(view: fo.core.collections.SampleCollection) -> fo.Dataset:
+    """The dataset a view reads from; for a patches view, the dataset behind its patches."""
+    return view._root_dataset
+
+
+def base_dataset(view: fo.core.collections.SampleCollection) -> fo.Dataset:
+    """The dataset of a view (a patches view's own generated dataset for patches views)."""
+    return view._dataset
+
+
+def is_patches(view: fo.core.collections.SampleCollection) -> bool:
+    return bool(view._is_patches)
+
+
+def sample_collection(dataset: fo.Dataset) -> Collection[Any]:
+    """The MongoDB collection holding the dataset's samples."""
+    return dataset._sample_collection
+
+
+def database() -> Database[Any]:
+    """FiftyOne's MongoDB database (the one ``FIFTYONE_DATABASE_URI`` points at)."""
+    import fiftyone.core.odm as foo
+
+    return foo.get_db_conn()
+
+
+def reload_sample_docs(dataset: fo.Dataset, sample_ids: Iterable[str]) -> None:
+    """Bring ``Sample`` objects alive in this process in step with raw writes."""
+    import fiftyone as fo
+
+    fo.Sample._reload_docs(dataset._sample_collection_name, sample_ids=list(sample_ids))
+
+
+def merge_label_schema(dataset: fo.Dataset, fields: dict[str, Any]) -> None:
+    """Declare nested fields (``"predictions.detections.review"``: field instance) in one
+    schema merge (each ``add_sample_field`` call reloads the dataset)."""
+    dataset._merge_sample_field_schema(fields)
+
+
+def raw_values(view: fo.core.collections.SampleCollection, fields: Sequence[str]) -> list[Any]:
+    """``view.values(fields)`` as stored documents: no label objects are built, so a value of
+    the wrong type (written by another tool) cannot make the read fail."""
+    return view.values(list(fields), _raw=True)
