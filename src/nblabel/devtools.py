@@ -14,6 +14,7 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -95,11 +96,12 @@ class Mongod:
             )
         return path
 
-    def start(self, timeout: float = 30.0) -> str:
+    def start(self, timeout: float = 30.0, port: int | None = None) -> str:
+        """Start it (on ``port``, e.g. to restart it where clients expect it); returns its URI."""
         dbpath = self.workdir / "mongo"
         dbpath.mkdir(parents=True, exist_ok=True)
-        port = free_port()
-        log = open(self.workdir / "mongod.log", "wb")  # noqa: SIM115 - lives with the process
+        port = port or free_port()
+        log = open(self.workdir / "mongod.log", "ab")  # noqa: SIM115 - lives with the process
         self.proc = subprocess.Popen(
             [str(self.binary()), "--dbpath", str(dbpath), "--port", str(port), "--bind_ip",
              "127.0.0.1", "--nojournal", "--wiredTigerCacheSizeGB", "0.25"],
@@ -126,6 +128,26 @@ class Mongod:
             _release_fiftyone(self.uri)
             _stop(self.proc)
             self.proc = None
+
+    @property
+    def port(self) -> int:
+        return int(self.uri.rsplit(":", 1)[1])
+
+    def shutdown(self) -> None:
+        """Stop the server as an outage would (clients are not told); :meth:`start` with
+        ``port=self.port`` brings it back with its data."""
+        if self.proc is not None:
+            _stop(self.proc)
+            self.proc = None
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections stay open and nothing answers."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)
 
 
 def _release_fiftyone(uri: str) -> None:

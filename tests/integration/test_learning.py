@@ -9,14 +9,13 @@ import fiftyone as fo
 import pytest
 
 from nblabel.learning import (
-    MODEL_ROUND_FIELD,
-    PSEUDO_FIELD,
     LearningLoop,
     pseudo_threshold,
     select_pseudo_labels,
     spot_check_precision,
 )
 from nblabel.learning.simulate import simulate_review
+from nblabel.store.schema import MODEL_ROUND_FIELD, PSEUDO_FIELD
 from nblabel.reviewing.session import ReviewSession
 from nblabel.reviewing.widget import ReviewWidget
 from nblabel.store.sync import REVIEWED_TAG

@@ -131,22 +131,28 @@ def test_claims_keep_two_reviewers_apart(team_dataset, tmp_path):
     assert ann.claim(first) is None  # renewing one's own claim
     assert bob.taken_by_others([first, second]) == {first: "ann is reviewing it"}
 
-    # bob's widget opens on the first image, says who is on it, and "next" goes on.
+    # bob's widget opens on the first image nobody else holds, and says what it skipped.
     widget = ReviewWidget(bob)
-    assert widget.sample_id == first and "ann is reviewing" in widget.message
-    ann.release(first)
-    state = ann.load(second)
-    ann.claim(second)
+    assert widget.sample_id == second and "skipped 1 image(s) (ann is reviewing it)" in \
+        widget.message
+    assert ann.claim(second) == "bob"
+    state = ann.load(third)
+    assert ann.claim(third) is None
     for p in state.proposals:
         ann.decide(state, p.id, "accepted")
-    ann.release(second)
+    ann.release(third)
     # A claim is given up only once the image's decisions are synced: until then it is held.
-    assert bob.taken_by_others([second]) == {second: "ann is reviewing it"}
+    assert bob.taken_by_others([third]) == {third: "ann is reviewing it"}
     ann.flush()  # syncs, then releases
-    widget.go(1)  # second: reviewed by ann -> skipped
-    assert widget.sample_id == third and widget.message.startswith("skipped 1 image")
+    assert bob.taken_by_others([third]) == {third: "reviewed by ann"}
+    widget.go(1)  # third: reviewed by ann -> skipped
+    assert widget.sample_id == ann.queue[3] and widget.message.startswith("skipped 1 image")
     assert "reviewed by ann" in widget.message
-    widget.go(-1)  # back past the second again to the first, no longer claimed
+    ann.release(first)
+    ann.flush()
+    widget.go(-1)  # back past the third to the second (bob's own)
+    assert widget.sample_id == second
+    widget.go(-1)  # and to the first, no longer claimed
     assert widget.sample_id == first
     widget.close()
     ann.close()

@@ -127,7 +127,12 @@ class ReviewWidget(anywidget.AnyWidget):
         self.sync_status = session.sync_status().to_dict()
         session._worker.add_listener(self._sync_changed)
         if session.queue:
-            self.show(min(max(start, 0), len(session.queue) - 1))
+            first = min(max(start, 0), len(session.queue) - 1)
+            self.position = -1  # nothing shown yet
+            target, skipped = self._free_position(first, 1)
+            self.show(target)
+            if skipped:
+                self.message = f"skipped {len(skipped)} image(s) ({skipped[0]})"
         else:
             self.message = "nothing to review: the queue is empty"
 
@@ -294,22 +299,29 @@ class ReviewWidget(anywidget.AnyWidget):
         so); going to a position shows any image.
         """
         self._complete_if_done()
-        target = self.position + delta
-        step = 1 if delta >= 0 else -1
-        window = list(range(target, -1 if step < 0 else self.total, step))[:50]
-        taken = self.session.taken_by_others([self.session.queue[p] for p in window])
-        skipped = []
-        for p in window:
-            why = taken.get(self.session.queue[p])
-            if why is None:
-                target = p
-                break
-            skipped.append(why)
-        else:
-            target = self.position if window else target
+        target, skipped = self._free_position(self.position + delta, 1 if delta >= 0 else -1)
         self.goto(target, delta, browser_has)
         if skipped:
             self.message = f"skipped {len(skipped)} image(s) ({skipped[0]})"
+
+    def _free_position(self, start: int, step: int) -> tuple[int, list[str]]:
+        """The first position from ``start`` (in direction ``step``, 50 at most) that no other
+        reviewer holds or finished, claimed for this reviewer; and why the others were
+        skipped. Stays put when none is free."""
+        window = list(range(start, -1 if step < 0 else self.total, step))[:50]
+        taken = self.session.taken_by_others([self.session.queue[p] for p in window])
+        skipped: list[str] = []
+        for p in window:
+            sid = self.session.queue[p]
+            why = taken.get(sid)
+            if why is None and p != self.position:
+                # Claim it now: two reviewers moving on at once cannot both get it.
+                holder = self.session.claim(sid)
+                why = f"{holder} is reviewing it" if holder else None
+            if why is None:
+                return p, skipped
+            skipped.append(why)
+        return (self.position if window and self.state is not None else start), skipped
 
     def goto(self, position: int, direction: int = 1, browser_has: str | None = None) -> None:
         target = min(max(position, 0), self.total - 1)
