@@ -184,7 +184,7 @@ def test_three_sessions_in_one_process_never_lose_a_field_declaration(tmp_path):
                     for r in ("ann", "bob", "cy")]
         errors: list[BaseException] = []
 
-        def review(session: ReviewSession) -> None:
+        def review(session: ReviewSession, errors: list[BaseException] = errors) -> None:
             try:
                 for sid in session.queue:
                     state = session.load(sid)
