@@ -32,6 +32,7 @@ from nblabel.curation.uncertainty import (
     DISAGREEMENT_FIELD,
     compute_uncertainty,
     least_confidence,
+    numbers,
 )
 from nblabel.store import shim
 
@@ -45,18 +46,28 @@ ORDERINGS = ("difficulty", "uncertainty", "errors", "disagreement", "class_balan
 
 
 def explore(ordered: Sequence[str], share: float, seed: int = 0) -> list[str]:
-    """Fill about ``share`` of the positions with items drawn at random from the rest."""
+    """Fill about ``share`` of the positions with items drawn at random from the rest.
+
+    Linear in the queue's length: each position is exploratory with probability ``share``;
+    exploratory positions take items drawn at random (seeded) from the queue, which then leave
+    their place in the order; the others keep the order.
+    """
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"exploration share must be in [0, 1], got {share}")
-    rng = random.Random(seed)
-    remaining = list(ordered)
-    out: list[str] = []
-    while remaining:
-        if share > 0 and len(remaining) > 1 and rng.random() < share:
-            out.append(remaining.pop(rng.randrange(1, len(remaining))))
-        else:
-            out.append(remaining.pop(0))
-    return out
+    import numpy as np
+
+    n = len(ordered)
+    if share == 0 or n < 2:
+        return list(ordered)
+    rng = np.random.default_rng(seed)
+    explore_at = rng.random(n) < share
+    explore_at[0] = False  # the first image is the ordering's best
+    drawn = rng.choice(np.arange(1, n), size=int(explore_at.sum()), replace=False)
+    taken = np.zeros(n, dtype=bool)
+    taken[drawn] = True
+    rest = iter(np.flatnonzero(~taken).tolist())
+    picks = iter(drawn.tolist())
+    return [ordered[next(picks) if e else next(rest)] for e in explore_at.tolist()]
 
 
 def build_queue(
@@ -85,11 +96,11 @@ def build_queue(
         ordered = ids[:]
         random.Random(seed).shuffle(ordered)
     elif order == "uncertainty":
-        confs = view.values(f"{field}.detections.confidence")
-        most = {sid: max((least_confidence([c]) for c in (cs or []) if c is not None),
-                         default=0.0)
-                for sid, cs in zip(ids, confs, strict=True)}
-        ordered = sorted(ids, key=lambda s: -most[s])
+        confs = numbers(view.values(f"{field}.detections.confidence"), ids,
+                        f"{field}.detections.confidence")
+        most = [max((least_confidence([c]) for c in (cs or []) if c is not None), default=0.0)
+                for cs in confs]
+        ordered = _by_score(ids, most)
     elif order == "errors":
         eval_key = eval_key or "nblabel_eval"
         fp, fn = f"{eval_key}_fp", f"{eval_key}_fn"
@@ -118,11 +129,19 @@ def build_queue(
             DIFFICULTY_FIELD, False
         ).count():
             compute_uncertainty(view, field, others=others)
-        diff = dict(zip(ids, view.values(DIFFICULTY_FIELD), strict=True))
-        by_difficulty = sorted(ids, key=lambda s: -(diff[s] or 0.0))
+        by_difficulty = _by_score(ids, view.values(DIFFICULTY_FIELD))
         ordered = (by_difficulty if order == "difficulty"
                    else _class_balanced(view, by_difficulty, field))
     return explore(ordered, exploration, seed)
+
+
+def _by_score(ids: list[str], scores: Sequence[float | None]) -> list[str]:
+    """``ids`` by descending score (missing scores last), stable: one numpy sort."""
+    import numpy as np
+
+    values = np.array([s if isinstance(s, int | float) else -np.inf for s in scores], dtype=float)
+    order = np.argsort(-values, kind="stable")
+    return [ids[i] for i in order.tolist()]
 
 
 def _class_balanced(

@@ -28,6 +28,7 @@ models, that not all models agree on (0 when only one model is known).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,8 @@ from nblabel.store.schema import DIFFICULTY_FIELD, DISAGREEMENT_FIELD
 
 if TYPE_CHECKING:
     import fiftyone as fo
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "DIFFICULTY_FIELD",
@@ -195,9 +198,15 @@ def compute_uncertainty(
     ):
         return _classification_uncertainty(view, field)
     base = f"{field}.detections"
+    flat = dataset.get_field_schema(flat=True)
+    extras = [a for a in ("scores", "tta_instability", "mc_variance", "agreement")
+              if f"{base}.{a}" in flat]
+    if not others and not extras and not shim.filters_labels(view):
+        return _in_database(view, field, threshold)
     ids, label_ids, labels, boxes, confs = view.values(
         ["id", f"{base}.id", f"{base}.label", f"{base}.bounding_box", f"{base}.confidence"]
     )
+    confs = numbers(confs, ids, f"{base}.confidence")
     n = len(ids)
     scores_per_sample = _optional(view, f"{base}.scores", n)
     inst_per_sample = _optional(view, f"{base}.tta_instability", n)
@@ -267,6 +276,75 @@ def compute_uncertainty(
     if disagreement:
         _store(view, DISAGREEMENT_FIELD, disagreement)
     return len(updates["entropy"])
+
+
+def numbers(values: list[Any], sample_ids: Sequence[str], path: str) -> list[Any]:
+    """Per-sample lists of stored numbers with anything that is not a finite number (written
+    by another tool: ``"high"``, NaN) replaced by ``None``; logged once, naming the samples."""
+    bad: list[tuple[str, Any]] = []
+
+    def ok(x: Any, sid: str) -> Any:
+        if x is None or (isinstance(x, int | float) and not isinstance(x, bool)
+                         and math.isfinite(x)):
+            return x
+        bad.append((sid, x))
+        return None
+
+    out = [[ok(x, sid) for x in v] if isinstance(v, list) else ok(v, sid)
+           for v, sid in zip(values, sample_ids, strict=True)]
+    if bad:
+        shown = ", ".join(f"sample {sid}: {x!r}" for sid, x in bad[:3])
+        log.warning("ignored %d stored value(s) of %s that are not numbers (%s%s)", len(bad),
+                    path, shown, ", ..." if len(bad) > 3 else "")
+    return out
+
+
+def _in_database(view: fo.core.collections.SampleCollection, field: str, threshold: float
+                 ) -> int:
+    """The measures and the difficulty of confidence-only proposals, computed by MongoDB in one
+    update per 50,000 samples (no data through Python: 10^6 samples in seconds). A stored
+    confidence that is not a number counts as unknown."""
+    dataset = shim.base_dataset(view)
+    base = f"{field}.detections"
+    schema.declare(dataset, {**{f"{base}.{name}": "float" for name in
+                                ("least_confidence", "margin", "entropy")},
+                             DIFFICULTY_FIELD: "float"})
+    c = {"$min": [1.0, {"$max": [0.0, {"$convert": {
+        "input": "$$d.confidence", "to": "double", "onError": None, "onNull": None}}]}]}
+    xlnx = {"$cond": [{"$gt": ["$$x", 0]}, {"$multiply": ["$$x", {"$ln": "$$x"}]}, 0.0]}
+    entropy = {"$divide": [{"$subtract": [0.0, {"$add": [
+        {"$let": {"vars": {"x": "$$c"}, "in": xlnx}},
+        {"$let": {"vars": {"x": {"$subtract": [1.0, "$$c"]}}, "in": xlnx}}]}]}, math.log(2)]}
+    measures = {"least_confidence": {"$subtract": [1.0, {"$max": ["$$c", {"$subtract": [1.0,
+                                                                                       "$$c"]}]}]},
+                "margin": {"$subtract": [1.0, {"$abs": {"$subtract": [{"$multiply": [2.0, "$$c"]},
+                                                                     1.0]}}]},
+                "entropy": entropy}
+    per_label = {"$map": {"input": f"${base}", "as": "d", "in": {"$let": {
+        "vars": {"c": c}, "in": {"$cond": [{"$eq": ["$$c", None]}, "$$d",
+                                           {"$mergeObjects": ["$$d", measures]}]}}}}}
+    factor = {"$let": {"vars": {"c": c}, "in": {"$switch": {"branches": [
+        {"case": {"$eq": ["$$c", None]}, "then": 1.0},
+        {"case": {"$lt": ["$$c", threshold]}, "then": {"$subtract": [1.0, {"$multiply": [
+            W_HIDDEN, {"$pow": [{"$divide": ["$$c", threshold]}, 2]}]}]}},
+    ], "default": {"$subtract": [1.0, {"$min": [1.0, {"$multiply": [
+        W_SHOWN, {"$subtract": [1.0, "$$c"]}]}]}]}}}}}
+    keep = {"$reduce": {"input": f"${base}", "initialValue": 1.0,
+                        "in": {"$multiply": ["$$value", {"$let": {"vars": {"d": "$$this"},
+                                                                   "in": factor}}]}}}
+    coll = shim.sample_collection(dataset)
+    scored = 0
+    for where in shim.sample_filter(view):
+        has = {"$and": [where, {base: {"$type": "array"}}]}
+        counted = list(coll.aggregate([{"$match": has}, {"$unwind": f"${base}"},
+                                       {"$count": "n"}]))
+        scored += int(counted[0]["n"]) if counted else 0
+        coll.update_many(has, [{"$set": {base: per_label}},
+                               {"$set": {DIFFICULTY_FIELD: {"$subtract": [1.0, keep]}}}])
+        coll.update_many({"$and": [where, {base: {"$not": {"$type": "array"}}}]},
+                         {"$set": {DIFFICULTY_FIELD: 0.0}})
+    shim.reload_sample_docs(dataset, None)
+    return scored
 
 
 def _store(view: fo.core.collections.SampleCollection, path: str, values: dict[str, float]

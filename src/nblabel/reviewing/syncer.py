@@ -92,7 +92,7 @@ class SyncWorker:
         autosync: bool = True,
         delay: float = 0.05,
         retry: float = 1.0,
-        hang_after: float = 2.0,
+        hang_after: float = 5.0,
         after_sync: Callable[[], None] | None = None,
     ) -> None:
         self.sync = sync
@@ -102,6 +102,7 @@ class SyncWorker:
         self.retry = retry
         self.hang_after = hang_after
         self.after_sync = after_sync
+        sync.heartbeat = self._alive
         self.last_error: str | None = None
         self._unreachable = False
         self._busy_since: float | None = None
@@ -117,6 +118,11 @@ class SyncWorker:
 
     def request(self) -> None:
         self._wake.set()
+
+    def _alive(self) -> None:
+        """The database answered: the sync is slow, not hung."""
+        if self._busy_since is not None:
+            self._busy_since = time.monotonic()
 
     def add_listener(self, fn: Callable[[SyncStatus], None]) -> None:
         """Call ``fn(status)`` whenever the status changes (from a background thread)."""

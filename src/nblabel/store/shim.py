@@ -19,12 +19,14 @@ if TYPE_CHECKING:
 __all__ = [
     "base_dataset",
     "database",
+    "filters_labels",
     "is_patches",
     "merge_label_schema",
     "raw_values",
     "reload_sample_docs",
     "root_dataset",
     "sample_collection",
+    "sample_filter",
 ]
 
 
@@ -54,17 +56,39 @@ def database() -> Database[Any]:
     return foo.get_db_conn()
 
 
-def reload_sample_docs(dataset: fo.Dataset, sample_ids: Iterable[str]) -> None:
-    """Bring ``Sample`` objects alive in this process in step with raw writes."""
+def reload_sample_docs(dataset: fo.Dataset, sample_ids: Iterable[str] | None) -> None:
+    """Bring ``Sample`` objects alive in this process in step with raw writes (``None``: all
+    of the dataset's)."""
     import fiftyone as fo
 
-    fo.Sample._reload_docs(dataset._sample_collection_name, sample_ids=list(sample_ids))
+    fo.Sample._reload_docs(dataset._sample_collection_name,
+                           sample_ids=list(sample_ids) if sample_ids is not None else None)
 
 
 def merge_label_schema(dataset: fo.Dataset, fields: dict[str, Any]) -> None:
     """Declare nested fields (``"predictions.detections.review"``: field instance) in one
     schema merge (each ``add_sample_field`` call reloads the dataset)."""
     dataset._merge_sample_field_schema(fields)
+
+
+_SAMPLE_LEVEL_STAGES = {"Select", "SelectBy", "Match", "MatchTags", "Exists", "Limit", "Skip",
+                        "SortBy", "Take", "Shuffle", "Exclude", "ExcludeBy"}
+
+
+def filters_labels(view: fo.core.collections.SampleCollection) -> bool:
+    """Whether the view may hide or change labels (any stage other than selecting, matching or
+    ordering whole samples): then per-label work must go through the view's own values."""
+    stages = getattr(view, "_stages", [])
+    return any(type(stage).__name__ not in _SAMPLE_LEVEL_STAGES for stage in stages)
+
+
+def sample_filter(view: fo.core.collections.SampleCollection) -> list[dict[str, Any]]:
+    """MongoDB filters selecting the view's samples in its dataset's collection: ``[{}]`` for a
+    whole dataset, else chunks of ``_id`` lists."""
+    if not getattr(view, "_stages", []):
+        return [{}]
+    ids = view.values("_id")
+    return [{"_id": {"$in": ids[i:i + 50_000]}} for i in range(0, len(ids), 50_000)]
 
 
 def raw_values(view: fo.core.collections.SampleCollection, fields: Sequence[str]) -> list[Any]:

@@ -31,7 +31,7 @@ import hashlib
 import random
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -128,6 +128,9 @@ class FiftyOneSync:
         self.gt_classification_field = gt_classification_field
         self.per_journal_truth = per_journal_truth
         self.target = f"fiftyone:{predictions_field}->{gt_field}"
+        #: Called after each database round trip (the session's worker tells a slow sync
+        #: that makes progress from a database that does not answer).
+        self.heartbeat: Callable[[], None] = lambda: None
 
     def declare(self) -> None:
         """Declare every field this sync writes (idempotent; see :mod:`nblabel.store.schema`)."""
@@ -158,7 +161,8 @@ class FiftyOneSync:
         pf, cf = self.predictions_field, self.classification_field
         proj = {f"{pf}.detections._id": 1, f"{pf}.detections.{VOTES_ATTR}": 1,
                 f"{pf}.detections.review": 1, f"{pf}.detections.confidence": 1,
-                f"{pf}.detections.mask": 1, self.gt_field: 1, "tags": 1, REVIEWERS_FIELD: 1,
+                f"{pf}.detections.mask": 1, f"{pf}.detections.label": 1,
+                f"{pf}.detections.bounding_box": 1, self.gt_field: 1, "tags": 1, REVIEWERS_FIELD: 1,
                 COMPLETED_FIELD: 1, REVISION_FIELD: 1, "last_modified_at": 1}
         if cf:
             proj.update({f"{cf}._id": 1, f"{cf}.{VOTES_ATTR}": 1, f"{cf}.confidence": 1,
@@ -183,6 +187,7 @@ class FiftyOneSync:
         for attempt in range(_MAX_ATTEMPTS):
             docs = {str(d["_id"]): d for d in coll.find(
                 {"_id": {"$in": [ObjectId(s) for s in pending]}}, self._projection())}
+            self.heartbeat()
             if attempt == 0:
                 report.missing_samples = [s for s in pending if s not in docs]
             tokens: dict[str, str] = {}
@@ -203,6 +208,7 @@ class FiftyOneSync:
                     {"$set": update}))
             for i in range(0, len(ops), _BULK):
                 coll.bulk_write(ops[i:i + _BULK], ordered=False)
+                self.heartbeat()
             # Which writes lost a race (the sample changed after we read it): read them again.
             now = {str(d["_id"]): d.get(REVISION_FIELD) for d in coll.find(
                 {"_id": {"$in": [ObjectId(s) for s in tokens]}}, {REVISION_FIELD: 1})}
@@ -227,12 +233,15 @@ class FiftyOneSync:
     # -- the state of one sample -----------------------------------------------------------
 
     def _vote(self, d: Decision) -> dict[str, Any]:
-        return {
-            "journal": self.journal.journal_id, "review": d.action.value,
-            "reviewer": d.reviewer, "at": _utc(d.decided_at), "label": d.label,
-            "box": d.box.to_relative(d.image_size) if d.box is not None else None,
-            "seconds": d.seconds_on_image,
-        }
+        """A journal's decision as stored on the label; the final label and box only when they
+        differ from the proposal's (an image can hold 20,000 votes in MongoDB's 16 MB)."""
+        vote: dict[str, Any] = {"journal": self.journal.journal_id, "review": d.action.value,
+                                "reviewer": d.reviewer, "at": _utc(d.decided_at),
+                                "seconds": round(d.seconds_on_image, 3)}
+        if d.action is Action.EDITED or d.proposal is None:
+            vote["label"] = d.label
+            vote["box"] = d.box.to_relative(d.image_size) if d.box is not None else None
+        return vote
 
     def _merge_votes(self, stored: list[dict[str, Any]] | None, d: Decision
                      ) -> list[dict[str, Any]]:
@@ -285,13 +294,12 @@ class FiftyOneSync:
                 g.get(JOURNAL_ATTR) == jid or g["_id"] in ours_ids
                 or (g.get(JOURNAL_ATTR) is None and g.get(OWNER_ATTR) in box_keys))]
         else:
-            masks = {str(det["_id"]): det.get("mask") for det in preds}
-            confs = {str(det["_id"]): det.get("confidence") for det in preds}
             ours = [self._gt_from_decision(name, d) for d in final.values()
                     if d.kind == "box" and d.keeps_label and d.proposal is None]
-            ours += [self._gt_from_vote(name, sid, pid, v, masks.get(pid), confs.get(pid))
-                     for pid, v in standing.items()
-                     if v is not None and v["review"] in ("accepted", "edited")]
+            for det in preds:
+                v = standing[str(det["_id"])]
+                if v is not None and v["review"] in ("accepted", "edited"):
+                    ours.append(self._gt_from_vote(name, sid, str(det["_id"]), v, det))
             ours_ids = {g["_id"] for g in ours}
             kept = [g for g in stored_gt if not (
                 g["_id"] in ours_ids
@@ -362,16 +370,18 @@ class FiftyOneSync:
                 "seconds_on_image": v.get("seconds")}
 
     def _gt_from_vote(self, name: str, sid: str, pid: str, v: Mapping[str, Any],
-                      mask: Any, confidence: Any) -> dict[str, Any]:
+                      proposal: Mapping[str, Any]) -> dict[str, Any]:
         from bson import ObjectId
 
         doc: dict[str, Any] = {"_cls": "Detection", "tags": []}
-        if mask is not None:
-            doc["mask"] = mask
+        if proposal.get("mask") is not None:
+            doc["mask"] = proposal["mask"]
         doc.update({
             "_id": ObjectId(label_id_for_key(name, sid, pid, str(v["journal"]))),
-            "label": v["label"], "bounding_box": v["box"], **_review_attrs(v),
-            "proposal_id": pid, "proposal_confidence": confidence,
+            "label": v.get("label") or proposal.get("label"),
+            "bounding_box": v.get("box") or proposal.get("bounding_box"),
+            **_review_attrs(v),
+            "proposal_id": pid, "proposal_confidence": proposal.get("confidence"),
             "seconds_on_image": v.get("seconds"), OWNER_ATTR: pid, JOURNAL_ATTR: v["journal"],
         })
         return doc
