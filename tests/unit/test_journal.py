@@ -68,3 +68,53 @@ def test_decision_survives_a_killed_process(tmp_path):
     assert proc.returncode == -9
     (_seq, d), = DecisionJournal(path).decisions("ds")
     assert d.key == "pk" and d.reviewer == "ann"
+
+
+def test_a_file_that_is_not_a_journal_is_named_with_what_to_do(tmp_path):
+    import pytest
+
+    from nblabel.store.journal import JournalError
+
+    path = tmp_path / "j.sqlite"
+    path.write_bytes(b"this is not a database" * 200)
+    with pytest.raises(JournalError, match=r"j\.sqlite.*(not a database|damaged)"):
+        DecisionJournal(path)
+
+
+def test_a_journal_that_cannot_be_created_names_its_path(tmp_path):
+    import pytest
+
+    from nblabel.store.journal import JournalError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(JournalError, match=r"file/j\.sqlite.*writable folder"):
+        DecisionJournal(blocker / "j.sqlite")
+
+
+def test_damaged_pages_are_detected_before_anything_more_is_written(tmp_path):
+    import pytest
+
+    from nblabel.store.journal import JournalError
+
+    path = tmp_path / "j.sqlite"
+    with DecisionJournal(path) as j:
+        j.append_many("ds", [Decision.accept(f"s{i}", _proposal(i % 50), SIZE)
+                             for i in range(3000)])
+        j._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    page = 4096
+    assert len(data) > 20 * page
+    data[10 * page:12 * page] = b"\xff" * (2 * page)  # two pages in the middle
+    path.write_bytes(bytes(data))
+    with pytest.raises(JournalError, match=r"damaged.*\.recover"):
+        DecisionJournal(path)
+
+
+def test_append_many_is_one_transaction(journal):
+    ds = [Decision.accept(f"s{i}", _proposal(i % 50), SIZE) for i in range(500)]
+    seqs = journal.append_many("ds", ds)
+    assert len(set(seqs)) == 500 and len(journal.decisions("ds")) == 500
+    assert journal.waiting("ds", "t") == 500
+    journal.mark_synced("ds", "t", journal.last_seq("ds"))
+    assert journal.waiting("ds", "t") == 0

@@ -27,6 +27,7 @@ import numpy as np
 from nblabel.core.labels import Action, Box
 from nblabel.store import shim
 from nblabel.store.journal import DecisionJournal
+from nblabel.store.schema import OWNER_ATTR
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -85,43 +86,54 @@ def _journal_rows(journal: DecisionJournal, dataset: str | None) -> list[dict[st
     return rows
 
 
+def _number(value: Any) -> float:
+    """A stored number, NaN for anything else (a value another tool stored with a wrong type)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return np.nan
+
+
 def _dataset_rows(view: fo.core.collections.SampleCollection, pf: str, gf: str
                   ) -> list[dict[str, Any]]:
+    """Rows from the stored documents (no label objects: a wrongly typed stored value becomes
+    NaN instead of stopping the analysis)."""
     ds = shim.base_dataset(view)
     rows: list[dict[str, Any]] = []
-    if ds.has_sample_field(gf):
-        ids, gts, preds = view.values(["id", gf, pf])
-        for sid, gt, pr in zip(ids, gts, preds, strict=True):
-            by_id = {p.id: p for p in (pr.detections if pr is not None else [])}
-            for det in (gt.detections if gt is not None else []):
-                if not det.has_field("review") or det["review"] is None:
-                    continue  # truth nblabel did not write
-                pid = det["proposal_id"] if det.has_field("proposal_id") else None
-                p = by_id.get(pid) if pid else None
-                rows.append({
-                    "sample_id": sid, "key": det["nblabel_key"] if det.has_field(
-                        "nblabel_key") else det.id,
-                    "kind": "box", "action": det["review"], "label": det.label,
-                    "proposal_label": p.label if p is not None else None,
-                    "proposal_confidence": det["proposal_confidence"],
-                    "box_iou": (Box(*det.bounding_box).iou(Box(*p.bounding_box))
-                                if p is not None else np.nan),
-                    "reviewer": det["reviewer"], "decided_at": det["reviewed_at"],
-                    "seconds_on_image": det["seconds_on_image"], "final": True,
-                })
-    if ds.has_sample_field(f"{pf}.detections.review"):
-        from fiftyone import ViewField as F
-
-        rejected = view.filter_labels(pf, F("review") == Action.REJECTED.value)
-        for sid, dets in zip(*rejected.values(["id", pf]), strict=True):
-            for p in dets.detections:
-                rows.append({
-                    "sample_id": sid, "key": p.id, "kind": "box", "action": "rejected",
-                    "label": None, "proposal_label": p.label,
-                    "proposal_confidence": p.confidence, "box_iou": np.nan,
-                    "reviewer": p["reviewer"], "decided_at": p["reviewed_at"],
-                    "seconds_on_image": np.nan, "final": True,
-                })
+    if not ds.has_sample_field(pf):
+        return rows
+    fields = ["id", pf] + ([gf] if ds.has_sample_field(gf) else [])
+    ids, preds, *gts = shim.raw_values(view, fields)
+    for k, sid in enumerate(ids):
+        proposals = (preds[k] or {}).get("detections") or []
+        by_id = {str(p.get("_id")): p for p in proposals}
+        for det in ((gts[0][k] or {}).get("detections") or []) if gts else []:
+            if det.get("review") is None:
+                continue  # truth nblabel did not write
+            p = by_id.get(str(det.get("proposal_id"))) if det.get("proposal_id") else None
+            try:
+                iou = (Box(*det["bounding_box"]).iou(Box(*p["bounding_box"]))
+                       if p is not None else np.nan)
+            except (TypeError, ValueError, KeyError):
+                iou = np.nan
+            rows.append({
+                "sample_id": sid, "key": det.get(OWNER_ATTR) or str(det.get("_id")),
+                "kind": "box", "action": det["review"], "label": det.get("label"),
+                "proposal_label": p.get("label") if p is not None else None,
+                "proposal_confidence": _number(det.get("proposal_confidence")),
+                "box_iou": iou, "reviewer": det.get("reviewer"),
+                "decided_at": det.get("reviewed_at"),
+                "seconds_on_image": _number(det.get("seconds_on_image")), "final": True,
+            })
+        for p in proposals:
+            if p.get("review") != Action.REJECTED.value:
+                continue
+            rows.append({
+                "sample_id": sid, "key": str(p.get("_id")), "kind": "box",
+                "action": "rejected", "label": None, "proposal_label": p.get("label"),
+                "proposal_confidence": _number(p.get("confidence")), "box_iou": np.nan,
+                "reviewer": p.get("reviewer"), "decided_at": p.get("reviewed_at"),
+                "seconds_on_image": np.nan, "final": True,
+            })
     for r in rows:  # FiftyOne hands back naive UTC datetimes
         if r["decided_at"] is not None and r["decided_at"].tzinfo is None:
             r["decided_at"] = r["decided_at"].replace(tzinfo=timezone.utc)

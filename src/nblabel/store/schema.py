@@ -195,7 +195,7 @@ def declare(dataset: fo.Dataset, fields: Mapping[str, str]) -> None:
     if not _missing(dataset, fields):
         return
     with _thread_lock(dataset.name), _db_lease(dataset.name):
-        dataset.reload()
+        shim.reload_schema(dataset)
         missing = _missing(dataset, fields)
         top = {p: k for p, k in missing.items() if "." not in p}
         for path, kind in top.items():

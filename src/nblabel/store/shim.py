@@ -8,6 +8,7 @@ module to fix. Nothing outside :mod:`nblabel.store` imports it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     import fiftyone as fo
     from pymongo.collection import Collection
     from pymongo.database import Database
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "base_dataset",
@@ -24,6 +27,7 @@ __all__ = [
     "merge_label_schema",
     "raw_values",
     "reload_sample_docs",
+    "reload_schema",
     "root_dataset",
     "sample_collection",
     "sample_filter",
@@ -61,8 +65,18 @@ def reload_sample_docs(dataset: fo.Dataset, sample_ids: Iterable[str] | None) ->
     of the dataset's)."""
     import fiftyone as fo
 
-    fo.Sample._reload_docs(dataset._sample_collection_name,
-                           sample_ids=list(sample_ids) if sample_ids is not None else None)
+    try:
+        fo.Sample._reload_docs(dataset._sample_collection_name,
+                               sample_ids=list(sample_ids) if sample_ids is not None else None)
+    except Exception as exc:  # e.g. a stored value of the wrong type: the write stands
+        log.warning("could not refresh Sample objects of %r held in this process: %s",
+                    dataset.name, exc)
+
+
+def reload_schema(dataset: fo.Dataset) -> None:
+    """Read the dataset's schema again from the database (not its samples: a sample holding a
+    badly stored value must not stop a schema change)."""
+    dataset._reload(hard=True)
 
 
 def merge_label_schema(dataset: fo.Dataset, fields: dict[str, Any]) -> None:
