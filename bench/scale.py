@@ -27,7 +27,9 @@ from common import emit, median, print_table, private_fiftyone
 def _copy_up_to(ds, n: int) -> None:
     from bson import ObjectId
 
-    coll = ds._sample_collection
+    from nblabel.store import shim
+
+    coll = shim.sample_collection(ds)
     template = list(coll.find({}))
     batch = []
     count = len(template)

@@ -99,7 +99,7 @@ def review(view: Any, **kwargs: Any) -> ReviewWidget:
     Keyword arguments go to :class:`~nblabel.reviewing.session.ReviewSession`
     (``predictions_field``, ``gt_field``, ``reviewer``, ``journal``, ``queue``, ``classes``,
     ``autosync``,
-    ``consensus``) or to
+    ``consensus``, ``claims``) or to
     :class:`~nblabel.reviewing.widget.ReviewWidget` (``start``: first position in the queue,
     ``threshold``: initial confidence threshold, ``prefetch``, ``max_preview_side``). The
     session is available as ``widget.session``.

@@ -9,7 +9,6 @@ Debian's Chromium needs here (no sandbox as root, no background network).
 
 from __future__ import annotations
 
-import atexit
 import importlib.util
 import json
 import os
@@ -151,17 +150,9 @@ class Mongod:
 
 
 def _release_fiftyone(uri: str) -> None:
-    """FiftyOne deletes its non-persistent datasets when the process exits, and waits 30 s
-    for a server that is gone by then: do it now, while this one still runs."""
-    database = sys.modules.get("fiftyone.core.odm.database")
-    if database is None or getattr(database, "_client", None) is None:
-        return
-    if getattr(database, "_connection_kwargs", {}).get("host") != uri:
-        return
-    cleanup = getattr(database, "_delete_non_persistent_datasets_if_allowed", None)
-    if cleanup is not None:
-        cleanup()
-        atexit.unregister(cleanup)
+    from nblabel.store import shim
+
+    shim.release_database(uri)
 
 
 class JupyterLab:

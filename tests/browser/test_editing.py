@@ -126,6 +126,7 @@ def test_undo_redo_with_keys(shapes_dataset, open_notebook):
     wait_status(page, 0, "rejected")
 
     def final():
+        ds.reload()  # another process (the kernel) writes
         dets = {d.id: d for d in ds[sid].predictions.detections}
         return _review(dets[first]) == "rejected" and _gt(ds, sid) == []
 

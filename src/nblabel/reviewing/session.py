@@ -22,7 +22,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -52,8 +52,9 @@ __all__ = ["CLAIM_FIELD", "CLAIM_SECONDS", "ReviewSession", "SampleState", "Unus
 
 log = logging.getLogger(__name__)
 
-#: Seconds a navigation waits on the database (claims, loading an image not prefetched).
-DB_WAIT_S = 2.0
+#: Seconds a navigation waits on the database for claims before going on without them (a
+#: busy database answers well within this; one that does not is down or hung).
+DB_WAIT_S = 10.0
 
 
 def _labels_of(value: Any) -> list[Any]:
@@ -562,6 +563,10 @@ class ReviewSession:
     @property
     def sync_error(self) -> str | None:
         return self._worker.last_error
+
+    def on_sync_status(self, fn: Callable[[SyncStatus], None]) -> None:
+        """Call ``fn(status)`` from a background thread whenever the sync status changes."""
+        self._worker.add_listener(fn)
 
     def sync_status(self) -> SyncStatus:
         """Where the sync stands: synced, syncing, or not reachable, and how many wait."""

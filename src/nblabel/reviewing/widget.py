@@ -125,7 +125,7 @@ class ReviewWidget(anywidget.AnyWidget):
         self.keys_help = [list(k) for k in KEYS]
         self.on_msg(self._on_message)
         self.sync_status = session.sync_status().to_dict()
-        session._worker.add_listener(self._sync_changed)
+        session.on_sync_status(self._sync_changed)
         if session.queue:
             first = min(max(start, 0), len(session.queue) - 1)
             self.position = -1  # nothing shown yet

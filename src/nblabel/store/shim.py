@@ -26,6 +26,7 @@ __all__ = [
     "is_patches",
     "merge_label_schema",
     "raw_values",
+    "release_database",
     "reload_sample_docs",
     "reload_schema",
     "root_dataset",
@@ -74,9 +75,14 @@ def reload_sample_docs(dataset: fo.Dataset, sample_ids: Iterable[str] | None) ->
 
 
 def reload_schema(dataset: fo.Dataset) -> None:
-    """Read the dataset's schema again from the database (not its samples: a sample holding a
-    badly stored value must not stop a schema change)."""
-    dataset._reload(hard=True)
+    """Read the dataset's schema again from the database, and the ``Sample`` objects this
+    process holds (a sample holding a badly stored value cannot be reloaded: that must not
+    stop a schema change, and the schema is read first)."""
+    try:
+        dataset.reload()
+    except Exception as exc:
+        log.warning("could not reload the samples of %r held in this process: %s",
+                    dataset.name, exc)
 
 
 def merge_label_schema(dataset: fo.Dataset, fields: dict[str, Any]) -> None:
@@ -103,6 +109,24 @@ def sample_filter(view: fo.core.collections.SampleCollection) -> list[dict[str, 
         return [{}]
     ids = view.values("_id")
     return [{"_id": {"$in": ids[i:i + 50_000]}} for i in range(0, len(ids), 50_000)]
+
+
+def release_database(uri: str) -> None:
+    """FiftyOne deletes its non-persistent datasets when the process exits, and waits 30 s
+    for a server that is gone by then: do it now, while the server at ``uri`` still runs (for
+    tools that stop their own mongod before exiting)."""
+    import atexit
+    import sys
+
+    database = sys.modules.get("fiftyone.core.odm.database")
+    if database is None or getattr(database, "_client", None) is None:
+        return
+    if getattr(database, "_connection_kwargs", {}).get("host") != uri:
+        return
+    cleanup = getattr(database, "_delete_non_persistent_datasets_if_allowed", None)
+    if cleanup is not None:
+        cleanup()
+        atexit.unregister(cleanup)
 
 
 def raw_values(view: fo.core.collections.SampleCollection, fields: Sequence[str]) -> list[Any]:

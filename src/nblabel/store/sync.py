@@ -166,7 +166,7 @@ class FiftyOneSync:
                 COMPLETED_FIELD: 1, REVISION_FIELD: 1, "last_modified_at": 1}
         if cf:
             proj.update({f"{cf}._id": 1, f"{cf}.{VOTES_ATTR}": 1, f"{cf}.confidence": 1,
-                         self.gt_classification_field: 1})
+                         f"{cf}.label": 1, self.gt_classification_field: 1})
         return proj
 
     def _sync_samples(self, sample_ids: Iterable[str]) -> SyncReport:
@@ -351,22 +351,25 @@ class FiftyOneSync:
             v = latest_vote(votes)
             for attr, value in _review_attrs(v).items():
                 update[f"{cf}.{attr}"] = value
-            update[gcf] = self._class_doc(v, label.get("confidence"))
+            update[gcf] = self._class_doc(v, label)
             return v is not None
         if d is not None:
             v = self._vote(d) if d.action is not Action.CLEARED else None
-            update[gcf] = self._class_doc(v, None)
+            update[gcf] = self._class_doc(v, {})
             return v is not None
         return doc.get(gcf) is not None
 
     @staticmethod
-    def _class_doc(v: Mapping[str, Any] | None, confidence: Any) -> dict[str, Any] | None:
+    def _class_doc(v: Mapping[str, Any] | None, proposal: Mapping[str, Any]
+                   ) -> dict[str, Any] | None:
+        """The standing image class: the vote's class, or the proposed one it accepted."""
         from bson import ObjectId
 
         if v is None or v["review"] not in ("accepted", "edited", "added"):
             return None
-        return {"_id": ObjectId(), "_cls": "Classification", "tags": [], "label": v["label"],
-                **_review_attrs(v), "proposal_confidence": confidence,
+        return {"_id": ObjectId(), "_cls": "Classification", "tags": [],
+                "label": v.get("label") or proposal.get("label"), **_review_attrs(v),
+                "proposal_confidence": proposal.get("confidence"),
                 "seconds_on_image": v.get("seconds")}
 
     def _gt_from_vote(self, name: str, sid: str, pid: str, v: Mapping[str, Any],
