@@ -490,6 +490,24 @@ class ReviewSession:
             log.warning("%s", exc)
             return None
 
+    def take(self, sample_id: str) -> str | None:
+        """Claim ``sample_id`` for moving onto it: ``None`` when this reviewer may review it
+        (taken, or claims are off), else why not (another reviewer holds it or has finished
+        it: one atomic check)."""
+        claims = self.claims
+        if claims is None:
+            return None
+        with self._lock:
+            self._to_release.pop(sample_id, None)
+        if self.decisions(sample_id):  # this reviewer's own image: theirs to come back to
+            holder = self.claim(sample_id)
+            return f"{holder} is reviewing it" if holder else None
+        try:
+            return guarded(lambda: claims.take(sample_id), DB_WAIT_S, "claiming the image")
+        except DatabaseUnreachable as exc:
+            log.warning("%s", exc)
+            return None
+
     def release(self, sample_id: str) -> None:
         """Give up this reviewer's claim on ``sample_id`` once its decisions are in FiftyOne
         (released after the next sync; another reviewer can never open it half-synced)."""

@@ -315,15 +315,18 @@ class ReviewWidget(anywidget.AnyWidget):
             sid = self.session.queue[p]
             why = taken.get(sid)
             if why is None and p != self.position:
-                # Claim it now: two reviewers moving on at once cannot both get it.
-                holder = self.session.claim(sid)
-                why = f"{holder} is reviewing it" if holder else None
+                # Claim it now, atomically: two reviewers moving on at once cannot both get it,
+                # nor one get an image another finished since the look above.
+                why = self.session.take(sid)
             if why is None:
                 return p, skipped
             skipped.append(why)
         return (self.position if window and self.state is not None else start), skipped
 
     def goto(self, position: int, direction: int = 1, browser_has: str | None = None) -> None:
+        if not self.total:
+            self.message = "nothing to review: the queue is empty"
+            return
         target = min(max(position, 0), self.total - 1)
         if target != self.position or self.state is None:
             self.show(target, browser_has)

@@ -38,23 +38,39 @@ class Claims:
     def claim(self, sample_id: str) -> str | None:
         """Claim ``sample_id``: ``None`` when the claim is this reviewer's, else the name of
         the reviewer who holds a live claim on it."""
+        why = self._claim(sample_id, unless_finished=False)
+        return why.removesuffix(" is reviewing it") if why else None
+
+    def take(self, sample_id: str) -> str | None:
+        """Claim ``sample_id`` unless another reviewer holds it or has finished it, in one
+        atomic update (a reviewer moving on cannot take an image someone finished a moment
+        ago): ``None`` when taken, else why not."""
+        return self._claim(sample_id, unless_finished=True)
+
+    def _claim(self, sample_id: str, unless_finished: bool) -> str | None:
         from bson import ObjectId
 
         coll = shim.sample_collection(self.dataset)
         until = datetime.fromtimestamp(time.time() + CLAIM_SECONDS, timezone.utc)
-        res = coll.update_one(
-            {"_id": ObjectId(sample_id), "$or": [
-                {CLAIM_FIELD: None},
-                {f"{CLAIM_FIELD}.reviewer": self.reviewer},
-                {f"{CLAIM_FIELD}.until": {"$lt": _now()}},
-            ]},
-            {"$set": {CLAIM_FIELD: {"reviewer": self.reviewer,
-                                    "until": until.replace(tzinfo=None)}}},
-        )
+        query: dict[str, object] = {"_id": ObjectId(sample_id), "$or": [
+            {CLAIM_FIELD: None},
+            {f"{CLAIM_FIELD}.reviewer": self.reviewer},
+            {f"{CLAIM_FIELD}.until": {"$lt": _now()}},
+        ]}
+        if unless_finished:
+            query["$nor"] = [{"tags": REVIEWED_TAG,
+                              REVIEWERS_FIELD: {"$elemMatch": {"$ne": self.reviewer}}}]
+        res = coll.update_one(query, {"$set": {CLAIM_FIELD: {
+            "reviewer": self.reviewer, "until": until.replace(tzinfo=None)}}})
         if res.matched_count:
             return None
-        doc = coll.find_one({"_id": ObjectId(sample_id)}, {CLAIM_FIELD: 1}) or {}
-        return str((doc.get(CLAIM_FIELD) or {}).get("reviewer") or "") or None
+        doc = coll.find_one({"_id": ObjectId(sample_id)},
+                            {CLAIM_FIELD: 1, "tags": 1, REVIEWERS_FIELD: 1}) or {}
+        holder = (doc.get(CLAIM_FIELD) or {}).get("reviewer")
+        if holder and holder != self.reviewer:
+            return f"{holder} is reviewing it"
+        others = [r for r in doc.get(REVIEWERS_FIELD) or [] if r != self.reviewer]
+        return f"reviewed by {', '.join(others)}" if others else "taken"
 
     def release(self, sample_ids: Sequence[str]) -> None:
         """Give up this reviewer's claims on ``sample_ids`` (where it holds one)."""
