@@ -206,13 +206,16 @@ class FiftyOneSync:
                     {"_id": doc["_id"], REVISION_FIELD: doc.get(REVISION_FIELD),
                      "last_modified_at": doc.get("last_modified_at")},
                     {"$set": update}))
+            matched = 0
             for i in range(0, len(ops), _BULK):
-                coll.bulk_write(ops[i:i + _BULK], ordered=False)
+                matched += coll.bulk_write(ops[i:i + _BULK], ordered=False).matched_count
                 self.heartbeat()
-            # Which writes lost a race (the sample changed after we read it): read them again.
-            now = {str(d["_id"]): d.get(REVISION_FIELD) for d in coll.find(
-                {"_id": {"$in": [ObjectId(s) for s in tokens]}}, {REVISION_FIELD: 1})}
-            lost = [s for s, t in tokens.items() if now.get(s) != t]
+            lost: list[str] = []
+            if matched < len(ops):
+                # Some writes lost a race (the sample changed after we read it): which ones.
+                now = {str(d["_id"]): d.get(REVISION_FIELD) for d in coll.find(
+                    {"_id": {"$in": [ObjectId(s) for s in tokens]}}, {REVISION_FIELD: 1})}
+                lost = [s for s, t in tokens.items() if now.get(s) != t]
             written += [s for s in tokens if s not in lost]
             report.proposal_updates += attempt_report.proposal_updates
             report.ground_truth_labels += attempt_report.ground_truth_labels
