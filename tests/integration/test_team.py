@@ -23,19 +23,9 @@ from nblabel.store.sync import REVIEWERS_FIELD, label_id_for_key
 
 @pytest.fixture
 def team_dataset(tmp_path: Path):
-    from nblabel.demo.synthetic import make_shapes
+    from nblabel.faults import make_dataset
 
-    images = make_shapes(tmp_path / "images", 24, seed=5, max_objects=4)
-    ds = fo.Dataset(f"team-{uuid.uuid4().hex[:8]}")
-    ds.add_samples([
-        fo.Sample(filepath=str(img.path), predictions=fo.Detections(detections=[
-            fo.Detection(label=label, bounding_box=box.to_relative(img.size),
-                         confidence=0.9 - 0.1 * i)
-            for i, (label, box) in enumerate(img.objects)
-        ] + [fo.Detection(label="circle", bounding_box=[0.01, 0.01, 0.1, 0.1],
-                          confidence=0.15)]))
-        for img in images
-    ], progress=False)
+    ds = make_dataset(f"team-{uuid.uuid4().hex[:8]}", tmp_path / "images", 24, seed=5)
     yield ds
     if fo.dataset_exists(ds.name):
         ds.delete()
@@ -126,29 +116,29 @@ def test_claims_keep_two_reviewers_apart(team_dataset, tmp_path):
     ann = ReviewSession(ds, reviewer="ann", journal=tmp_path / "ann.sqlite")
     bob = ReviewSession(ds, reviewer="bob", journal=tmp_path / "bob.sqlite")
     first, second, third = ann.queue[:3]
-    assert ann.claim(first) is None
-    assert bob.claim(first) == "ann"  # held: one atomic update decides
-    assert ann.claim(first) is None  # renewing one's own claim
-    assert bob.taken_by_others([first, second]) == {first: "ann is reviewing it"}
+    assert ann.team.claim(first) is None
+    assert bob.team.claim(first) == "ann"  # held: one atomic update decides
+    assert ann.team.claim(first) is None  # renewing one's own claim
+    assert bob.team.taken_by_others([first, second]) == {first: "ann is reviewing it"}
 
     # bob's widget opens on the first image nobody else holds, and says what it skipped.
     widget = ReviewWidget(bob)
     assert widget.sample_id == second and "skipped 1 image(s) (ann is reviewing it)" in \
         widget.message
-    assert ann.claim(second) == "bob"
+    assert ann.team.claim(second) == "bob"
     state = ann.load(third)
-    assert ann.claim(third) is None
+    assert ann.team.claim(third) is None
     for p in state.proposals:
         ann.decide(state, p.id, "accepted")
-    ann.release(third)
+    ann.team.release(third)
     # A claim is given up only once the image's decisions are synced: until then it is held.
-    assert bob.taken_by_others([third]) == {third: "ann is reviewing it"}
+    assert bob.team.taken_by_others([third]) == {third: "ann is reviewing it"}
     ann.flush()  # syncs, then releases
-    assert bob.taken_by_others([third]) == {third: "reviewed by ann"}
+    assert bob.team.taken_by_others([third]) == {third: "reviewed by ann"}
     widget.go(1)  # third: reviewed by ann -> skipped
     assert widget.sample_id == ann.queue[3] and widget.message.startswith("skipped 1 image")
     assert "reviewed by ann" in widget.message
-    ann.release(first)
+    ann.team.release(first)
     ann.flush()
     widget.go(-1)  # back past the third to the second (bob's own)
     assert widget.sample_id == second
@@ -189,7 +179,7 @@ def test_consensus_merge_by_weighted_majority(team_dataset, tmp_path):
     # In consensus mode other reviewers' work does not take an image away.
     again = ReviewSession(ds, reviewer="dan", journal=tmp_path / "dan.sqlite",
                           gt_field="reviews", consensus=4)
-    assert sid in again.queue and again.taken_by_others([sid]) == {}
+    assert sid in again.queue and again.team.taken_by_others([sid]) == {}
     again.close()
     full = ReviewSession(ds, reviewer="dan", journal=tmp_path / "dan.sqlite",
                          gt_field="reviews", consensus=3)

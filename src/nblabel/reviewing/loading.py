@@ -17,7 +17,8 @@ from typing import Any
 from nblabel.core.images import DisplayImage, ImageLoadError, encode_mask, load_display_image
 from nblabel.core.labels import Box, ImageSize, InvalidLabelError, Proposal
 
-__all__ = ["SampleState", "UnusableLabel", "parse_classification", "parse_detection"]
+__all__ = ["SampleState", "UnusableLabel", "build_state", "parse_classification",
+           "parse_detection", "read_patches"]
 
 log = logging.getLogger(__name__)
 
@@ -145,3 +146,34 @@ def build_state(sample_id: str, path: str, dets: Mapping[str, Any] | None,
         log.warning("%s", u)
     return SampleState(sample_id, path, image, error, size, tuple(proposals), image_label,
                        tuple(unusable))
+
+
+def _labels_of(value: Any) -> list[Any]:
+    """The label objects in a patch's field (a ``Detections`` or a single ``Detection``)."""
+    if value is None:
+        return []
+    return list(value.detections) if hasattr(value, "detections") else [value]
+
+
+def read_patches(patches: Any, pf: str, gf: str) -> tuple[
+        list[str], dict[str, set[str]], dict[str, list[tuple[str, list[float]]]]]:
+    """The samples behind a patches view (``to_patches``, ``to_evaluation_patches``), in patch
+    order; per sample, the proposal ids the patches point at (``focus``), and the truth boxes
+    the model missed (``fn`` patches: ``missed``, label and relative box)."""
+    schema = patches.get_field_schema()
+    has_type = "type" in schema
+    wanted = [f for f in (pf, gf) if f in schema]
+    rows = patches.values(["sample_id", *wanted] + (["type"] if has_type else []))
+    order: list[str] = list(dict.fromkeys(rows[0]))
+    focus: dict[str, set[str]] = {}
+    missed: dict[str, list[tuple[str, list[float]]]] = {}
+    for k, sid in enumerate(rows[0]):
+        values = dict(zip(wanted, (r[k] for r in rows[1:1 + len(wanted)]), strict=True))
+        kind = rows[-1][k] if has_type else None
+        if kind != "tp":
+            for det in _labels_of(values.get(pf)):
+                focus.setdefault(sid, set()).add(det.id)
+        if kind == "fn":
+            for det in _labels_of(values.get(gf)):
+                missed.setdefault(sid, []).append((det.label, list(det.bounding_box)))
+    return order, focus, missed

@@ -28,21 +28,20 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from nblabel.core.labels import (
-    IMAGE_LABEL_KEY,
     Action,
     Box,
     Decision,
     InvalidLabelError,
     Proposal,
 )
-from nblabel.core.rules import is_complete
 from nblabel.reviewing.history import History, Step
-from nblabel.reviewing.loading import SampleState, UnusableLabel, build_state
-from nblabel.reviewing.syncer import DatabaseUnreachable, SyncStatus, SyncWorker, guarded
+from nblabel.reviewing.loading import SampleState, UnusableLabel, build_state, read_patches
+from nblabel.reviewing.progress import Progress
+from nblabel.reviewing.syncer import SyncStatus, SyncWorker, guarded
+from nblabel.reviewing.team import Team
 from nblabel.store import shim
-from nblabel.store.claims import CLAIM_FIELD, CLAIM_SECONDS, Claims
+from nblabel.store.claims import CLAIM_FIELD, CLAIM_SECONDS
 from nblabel.store.journal import DecisionJournal
-from nblabel.store.schema import REVIEWED_TAG, REVIEWERS_FIELD
 from nblabel.store.sync import FiftyOneSync
 
 if TYPE_CHECKING:
@@ -51,18 +50,6 @@ if TYPE_CHECKING:
 __all__ = ["CLAIM_FIELD", "CLAIM_SECONDS", "ReviewSession", "SampleState", "UnusableLabel"]
 
 log = logging.getLogger(__name__)
-
-#: Seconds a navigation waits on the database for claims before going on without them (a
-#: busy database answers well within this; one that does not is down or hung).
-DB_WAIT_S = 10.0
-
-
-def _labels_of(value: Any) -> list[Any]:
-    """The label objects in a patch's field (a ``Detections`` or a single ``Detection``)."""
-    if value is None:
-        return []
-    return list(value.detections) if hasattr(value, "detections") else [value]
-
 
 def default_reviewer() -> str:
     """``$NBLABEL_REVIEWER``, else the login name."""
@@ -113,7 +100,8 @@ class ReviewSession:
         self.missed: dict[str, list[tuple[str, list[float]]]] = {}
         patch_order: list[str] | None = None
         if shim.is_patches(view):
-            patch_order = self._read_patches(view, predictions_field, gt_field)
+            patch_order, self.focus, self.missed = read_patches(view, predictions_field,
+                                                                gt_field)
             view = self.dataset.select(patch_order, ordered=True)
             self.view = view
         if consensus is not None and consensus < 1:
@@ -138,25 +126,24 @@ class ReviewSession:
             queue = build_queue(view, queue, field=predictions_field)
         self.queue: list[str] = (list(queue) if queue is not None else patch_order
                                  if patch_order is not None else list(view.values("id")))
-        if consensus is not None:
-            self.queue = self._open_for_consensus(self.queue)
-        self.claims = Claims(self.dataset, self.reviewer) if claims and consensus is None \
-            else None
-        self.classes = list(classes) if classes is not None else self._known_classes()
-        self._queue_set = set(self.queue)
         self._lock = threading.RLock()
+        #: Claims, what to skip, consensus: this reviewer's place in the team.
+        self.team = Team(self.dataset, self.reviewer, journal, self.sync.target, claims=claims,
+                         consensus=consensus, has_decisions=lambda s: bool(self.decisions(s)))
+        self.queue = self.team.open_for_consensus(self.queue)
+        self.classes = list(classes) if classes is not None else self._known_classes()
         #: Per sample: the journal's latest decision per key (``cleared`` ones dropped), read
         #: once from the journal and then kept up to date by this session's own decisions.
         self._decided: dict[str, dict[str, Decision]] = {}
-        #: Per loaded sample: its stored proposal ids and whether it has an image-level one.
-        self._shape: dict[str, tuple[frozenset[str], bool]] = {}
-        self._reviewed = self._reviewed_at_start()
+        #: Which samples of the queue are reviewed (in consensus mode each reviewer counts
+        #: their own: the tag, set once anyone finished, does not count).
+        self.progress = Progress(self.queue, self.dataset, journal.completions(self.dataset.name),
+                                 self.decisions, count_tagged=consensus is None,
+                                 lock=self._lock)
         self.history = History()
-        #: Claims to give up once the image's decisions are synced: sample id -> journal seqs.
-        self._to_release: dict[str, tuple[int, int]] = {}
         self.autosync = autosync
         self._worker = SyncWorker(self.sync, journal, autosync=autosync,
-                                  after_sync=self._release_finished)
+                                  after_sync=self.team.release_finished)
         self._worker.request()
 
     # -- samples -----------------------------------------------------------------------------
@@ -186,25 +173,15 @@ class ReviewSession:
             raise KeyError(f"sample {sample_id} is not in dataset {self.dataset.name!r}")
         state = build_state(sample_id, paths[0], dets[0], cls[0][0] if cls else None,
                             self.predictions_field, cf, max_side)
-        self._remember(state)
+        self.progress.remember(state)
         return state
 
     def load_guarded(self, sample_id: str, max_side: int | None = None,
-                     timeout: float = DB_WAIT_S) -> SampleState:
+                     timeout: float = 5.0) -> SampleState:
         """:meth:`load`, raising :class:`DatabaseUnreachable` if the database does not answer
         in ``timeout`` s."""
         return guarded(lambda: self.load(sample_id, max_side), timeout,
                        f"loading sample {sample_id}")
-
-    def _remember(self, state: SampleState) -> None:
-        """Keep what the reviewed rule needs about a loaded sample (no database later)."""
-        if state.size is None:
-            return
-        shape = (state.proposal_ids, state.image_label is not None)
-        with self._lock:
-            self._shape[state.sample_id] = shape
-            if state.sample_id in self._queue_set:
-                self._update_reviewed(state.sample_id)
 
     # -- decisions ---------------------------------------------------------------------------
 
@@ -241,7 +218,7 @@ class ReviewSession:
             else:
                 per_key[d.key] = d
         for sid in {d.sample_id for d in decisions}:
-            self._update_reviewed(sid)
+            self.progress.update(sid)
         if self.autosync:
             self._worker.request()
 
@@ -390,174 +367,27 @@ class ReviewSession:
         with self._lock:
             self.journal.mark_complete(self.dataset.name, sample_id, self.reviewer,
                                        seconds_on_image)
-            self._completed.add(sample_id)
-            if sample_id in self._queue_set:
-                self._reviewed.add(sample_id)
+            self.progress.complete(sample_id)
         if self.autosync:
             self._worker.request()
 
-    # -- progress (the rule of nblabel.core.rules, from memory: no database) ---------------
+    # -- progress ----------------------------------------------------------------------------
 
     def is_reviewed(self, sample_id: str) -> bool:
         """Whether ``sample_id``'s review is complete, as far as this session knows (its own
         decisions on loaded samples, and what was reviewed when it opened)."""
-        with self._lock:
-            return sample_id in self._reviewed or self._complete_now(sample_id)
-
-    def counted_reviewed(self, sample_id: str) -> bool:
-        """Whether ``sample_id`` is among the queue's reviewed samples (no database query)."""
-        return sample_id in self._reviewed
+        return self.progress.is_reviewed(sample_id)
 
     def reviewed_count(self) -> int:
         """How many samples of the queue are reviewed (the same rule as the ``reviewed`` tag)."""
-        return len(self._reviewed)
-
-    def _update_reviewed(self, sample_id: str) -> None:
-        if sample_id not in self._queue_set or sample_id in self._completed_at_start:
-            return
-        if self._complete_now(sample_id):
-            self._reviewed.add(sample_id)
-        else:
-            self._reviewed.discard(sample_id)
-
-    def _complete_now(self, sample_id: str) -> bool:
-        if sample_id not in self._shape:
-            return sample_id in self._completed
-        ids, has_class = self._shape[sample_id]
-        decided = self.decisions(sample_id)
-        return is_complete(ids, {d.proposal.id for d in decided.values() if d.proposal},
-                           has_image_label=has_class, image_decided=IMAGE_LABEL_KEY in decided,
-                           completed=sample_id in self._completed)
-
-    def _reviewed_at_start(self) -> set[str]:
-        """The queue's reviewed samples when the session opens: tagged in the dataset (by
-        anyone; not in consensus mode, where each reviewer reviews on their own) or finished in
-        this journal."""
-        name = self.dataset.name
-        self._completed = set(self.journal.completions(name))
-        tagged: set[str] = set()
-        if self.consensus is None:
-            tagged = set(self.dataset.match_tags(REVIEWED_TAG).values("id"))
-        self._completed_at_start = (tagged | self._completed) & self._queue_set
-        return set(self._completed_at_start)
-
-    def _read_patches(self, patches: Any, pf: str, gf: str) -> list[str]:
-        """The samples behind a patches view, in patch order; fills ``focus`` and ``missed``."""
-        schema = patches.get_field_schema()
-        has_type = "type" in schema
-        wanted = [f for f in (pf, gf) if f in schema]
-        rows = patches.values(["sample_id", *wanted] + (["type"] if has_type else []))
-        order: list[str] = list(dict.fromkeys(rows[0]))
-        for k, sid in enumerate(rows[0]):
-            values = dict(zip(wanted, (r[k] for r in rows[1:1 + len(wanted)]), strict=True))
-            kind = rows[-1][k] if has_type else None
-            if kind != "tp":
-                for det in _labels_of(values.get(pf)):
-                    self.focus.setdefault(sid, set()).add(det.id)
-            if kind == "fn":
-                for det in _labels_of(values.get(gf)):
-                    self.missed.setdefault(sid, []).append((det.label, list(det.bounding_box)))
-        return order
-
-    # -- team review -------------------------------------------------------------------------
-
-    def _open_for_consensus(self, sample_ids: list[str]) -> list[str]:
-        """The samples that still need this reviewer: fewer than ``consensus`` reviewers so
-        far, or this reviewer among them."""
-        if not self.dataset.has_sample_field(REVIEWERS_FIELD):
-            return sample_ids
-        ids, reviewers = self.dataset.select(sample_ids).values(["id", REVIEWERS_FIELD])
-        k = self.consensus or 1
-        full = {sid for sid, r in zip(ids, reviewers, strict=True)
-                if r and len(r) >= k and self.reviewer not in r}
-        return [s for s in sample_ids if s not in full]
-
-    def claim(self, sample_id: str) -> str | None:
-        """Claim ``sample_id`` for this reviewer (team review without consensus).
-
-        Returns ``None`` when the claim is this reviewer's (or claims are off, or the database
-        does not answer in time), else the name of the reviewer who holds a live claim (claims
-        last :data:`CLAIM_SECONDS` and are renewed while the image is shown).
-        """
-        claims = self.claims
-        if claims is None:
-            return None
-        with self._lock:
-            self._to_release.pop(sample_id, None)
-        try:
-            return guarded(lambda: claims.claim(sample_id), DB_WAIT_S, "claiming the image")
-        except DatabaseUnreachable as exc:
-            log.warning("%s", exc)
-            return None
-
-    def take(self, sample_id: str) -> str | None:
-        """Claim ``sample_id`` for moving onto it: ``None`` when this reviewer may review it
-        (taken, or claims are off), else why not (another reviewer holds it or has finished
-        it: one atomic check)."""
-        claims = self.claims
-        if claims is None:
-            return None
-        with self._lock:
-            self._to_release.pop(sample_id, None)
-        if self.decisions(sample_id):  # this reviewer's own image: theirs to come back to
-            holder = self.claim(sample_id)
-            return f"{holder} is reviewing it" if holder else None
-        try:
-            return guarded(lambda: claims.take(sample_id), DB_WAIT_S, "claiming the image")
-        except DatabaseUnreachable as exc:
-            log.warning("%s", exc)
-            return None
-
-    def release(self, sample_id: str) -> None:
-        """Give up this reviewer's claim on ``sample_id`` once its decisions are in FiftyOne
-        (released after the next sync; another reviewer can never open it half-synced)."""
-        if self.claims is None:
-            return
-        with self._lock:
-            self._to_release[sample_id] = self.journal.last_seq(self.dataset.name)
-        self._worker.request()
-
-    def _release_finished(self) -> None:
-        """After a sync: release the claims whose images are now durably finished."""
-        if self.claims is None or not self._to_release:
-            return
-        synced = self.journal.synced_seq(self.dataset.name, self.sync.target)
-        with self._lock:
-            ready = [sid for sid, seq in self._to_release.items()
-                     if seq[0] <= synced[0] and seq[1] <= synced[1]]
-        if ready:
-            self.claims.release(ready)
-            with self._lock:
-                for sid in ready:
-                    self._to_release.pop(sid, None)
-
-    def taken_by_others(self, sample_ids: Sequence[str]) -> dict[str, str]:
-        """Which of these samples another reviewer holds or finished: id -> why.
-
-        In team review the widget's next/previous skip them (going to one by position still
-        shows it). In consensus mode, or with claims off, nothing is taken. When the database
-        does not answer in time nothing is skipped.
-        """
-        claims = self.claims
-        if claims is None or not sample_ids:
-            return {}
-        try:
-            held, finished = guarded(lambda: claims.held_or_finished(sample_ids), DB_WAIT_S,
-                                     "checking claims")
-        except DatabaseUnreachable as exc:
-            log.warning("%s", exc)
-            return {}
-        out = {sid: f"{who} is reviewing it" for sid, who in held.items()}
-        out.update({sid: f"reviewed by {', '.join(others)}"
-                    for sid, others in finished.items() if not self.decisions(sid)})
-        return out
+        return self.progress.count()
 
     # -- FiftyOne ----------------------------------------------------------------------------
 
     def sync_now(self) -> None:
         """Replay the journal into FiftyOne now (in the caller's thread)."""
         self.sync.sync()
-        self._release_finished()
+        self.team.release_finished()
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until every journaled decision is in FiftyOne; raises if the sync keeps failing.
@@ -570,7 +400,7 @@ class ReviewSession:
         name = self.dataset.name
         while time.monotonic() < deadline:
             if self.journal.synced_seq(name, self.sync.target) >= self.journal.last_seq(name) \
-                    and not self._to_release:
+                    and not self.team.releasing:
                 return
             if self.journal.synced_seq(name, self.sync.target) >= self.journal.last_seq(name):
                 self._worker.request()

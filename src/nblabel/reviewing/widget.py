@@ -140,7 +140,7 @@ class ReviewWidget(anywidget.AnyWidget):
         """Close the widget and its session (remaining decisions are synced first)."""
         self._loader.shutdown(wait=False, cancel_futures=True)
         if self.state is not None:
-            self.session.release(self.state.sample_id)
+            self.session.team.release(self.state.sample_id)
         self.session.close()
         super().close()
 
@@ -230,8 +230,8 @@ class ReviewWidget(anywidget.AnyWidget):
             return
         previous = self.state.sample_id if self.state is not None else None
         if previous is not None and previous != sid:
-            self.session.release(previous)
-        holder = self.session.claim(sid)
+            self.session.team.release(previous)
+        holder = self.session.team.claim(sid)
         self.state = state
         self.seen.add(sid)
         self._shown_at = time.monotonic()
@@ -309,7 +309,7 @@ class ReviewWidget(anywidget.AnyWidget):
         reviewer holds or finished, claimed for this reviewer; and why the others were
         skipped. Stays put when none is free."""
         window = list(range(start, -1 if step < 0 else self.total, step))[:50]
-        taken = self.session.taken_by_others([self.session.queue[p] for p in window])
+        taken = self.session.team.taken_by_others([self.session.queue[p] for p in window])
         skipped: list[str] = []
         for p in window:
             sid = self.session.queue[p]
@@ -317,7 +317,7 @@ class ReviewWidget(anywidget.AnyWidget):
             if why is None and p != self.position:
                 # Claim it now, atomically: two reviewers moving on at once cannot both get it,
                 # nor one get an image another finished since the look above.
-                why = self.session.take(sid)
+                why = self.session.team.take(sid)
             if why is None:
                 return p, skipped
             skipped.append(why)
@@ -338,7 +338,7 @@ class ReviewWidget(anywidget.AnyWidget):
         """Moving past an image whose shown proposals are all decided finishes it: proposals
         hidden below the threshold stay undecided (not objects, for the ground truth)."""
         state = self.state
-        if state is None or state.size is None or self.session.counted_reviewed(state.sample_id):
+        if state is None or state.size is None or self.session.progress.counted(state.sample_id):
             return
         decided = self.session.decisions(state.sample_id)
         shown = [p.id for p in state.proposals if visible(p.confidence, self.threshold)]
