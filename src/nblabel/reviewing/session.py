@@ -399,11 +399,10 @@ class ReviewSession:
         deadline = time.monotonic() + timeout
         name = self.dataset.name
         while time.monotonic() < deadline:
-            if self.journal.synced_seq(name, self.sync.target) >= self.journal.last_seq(name) \
-                    and not self.team.releasing:
-                return
             if self.journal.synced_seq(name, self.sync.target) >= self.journal.last_seq(name):
-                self._worker.request()
+                if not self.team.releasing:
+                    return
+                self._worker.request()  # claims wait for a sync to be released
             time.sleep(0.02)
         raise TimeoutError(f"FiftyOne sync did not catch up in {timeout} s: "
                            f"{self.sync_status().message or 'still running'}")

@@ -162,12 +162,11 @@ def _db_lease(name: str, timeout: float = 60.0) -> Iterator[None]:
     while True:
         now = datetime.now(timezone.utc)
         try:
-            got = locks.find_one_and_update(
+            locks.update_one(  # taken, or DuplicateKeyError while another holds it
                 {"_id": key, "until": {"$lt": now}},
                 {"$set": {"owner": me, "until": now + timedelta(seconds=_LEASE_S)}},
                 upsert=True,
             )
-            del got
             break
         except DuplicateKeyError:  # held by another process
             if time.monotonic() > deadline:
@@ -197,24 +196,16 @@ def declare(dataset: fo.Dataset, fields: Mapping[str, str]) -> None:
     with _thread_lock(dataset.name), _db_lease(dataset.name):
         shim.reload_schema(dataset)
         missing = _missing(dataset, fields)
-        top = {p: k for p, k in missing.items() if "." not in p}
-        for path, kind in top.items():
-            if kind == "detections":
-                import fiftyone as fo
-
-                dataset.add_sample_field(path, fo.EmbeddedDocumentField,
-                                         embedded_doc_type=fo.Detections)
-            elif kind == "classification":
-                import fiftyone as fo
-
-                dataset.add_sample_field(path, fo.EmbeddedDocumentField,
-                                         embedded_doc_type=fo.Classification)
-            else:
-                field = _field(kind)
-                kwargs: dict[str, Any] = {}
-                if kind.startswith("list["):
-                    kwargs["subfield"] = type(field.field)
-                dataset.add_sample_field(path, type(field), **kwargs)
+        for path, kind in missing.items():
+            if "." in path:
+                continue
+            field = _field(kind)
+            kwargs: dict[str, Any] = {}
+            if kind in ("detections", "classification"):
+                kwargs["embedded_doc_type"] = field.document_type
+            elif kind.startswith("list["):
+                kwargs["subfield"] = type(field.field)
+            dataset.add_sample_field(path, type(field), **kwargs)
         nested = {p: _field(k) for p, k in _missing(dataset, missing).items() if "." in p}
         if nested:
             shim.merge_label_schema(dataset, nested)

@@ -192,13 +192,14 @@ class FiftyOneSync:
                 report.missing_samples = [s for s in pending if s not in docs]
             tokens: dict[str, str] = {}
             ops: list[UpdateOne] = []
-            attempt_report = SyncReport()
+            counts: dict[str, SyncReport] = {}  # per sample: only written ones count
             for sid in pending:
                 doc = docs.get(sid)
                 if doc is None:
                     continue
+                counts[sid] = SyncReport()
                 update = self._update(doc, latest.get(sid, {}), completions.get(sid),
-                                      attempt_report)
+                                      counts[sid])
                 tokens[sid] = uuid.uuid4().hex
                 update[REVISION_FIELD] = tokens[sid]
                 update["last_modified_at"] = _utc(datetime.now(timezone.utc))
@@ -216,11 +217,15 @@ class FiftyOneSync:
                 now = {str(d["_id"]): d.get(REVISION_FIELD) for d in coll.find(
                     {"_id": {"$in": [ObjectId(s) for s in tokens]}}, {REVISION_FIELD: 1})}
                 lost = [s for s, t in tokens.items() if now.get(s) != t]
-            written += [s for s in tokens if s not in lost]
-            report.proposal_updates += attempt_report.proposal_updates
-            report.ground_truth_labels += attempt_report.ground_truth_labels
-            report.reviewed_samples += attempt_report.reviewed_samples
-            report.missing_proposals += attempt_report.missing_proposals
+            for sid in tokens:
+                if sid in lost:
+                    continue
+                written.append(sid)
+                c = counts[sid]
+                report.proposal_updates += c.proposal_updates
+                report.ground_truth_labels += c.ground_truth_labels
+                report.reviewed_samples += c.reviewed_samples
+                report.missing_proposals += c.missing_proposals
             if not lost:
                 break
             report.retries += len(lost)
