@@ -21,7 +21,6 @@ Run: ``python bench/dense_renderers.py``. The last line is the JSON with p50/p95
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -89,8 +88,9 @@ SETUP_JS = """
       const x1 = x0 + 1920 / view.s, y1 = y0 + 1000 / view.s;
       for (const [x, y, w, h, c] of boxes) {
         if (x > x1 || y > y1 || x + w < x0 || y + h < y0) continue;
-        paths[c].rect(Math.round(x * view.s + view.tx) + 0.5, Math.round(y * view.s + view.ty) + 0.5,
-          Math.round(w * view.s), Math.round(h * view.s));
+        const sx = Math.round(x * view.s + view.tx) + 0.5;
+        const sy = Math.round(y * view.s + view.ty) + 0.5;
+        paths[c].rect(sx, sy, Math.round(w * view.s), Math.round(h * view.s));
       }
       ctx.lineWidth = 1;
       paths.forEach((p, i) => { ctx.strokeStyle = colours[i]; ctx.stroke(p); });
@@ -102,7 +102,9 @@ SETUP_JS = """
     world.appendChild(cv);
     const ctx = cv.getContext('2d');
     const paths = colours.map(() => new Path2D());
-    for (const [x, y, w, h, c] of boxes) paths[c].rect(x * view.s, y * view.s, w * view.s, h * view.s);
+    for (const [x, y, w, h, c] of boxes) {
+      paths[c].rect(x * view.s, y * view.s, w * view.s, h * view.s);
+    }
     paths.forEach((p, i) => { ctx.strokeStyle = colours[i]; ctx.stroke(p); });
   }
   const apply = () => {

@@ -30,12 +30,24 @@ def focus(page: Any) -> None:
     page.locator(".nblabel-progress").click()
 
 
-def wait_status(page: Any, index: int, status: str, timeout: int = 15_000) -> None:
+def row_selector(which: int | str) -> str:
+    """The list row of a box: by its index in the rows (reading order) or by its key."""
+    attr = "index" if isinstance(which, int) else "key"
+    return f".nblabel-box[data-{attr}='{which}']"
+
+
+def wait_status(page: Any, which: int | str, status: str, timeout: int = 15_000) -> None:
+    """Wait until the box (index or key) shows ``status`` and no decision is on its way."""
     page.wait_for_function(
-        "([i, s]) => { const b = document.querySelector(`.nblabel-box[data-index='${i}']`);"
+        "([sel, s]) => { const b = document.querySelector(sel);"
         " return b && b.dataset.status === s && !document.querySelector('.nblabel-root')"
         ".dataset.saving; }",
-        arg=[index, status], timeout=timeout)
+        arg=[row_selector(which), status], timeout=timeout)
+
+
+def row_key(page: Any, index: int) -> str:
+    """The key (proposal id) of the row at ``index`` (rows come in reading order)."""
+    return str(page.locator(row_selector(index)).get_attribute("data-key"))
 
 
 def to_client(page: Any, x: float, y: float) -> tuple[float, float]:

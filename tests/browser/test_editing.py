@@ -9,6 +9,7 @@ from tests.browser.helpers import (
     eventually,
     focus,
     review_cells,
+    row_key,
     scale,
     to_client,
     wait_status,
@@ -35,6 +36,12 @@ def _box(det):
     return Box.from_relative(det.bounding_box, SIZE)
 
 
+def _selected_proposal(page, ds, sid):
+    """The proposal the widget selects first (the first pending box in reading order)."""
+    key = page.locator(".nblabel-box.nblabel-selected").get_attribute("data-key")
+    return next(d for d in ds[sid].predictions.detections if d.id == key)
+
+
 def _open(open_notebook, ds, name, **kw):
     queue = ds.values("id")
     page = open_notebook(name, review_cells(ds.name, queue, **kw))
@@ -47,11 +54,11 @@ def test_drag_handle_then_move_box_saves_pixels(shapes_dataset, open_notebook):
     ds = shapes_dataset
     page, queue = _open(open_notebook, ds, "drag.ipynb")
     sid = queue[0]
-    proposal = ds[sid].predictions.detections[0]
+    proposal = _selected_proposal(page, ds, sid)
     x, y, w, h = Box.from_relative(proposal.bounding_box, SIZE).as_list()
     # Resize: the bottom-right handle 20 px right and 10 px down.
     drag(page, (x + w, y + h), (x + w + 20, y + h + 10))
-    wait_status(page, 0, "edited")
+    wait_status(page, proposal.id, "edited")
     tol = 1.0 / scale(page) + 0.01
     eventually(lambda: len(_gt(ds, sid)) == 1, what="the edit in FiftyOne")
     got = _box(_gt(ds, sid)[0])
@@ -66,21 +73,24 @@ def test_zoom_in_then_move_box_keeps_exact_coordinates(shapes_dataset, open_note
     ds = shapes_dataset
     page, queue = _open(open_notebook, ds, "zoom.ipynb")
     sid = queue[0]
-    proposal = ds[sid].predictions.detections[0]
+    proposal = _selected_proposal(page, ds, sid)
     x, y, w, h = Box.from_relative(proposal.bounding_box, SIZE).as_list()
     before = scale(page)
-    # Zoom with the wheel over the box centre, then with the keyboard.
+    # Zoom with the wheel over the box centre (that point stays put, so the box stays in view
+    # wherever it is on the image), twice.
     cx, cy = to_client(page, x + w / 2, y + h / 2)
     page.mouse.move(cx, cy)
     page.mouse.wheel(0, -300)
-    page.keyboard.press("+")
+    page.wait_for_function(
+        "s => Number(document.querySelector('.nblabel-root').dataset.scale) > s", arg=before)
+    page.mouse.wheel(0, -200)
     page.wait_for_function(
         "s => Number(document.querySelector('.nblabel-root').dataset.scale) > s",
         arg=before * 1.5)
     zoomed = scale(page)
     # Move the box body by (7, -4) image pixels.
     drag(page, (x + w / 2, y + h / 2), (x + w / 2 + 7, y + h / 2 - 4))
-    wait_status(page, 0, "edited")
+    wait_status(page, proposal.id, "edited")
     tol = 1.0 / zoomed + 0.01
     eventually(lambda: len(_gt(ds, sid)) == 1, what="the move in FiftyOne")
     got = _box(_gt(ds, sid)[0])
@@ -113,7 +123,7 @@ def test_undo_redo_with_keys(shapes_dataset, open_notebook):
     ds = shapes_dataset
     page, queue = _open(open_notebook, ds, "undo.ipynb")
     sid = queue[0]
-    first = ds[sid].predictions.detections[0].id
+    first = row_key(page, 0)
     page.keyboard.press("a")
     wait_status(page, 0, "accepted")
     page.keyboard.press("Control+z")
@@ -144,9 +154,9 @@ def test_threshold_and_accept_all_visible(shapes_dataset, open_notebook):
     dets = ds[sid].predictions.detections
     below = [i for i, d in enumerate(dets) if d.confidence < 0.5]
     assert below, "the fixture has a low-confidence box"
-    for i in below:
-        assert "nblabel-below" in page.locator(f".nblabel-box[data-index='{i}']").get_attribute(
-            "class")
+    for i in below:  # Python decides visibility and sends the rows again
+        page.locator(f".nblabel-box.nblabel-below[data-key='{dets[i].id}']").wait_for(
+            state="attached")
     page.keyboard.press("Shift+A")
     expected = {d.id: ("accepted" if d.confidence >= 0.5 else None) for d in dets}
     def reviews():
@@ -167,8 +177,7 @@ def test_change_class_with_number_key(shapes_dataset, open_notebook):
     wait_status(page, 0, "edited")
     eventually(lambda: [(d.label, d.review) for d in _gt(ds, sid)] == [("square", "edited")],
                what="the new class in FiftyOne")
-    original = ds[sid].predictions.detections[0]
-    assert _gt(ds, sid)[0].proposal_id == original.id
+    assert _gt(ds, sid)[0].proposal_id == row_key(page, 0)
 
 
 def test_html_in_class_name_is_shown_as_text(open_notebook, tmp_path):

@@ -6,7 +6,14 @@ import pytest
 from fiftyone import ViewField as F
 
 from nblabel.devtools import JupyterLab, Voila, open_and_run, write_notebook
-from tests.browser.helpers import eventually, focus, review_cells, wait_status, wait_widget
+from tests.browser.helpers import (
+    eventually,
+    focus,
+    review_cells,
+    row_key,
+    wait_status,
+    wait_widget,
+)
 from tests.conftest import ARTIFACTS
 
 
@@ -25,10 +32,10 @@ def _reviews(ds, status):
 
 def test_review_in_notebook7(shapes_dataset, notebook7, page):
     ds = shapes_dataset
-    first = ds.first().predictions.detections[0].id
     write_notebook(notebook7.root / "nb7.ipynb", review_cells(ds.name))
     open_and_run(page, notebook7.url, "nb7.ipynb", app="notebook")
     wait_widget(page)
+    first = row_key(page, 0)
     focus(page)
     page.keyboard.press("a")
     wait_status(page, 0, "accepted")
@@ -38,13 +45,13 @@ def test_review_in_notebook7(shapes_dataset, notebook7, page):
 
 def test_review_in_voila(shapes_dataset, page, tmp_path):
     ds = shapes_dataset
-    first = ds.first().predictions.detections[0].id
     nb = write_notebook(tmp_path / "app.ipynb", review_cells(ds.name))
     voila = Voila(nb)
     voila.start()
     try:
         page.goto(voila.url, timeout=120_000)
         wait_widget(page)
+        first = row_key(page, 0)
         focus(page)
         page.keyboard.press("r")
         wait_status(page, 0, "rejected")

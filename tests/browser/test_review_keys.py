@@ -59,7 +59,9 @@ def test_accept_and_reject_with_keys_land_in_fiftyone(shapes_dataset, open_noteb
 
     assert page.locator(".jp-Notebook .jp-Cell").count() == cells_before, \
         "keys went to the notebook (a cell was inserted)"
-    accepted_id, rejected_id = proposal_ids[0].id, proposal_ids[1].id
+    # Rows come in reading order: row 0 and row 1 are the first two boxes in that order.
+    accepted_id, rejected_id = (_box(page, i).get_attribute("data-key") for i in (0, 1))
+    labels = {d.id: d.label for d in proposal_ids}
 
     def landed():
         acc = ds.filter_labels("predictions", F("review") == "accepted")
@@ -72,7 +74,7 @@ def test_accept_and_reject_with_keys_land_in_fiftyone(shapes_dataset, open_noteb
         "predictions.detections.reviewer", unwind=True)
     assert reviewers == ["browser-tester", "browser-tester"]
     gt = ds[first].ground_truth.detections
-    assert [(d.label, d.proposal_id) for d in gt] == [(proposal_ids[0].label, accepted_id)]
+    assert [(d.label, d.proposal_id) for d in gt] == [(labels[accepted_id], accepted_id)]
     assert ds.count("ground_truth.detections") == 1, "nothing else was decided"
 
     # Next image with the arrow key: the progress text follows.

@@ -3,7 +3,7 @@
 import fiftyone as fo
 from PIL import Image
 
-from tests.browser.helpers import focus, review_cells, scale, wait_widget
+from tests.browser.helpers import focus, review_cells, scale, to_client, wait_widget
 
 
 def test_help_and_proposal_mode(shapes_dataset, open_notebook):
@@ -15,7 +15,7 @@ def test_help_and_proposal_mode(shapes_dataset, open_notebook):
     assert not help_box.is_visible()
     page.keyboard.press("?")
     help_box.wait_for(state="visible")
-    assert "undo / redo" in help_box.inner_text()
+    assert "Ctrl+z\nundo" in help_box.inner_text()
     page.keyboard.press("Escape")
     help_box.wait_for(state="hidden")
     fitted = scale(page)
@@ -25,9 +25,10 @@ def test_help_and_proposal_mode(shapes_dataset, open_notebook):
     page.wait_for_function(
         "s => Number(document.querySelector('.nblabel-root').dataset.scale) > s", arg=fitted)
     # The selected box is in the middle of the stage.
-    box = page.locator(".nblabel-box.nblabel-selected .nblabel-box-rect").bounding_box()
+    x, y, w, h = map(float, page.locator(".nblabel-box.nblabel-selected").get_attribute(
+        "data-box").split(","))
     stage = page.locator(".nblabel-stage").bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    cx, cy = to_client(page, x + w / 2, y + h / 2)
     assert abs(cx - (stage["x"] + stage["width"] / 2)) < 3
     assert abs(cy - (stage["y"] + stage["height"] / 2)) < 3
     page.keyboard.press("m")

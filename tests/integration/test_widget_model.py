@@ -20,8 +20,13 @@ def test_widget_shows_image_as_binary_and_proposals_in_pixels(shapes_dataset, jo
     assert isinstance(w.image, bytes) and w.image[:2] == b"\xff\xd8", "raw JPEG bytes"
     assert (w.image_width, w.image_height) == (320, 240)
     assert w.total == len(shapes_dataset) and w.position == 0 and w.reviewed == 0
-    assert [p["key"] for p in w.boxes] == [p.id for p in state.proposals]
-    assert w.boxes[0]["box"] == state.proposals[0].box.as_list()
+    by_id = {p.id: p for p in state.proposals}
+    assert sorted(r["key"] for r in w.boxes) == sorted(by_id), "one row per proposal"
+    assert all(r["box"] == by_id[r["key"]].box.as_list() for r in w.boxes)
+    # Rows come in reading order: bands about one box high, left to right in each band.
+    centres = [(r["box"][1] + r["box"][3] / 2, r["box"][0] + r["box"][2] / 2) for r in w.boxes]
+    band = sorted(r["box"][3] for r in w.boxes)[len(w.boxes) // 2]
+    assert centres == sorted(centres, key=lambda c: (c[0] // band, c[1]))
     assert all(p["status"] == "pending" for p in w.boxes)
     assert w.classes == ["circle", "square", "triangle"]
 
@@ -29,13 +34,13 @@ def test_widget_shows_image_as_binary_and_proposals_in_pixels(shapes_dataset, jo
 def test_decide_messages_update_journal_state_and_fiftyone(shapes_dataset, journal):
     w = nblabel.review(shapes_dataset, journal=journal, reviewer="kim")
     ids = [p["key"] for p in w.boxes]
-    _msg(w, kind="decide", sample_id=w.sample_id, key=ids[0], action="accepted",
+    _msg(w, kind="decide", sample_id=w.sample_id, keys=[ids[0]], action="accepted",
          seconds=1.25)
-    _msg(w, kind="decide", sample_id="someone-else", key=ids[1], action="rejected")
+    _msg(w, kind="decide", sample_id="someone-else", keys=[ids[1]], action="rejected")
     assert [p["status"] for p in w.boxes][:2] == ["accepted", "pending"], \
         "a stale message for another image is ignored"
     for pid in ids[1:]:
-        _msg(w, kind="decide", sample_id=w.sample_id, key=pid, action="rejected")
+        _msg(w, kind="decide", sample_id=w.sample_id, keys=[pid], action="rejected")
     assert w.reviewed == 1
     w.session.flush()
     sample = shapes_dataset[w.sample_id]
@@ -47,7 +52,7 @@ def test_decide_messages_update_journal_state_and_fiftyone(shapes_dataset, journ
 def test_navigation_keeps_decisions_visible(shapes_dataset, journal):
     w = nblabel.review(shapes_dataset, journal=journal)
     first = w.sample_id
-    _msg(w, kind="decide", sample_id=first, key=w.boxes[0]["key"], action="rejected")
+    _msg(w, kind="decide", sample_id=first, keys=[w.boxes[0]["key"]], action="rejected")
     _msg(w, kind="go", delta=1)
     assert w.position == 1 and w.sample_id != first
     _msg(w, kind="go", delta=-1)
@@ -65,7 +70,7 @@ def test_broken_image_shows_error_and_session_moves_on(shapes_dataset, journal, 
     queue = ds.values("id")
     w = nblabel.review(ds, journal=journal, queue=[queue[0], queue[-2], queue[-1], queue[1]])
     pid = w.boxes[0]["key"]
-    _msg(w, kind="decide", sample_id=w.sample_id, key=pid, action="accepted")
+    _msg(w, kind="decide", sample_id=w.sample_id, keys=[pid], action="accepted")
     _msg(w, kind="go", delta=1)
     assert "broken.jpg" in w.image_error and w.image == b"" and w.boxes == []
     _msg(w, kind="go", delta=1)
@@ -100,11 +105,11 @@ def test_leaving_with_every_shown_proposal_decided_completes_the_image(shapes_da
     assert w.reviewed == 0
     _msg(w, kind="go", delta=-1)
     for b in shown[:-1]:
-        _msg(w, kind="decide", sample_id=sid, key=b["key"], action="accepted")
+        _msg(w, kind="decide", sample_id=sid, keys=[b["key"]], action="accepted")
     _msg(w, kind="go", delta=1)  # one shown proposal still open: not complete
     assert w.reviewed == 0
     _msg(w, kind="go", delta=-1)
-    _msg(w, kind="decide", sample_id=sid, key=shown[-1]["key"], action="accepted")
+    _msg(w, kind="decide", sample_id=sid, keys=[shown[-1]["key"]], action="accepted")
     _msg(w, kind="go", delta=1)
     assert w.reviewed == 1
     w.session.flush()
@@ -120,12 +125,12 @@ def test_leaving_with_every_shown_proposal_decided_completes_the_image(shapes_da
 def test_edit_add_delete_and_relabel(shapes_dataset, journal):
     w = nblabel.review(shapes_dataset, journal=journal)
     first = w.boxes[0]
-    _msg(w, kind="decide", sample_id=w.sample_id, key=first["key"], action="edited",
+    _msg(w, kind="decide", sample_id=w.sample_id, keys=[first["key"]], action="edited",
          box=[10.5, 20.25, 40, 30])
     row = w.boxes[0]
     assert row["status"] == "edited" and row["box"] == [10.5, 20.25, 40, 30]
     assert row["original_box"] == first["original_box"] and row["label"] == first["label"]
-    _msg(w, kind="decide", sample_id=w.sample_id, key=first["key"], action="edited",
+    _msg(w, kind="decide", sample_id=w.sample_id, keys=[first["key"]], action="edited",
          label="square")
     assert w.boxes[0]["label"] == "square" and w.boxes[0]["box"] == [10.5, 20.25, 40, 30], \
         "relabelling keeps the edited box"
@@ -133,13 +138,13 @@ def test_edit_add_delete_and_relabel(shapes_dataset, journal):
     added = w.boxes[-1]
     assert added["status"] == "added" and added["box"] == [300, 200, 20, 40], "clipped"
     assert w.selected == added["key"]
-    _msg(w, kind="decide", sample_id=w.sample_id, key=added["key"], action="edited",
+    _msg(w, kind="decide", sample_id=w.sample_id, keys=[added["key"]], action="edited",
          box=[100, 100, 10, 10])
     assert w.boxes[-1]["box"] == [100, 100, 10, 10] and w.boxes[-1]["status"] == "added"
     w.session.flush()
     gt = sorted((d.label, d.review) for d in shapes_dataset[w.sample_id].ground_truth.detections)
     assert gt == [("square", "edited"), ("triangle", "added")]
-    _msg(w, kind="decide", sample_id=w.sample_id, key=added["key"], action="rejected")
+    _msg(w, kind="decide", sample_id=w.sample_id, keys=[added["key"]], action="rejected")
     assert all(b["key"] != added["key"] for b in w.boxes), "deleting a drawn box removes it"
     w.session.flush()
     assert [d.label for d in shapes_dataset[w.sample_id].ground_truth.detections] == ["square"]
@@ -150,8 +155,8 @@ def test_undo_and_redo_end_in_the_final_state(shapes_dataset, journal):
     w = nblabel.review(ds, journal=journal)
     sid = w.sample_id
     keys = [b["key"] for b in w.boxes]
-    _msg(w, kind="decide", sample_id=sid, key=keys[0], action="accepted")
-    _msg(w, kind="decide", sample_id=sid, key=keys[0], action="rejected")
+    _msg(w, kind="decide", sample_id=sid, keys=[keys[0]], action="accepted")
+    _msg(w, kind="decide", sample_id=sid, keys=[keys[0]], action="rejected")
     _msg(w, kind="undo")
     assert w.boxes[0]["status"] == "accepted", "undo restores the previous decision"
     _msg(w, kind="undo")
@@ -161,14 +166,16 @@ def test_undo_and_redo_end_in_the_final_state(shapes_dataset, journal):
     _msg(w, kind="redo")
     assert w.boxes[0]["status"] == "accepted"
     w.session.flush()
-    assert ds[sid].predictions.detections[0].review == "accepted"
+    dets = {d.id: d for d in ds[sid].predictions.detections}
+    assert dets[keys[0]].review == "accepted"
     assert len(ds[sid].ground_truth.detections) == 1
     # Undo on another image brings that image back.
     _msg(w, kind="go", delta=1)
     _msg(w, kind="undo")
     assert w.sample_id == sid and w.boxes[0]["status"] == "pending"
     w.session.flush()
-    assert ds[sid].predictions.detections[0].review is None, "FiftyOne ends undone too"
+    dets = {d.id: d for d in ds[sid].predictions.detections}
+    assert dets[keys[0]].review is None, "FiftyOne ends undone too"
     assert ds[sid].ground_truth.detections == []
 
 
@@ -213,9 +220,10 @@ def test_instance_masks_are_shown_and_land_in_ground_truth(shapes_dataset, journ
     with_mask, plain = w.boxes
     assert with_mask["mask"][:8] == b"\x89PNG\r\n\x1a\n" and plain["mask"] is None
     content, buffers = w._payload(w.state, 0)
-    assert content["boxes"][0]["mask"] == 1 and buffers[1] == with_mask["mask"], \
+    masks = content["rows"]["masks"]
+    assert list(masks) == ["0"] and buffers[masks["0"]] == with_mask["mask"], \
         "prefetch sends masks as binary buffers"
-    _msg(w, kind="decide", sample_id=sid, key=with_mask["key"], action="accepted")
+    _msg(w, kind="decide", sample_id=sid, keys=[with_mask["key"]], action="accepted")
     w.session.flush()
     (gt,) = ds[sid].ground_truth.detections
     assert gt.mask.shape == (24, 30) and (gt.mask > 0).sum() == mask.sum()
@@ -235,7 +243,7 @@ def test_image_level_classification_accept_replace_undo(shapes_dataset, journal)
     _msg(w, kind="classify", sample_id=first, action="accepted")
     assert w.image_label["status"] == "accepted" and w.image_label["final"] == "indoor"
     for b in w.boxes:
-        _msg(w, kind="decide", sample_id=first, key=b["key"], action="accepted")
+        _msg(w, kind="decide", sample_id=first, keys=[b["key"]], action="accepted")
     assert w.reviewed == 1
     _msg(w, kind="go", delta=1)
     second = w.sample_id

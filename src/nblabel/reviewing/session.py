@@ -321,6 +321,23 @@ class ReviewSession:
         self.record(d)
         return d
 
+    def decide_many(
+        self,
+        state: SampleState,
+        keys: Sequence[str],
+        action: Action | str,
+        *,
+        seconds_on_image: float = 0.0,
+        label: str | None = None,
+        box: Box | None = None,
+    ) -> list[Decision]:
+        """Decide on several boxes of one image at once (a multi-selection): one journal
+        transaction and one undo step. Every key is checked before anything is written."""
+        decided = self.decisions(state.sample_id)
+        ds = [self._decision(state, k, action, seconds_on_image, label, box, decided=decided)
+              for k in dict.fromkeys(keys)]
+        return self.record(*ds)
+
     def accept_all(self, state: SampleState, min_confidence: float = 0.0, *,
                    seconds_on_image: float = 0.0) -> list[Decision]:
         """Accept every undecided proposal with confidence >= ``min_confidence`` (one undo step)."""

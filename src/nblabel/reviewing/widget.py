@@ -1,16 +1,21 @@
 """The review widget (anywidget): image with proposals overlaid, keyboard-first decisions.
 
 State lives in traitlets so a page reload or Voila shows the same thing: the current image (as
-binary ``Bytes``, never base64), its boxes with their review status, the selection, threshold and
-mode. The browser keeps drag, resize, zoom and pan to itself and sends only decisions and
-navigation, as custom messages; Python journals each decision and then updates ``boxes`` (a box
-shows as decided only once that update arrives, i.e. once the decision is on disk).
+binary ``Bytes``, never base64), the selection, threshold and mode. The boxes go as rows
+(``nblabel.reviewing.rows``: column by column, binary) in custom messages: all of an image's rows
+when it is shown or a view (re)connects, then only the rows a decision changed. The browser keeps
+drag, resize, zoom and pan to itself and sends only decisions and navigation; Python journals
+each decision and then answers with the rows it changed and the box to select next (a box shows
+as decided only once that answer arrives, i.e. once the decision is on disk). Messages from the
+browser are dispatched through one table (``_HANDLERS``); their kinds and the traits are declared
+once in ``js/src/types.ts``.
 
 Instant navigation: after each move Python loads the next images (and the previous one) in a
 background thread and sends them ahead as binary messages; the browser decodes them in advance
 and swaps to the next image as soon as the key is pressed, without waiting for the kernel.
 Images larger than ``max_preview_side`` arrive as a preview; the full image is sent when the user
-zooms in past the preview's resolution. The keys are listed in ``KEYS`` (press ``?``).
+zooms in past the preview's resolution. The keys are listed in ``KEYS`` (press ``?``), read from
+the keymap the browser uses.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,8 @@ import traitlets
 from nblabel.core.images import ImageLoadError, load_display_image
 from nblabel.core.labels import IMAGE_LABEL_KEY, Action, Box, Decision, InvalidLabelError
 from nblabel.core.rules import can_finish_on_leave, visible
+from nblabel.reviewing import rows as rowlib
+from nblabel.reviewing.keys import help_rows
 from nblabel.reviewing.session import ReviewSession, SampleState
 from nblabel.reviewing.syncer import DatabaseUnreachable, SyncStatus
 from nblabel.store.journal import JournalError
@@ -39,27 +46,8 @@ __all__ = ["KEYS", "ReviewWidget"]
 log = logging.getLogger(__name__)
 _STATIC = Path(__file__).parents[1] / "static"
 
-#: The keyboard map (the browser shows the same list on ``?``).
-KEYS: tuple[tuple[str, str], ...] = (
-    ("Tab / j / ↓", "next proposal"),
-    ("Shift+Tab / k / ↑", "previous proposal"),
-    ("a / Enter", "accept the selected box"),
-    ("r / x / Delete", "reject the selected box (delete a drawn one)"),
-    ("Shift+A", "accept every visible proposal on the image"),
-    ("1 … 9", "change the selected box's class"),
-    ("b", "draw a box (drag on the image); Esc cancels"),
-    ("→ / d / n", "next image"),
-    ("← / p", "previous image"),
-    ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"),
-    ("[ / ]", "lower / raise the confidence threshold"),
-    ("+ / - / wheel", "zoom in / out"),
-    ("0 / f", "fit the image"),
-    ("1:1 (Shift+1)", "actual pixels"),
-    ("m", "image mode / proposal mode"),
-    ("c", "accept the image's proposed class"),
-    ("Alt+1 … 9", "replace the image's class by the n-th proposed class"),
-    ("?", "show this help"),
-)
+#: The keys and what they do (the browser shows the same list on ``?``).
+KEYS: tuple[tuple[str, str], ...] = help_rows()
 
 
 class ReviewWidget(anywidget.AnyWidget):
@@ -76,7 +64,6 @@ class ReviewWidget(anywidget.AnyWidget):
     image_error = traitlets.Unicode("").tag(sync=True)
     sample_id = traitlets.Unicode("").tag(sync=True)
     filename = traitlets.Unicode("").tag(sync=True)
-    boxes = traitlets.List(traitlets.Dict()).tag(sync=True)
     image_label = traitlets.Dict().tag(sync=True)
     classes = traitlets.List(traitlets.Unicode()).tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
@@ -92,7 +79,6 @@ class ReviewWidget(anywidget.AnyWidget):
     reference = traitlets.List(traitlets.Dict()).tag(sync=True)
     #: Lasting news (e.g. "model round 2 ready"), unlike ``message`` which each image resets.
     notice = traitlets.Unicode("").tag(sync=True)
-    keys_help = traitlets.List(traitlets.List(traitlets.Unicode())).tag(sync=True)
     #: Where the sync to FiftyOne stands: ``{"state", "waiting", "message"}`` (see
     #: :class:`~nblabel.reviewing.syncer.SyncStatus`); the browser shows the message.
     sync_status = traitlets.Dict().tag(sync=True)
@@ -117,12 +103,15 @@ class ReviewWidget(anywidget.AnyWidget):
         self._cache_lock = threading.Lock()
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nblabel-prefetch")
         self._sent: set[str] = set()
+        #: Reading order of each cached sample's proposals (sorting 10,000 boxes once).
+        self._orders: dict[str, list[int]] = {}
+        #: The rows the browser holds for the image on screen (what decisions are diffed on).
+        self._rows_now: list[dict[str, Any]] = []
         #: Samples this widget has shown (a new model's proposals go only to the others).
         self.seen: set[str] = set()
         self.classes = session.classes
         self.reviewer = session.reviewer
         self.total = len(session.queue)
-        self.keys_help = [list(k) for k in KEYS]
         self.on_msg(self._on_message)
         self.sync_status = session.sync_status().to_dict()
         session.on_sync_status(self._sync_changed)
@@ -198,18 +187,15 @@ class ReviewWidget(anywidget.AnyWidget):
         }
 
     def _payload(self, state: SampleState, position: int) -> tuple[dict[str, Any], list[bytes]]:
-        """A prefetch message: image metadata, boxes and image label; image and masks as
-        binary buffers (masks referenced by index from their rows)."""
-        buffers = [state.image.data if state.image else b""]
+        """A prefetch message: image metadata, rows, the box to select first and the image label;
+        the image and the rows' columns as binary buffers."""
         rows = self._rows(state)
-        for row in rows:
-            if row["mask"] is not None:
-                buffers.append(row["mask"])
-                row["mask"] = len(buffers) - 1
+        wire, row_buffers = rowlib.encode(rows, first_buffer=1)
         content = {"sample_id": state.sample_id, "position": position,
-                   **self._image_meta(state), "boxes": rows,
+                   **self._image_meta(state), "rows": wire,
+                   "selected": rowlib.first_selection(rows),
                    "image_label": self._image_label_row(state)}
-        return content, buffers
+        return content, [state.image.data if state.image else b"", *row_buffers]
 
     # -- navigation --------------------------------------------------------------------------
 
@@ -236,25 +222,65 @@ class ReviewWidget(anywidget.AnyWidget):
         self.seen.add(sid)
         self._shown_at = time.monotonic()
         data = state.image.data if state.image else b""
+        rows = self._rows(state)
+        selected = rowlib.first_selection(rows)
         with self.hold_sync():
+            # The rows go first (the traits are held until the block ends), so the browser has
+            # them when the new sample id arrives.
+            self._send_rows(rows, full=True, selected=selected)
             self.position = position
             self.sample_id = sid
-            if browser_has == sid and hasattr(self, "_lock_property"):
-                with self._lock_property(image=data):
-                    self.image = data
+            if browser_has == sid:
+                self._set_quietly("image", data)
             else:
                 self.image = data
             for name, value in self._image_meta(state).items():
                 setattr(self, name, value)
-            self.boxes = self._rows(state)  # with masks as bytes (sent as binary buffers)
             self.image_label = self._image_label_row(state)
-            self.selected = self._first_pending()
+            self.selected = selected
             self.reviewed = self.session.reviewed_count()
             self.reference = self._reference_rows(state)
             notes = [f"{holder} is reviewing this image too"] if holder else []
             notes += self._patch_notes(state)
             self.message = "; ".join(notes)
         self._prefetch_around(position)
+
+    @property
+    def boxes(self) -> list[dict[str, Any]]:
+        """The rows of the image on screen, as the browser shows them (reading order)."""
+        return [dict(r) for r in self._rows_now]
+
+    def _send_rows(self, rows: Sequence[dict[str, Any]], *, full: bool,
+                   removed: Sequence[str] = (), selected: str | None = None,
+                   seq: int | None = None) -> None:
+        """Send rows of the image on screen: all of them (``full``), or those that changed."""
+        if self.state is None:
+            return
+        if full:
+            self._rows_now = list(rows)
+        wire, buffers = rowlib.encode(rows)
+        self.send({"kind": "rows", "sample_id": self.state.sample_id, "full": full,
+                   "rows": wire, "removed": list(removed), "selected": selected, "seq": seq},
+                  buffers)
+
+    def _set_quietly(self, name: str, value: Any) -> None:
+        """Set a trait in the kernel without sending it: the browser already has the value (a
+        page reload still gets it from the kernel's state). ipywidgets' ``_lock_property`` is
+        the one private widget call; without it the value is simply sent."""
+        lock = getattr(self, "_lock_property", None)
+        if lock is None:
+            setattr(self, name, value)
+            return
+        with lock(**{name: value}):
+            setattr(self, name, value)
+
+    @traitlets.observe("threshold")
+    def _threshold_changed(self, change: dict[str, Any]) -> None:
+        """Visibility is Python's rule: send the rows again at the new threshold."""
+        state: SampleState | None = getattr(self, "state", None)
+        if state is None or not getattr(self, "_rows_now", None):
+            return
+        self._send_rows(self._rows(state), full=True)
 
     def proposals_updated(self, sample_ids: Iterable[str], note: str = "") -> None:
         """New proposals were written for ``sample_ids`` (e.g. by a fine-tuned model): images
@@ -358,40 +384,57 @@ class ReviewWidget(anywidget.AnyWidget):
     def decide(self, key: str, action: Action | str, seconds: float | None = None, *,
                label: str | None = None, box: Box | None = None) -> Decision:
         """Decide on a box of the current image (what the keys and mouse call)."""
-        state = self._current()
-        d = self.session.decide(state, key, action, seconds_on_image=self._seconds(seconds),
-                                label=label, box=box)
-        self._refresh()
-        return d
+        return self.decide_many([key], action, seconds, label=label, box=box)[0]
 
-    def add(self, label: str, box: Box, seconds: float | None = None) -> Decision:
+    def decide_many(self, keys: Sequence[str], action: Action | str,
+                    seconds: float | None = None, *, label: str | None = None,
+                    box: Box | None = None, seq: int | None = None) -> list[Decision]:
+        """Decide on several boxes of the current image at once (a multi-selection in the
+        browser): one journal transaction, one undo step. After an accept or a reject the
+        selection moves to the next pending box in reading order; an edit keeps it."""
+        ds = self.session.decide_many(self._current(), keys, action,
+                                      seconds_on_image=self._seconds(seconds), label=label,
+                                      box=box)
+        select = None if Action(action) is Action.EDITED else "next"
+        self._changed(ds, select=select, seq=seq)
+        return ds
+
+    def add(self, label: str, box: Box, seconds: float | None = None,
+            seq: int | None = None) -> Decision:
         """Add a box the model missed on the current image."""
         d = self.session.add(self._current(), label, box, seconds_on_image=self._seconds(seconds))
-        self._refresh(select=d.key)
+        self._changed([d], select=d.key, seq=seq)
         return d
 
-    def accept_all(self, seconds: float | None = None) -> list[Decision]:
+    def accept_all(self, seconds: float | None = None, seq: int | None = None) -> list[Decision]:
         """Accept every undecided proposal at or above the threshold on the current image."""
         ds = self.session.accept_all(self._current(), self.threshold,
                                      seconds_on_image=self._seconds(seconds))
-        self._refresh()
+        self._changed(ds, select="next", seq=seq)
         return ds
 
-    def undo(self) -> None:
-        self._after_history(self.session.undo(), "nothing to undo")
+    def undo(self, seq: int | None = None) -> None:
+        self._after_history(self.session.undo(), "nothing to undo", seq)
 
-    def redo(self) -> None:
-        self._after_history(self.session.redo(), "nothing to redo")
+    def redo(self, seq: int | None = None) -> None:
+        self._after_history(self.session.redo(), "nothing to redo", seq)
 
-    def _after_history(self, changed: list[Decision], empty: str) -> None:
+    def _after_history(self, changed: list[Decision], empty: str, seq: int | None) -> None:
         if not changed:
             self.message = empty
+            self._ack(seq)
             return
         sid = changed[0].sample_id
         if sid != self.sample_id and sid in self.session.queue:
             self.show(self.session.queue.index(sid))  # undo brings back the image it changed
+            self._ack(seq)
         else:
-            self._refresh(select=changed[0].key)
+            self._changed(changed, select=changed[0].key, seq=seq)
+
+    def _ack(self, seq: int | None) -> None:
+        """Answer a message that changed no row (the browser waits for each answer)."""
+        if seq is not None:
+            self._send_rows([], full=False, seq=seq)
 
     def _current(self) -> SampleState:
         if self.state is None:
@@ -401,52 +444,64 @@ class ReviewWidget(anywidget.AnyWidget):
     def _seconds(self, seconds: float | None) -> float:
         return self.seconds_on_image() if seconds is None else max(0.0, float(seconds))
 
-    def _refresh(self, select: str | None = None) -> None:
+    def _changed(self, decisions: Sequence[Decision], *, select: str | None,
+                 seq: int | None) -> None:
+        """Send the rows ``decisions`` changed (and those they removed: deleted drawn boxes),
+        with the box to select next ("next": the next pending one after the last decided)."""
+        state = self._current()
+        decided = self.session.decisions(state.sample_id)
+        proposals = {p.id: p for p in state.proposals}
+        focus = self.session.focus.get(state.sample_id, set())
+        index = {r["key"]: i for i, r in enumerate(self._rows_now)}
+        changed: list[dict[str, Any]] = []
+        removed: list[str] = []
+        for key in dict.fromkeys(d.key for d in decisions if d.sample_id == state.sample_id):
+            if key == IMAGE_LABEL_KEY:
+                continue
+            d = decided.get(key)
+            p = proposals.get(key)
+            if p is not None:
+                row = rowlib.proposal_row(p, d, self.threshold, key in focus)
+            elif d is not None and d.action is Action.ADDED:
+                row = rowlib.added_row(d)
+            elif key in index and self._rows_now[index[key]]["unusable"]:
+                row = {**self._rows_now[index[key]],
+                       "status": d.action.value if d is not None else "pending"}
+            else:
+                if key in index:
+                    removed.append(key)
+                continue
+            changed.append(row)
+            if key in index:
+                self._rows_now[index[key]] = row
+            else:
+                index[key] = len(self._rows_now)
+                self._rows_now.append(row)
+        if removed:
+            gone = set(removed)
+            self._rows_now = [r for r in self._rows_now if r["key"] not in gone]
+        if select == "next":
+            last = changed[-1]["key"] if changed else self.selected
+            select = rowlib.next_pending(self._rows_now, str(last))
+        elif select is None and not any(r["key"] == self.selected for r in self._rows_now):
+            select = rowlib.first_selection(self._rows_now)
+        self._send_rows(changed, full=False, removed=removed, selected=select, seq=seq)
         with self.hold_sync():
-            self.boxes = self._rows(self._current())
-            self.image_label = self._image_label_row(self._current())
-            if select is not None:
-                self.selected = select
-            elif not any(b["key"] == self.selected for b in self.boxes):
-                self.selected = self._first_pending()
+            if select is not None and select != self.selected:
+                self._set_quietly("selected", select)  # the browser took it from the rows
+            self.image_label = self._image_label_row(state)
             self.reviewed = self.session.reviewed_count()
             self.message = ""
 
     def _rows(self, state: SampleState) -> list[dict[str, Any]]:
-        decided = self.session.decisions(state.sample_id)
-        focus = self.session.focus.get(state.sample_id, set())
-        rows = []
-        for p in state.proposals:
-            d = decided.get(p.id)
-            box = d.box if d is not None and d.box is not None else p.box
-            rows.append({
-                "key": p.id,
-                "proposal_id": p.id,
-                "label": d.label if d is not None and d.label else p.label,
-                "box": _rounded(box),
-                "original_box": _rounded(p.box),
-                "original_label": p.label,
-                "confidence": p.confidence,
-                "status": d.action.value if d is not None else "pending",
-                "mask": p.mask,
-                "focus": p.id in focus,
-            })
-        for u in state.unusable:  # shown in the list with their reason; rejecting is allowed
-            d = decided.get(u.id)
-            rows.append({
-                "key": u.id, "proposal_id": u.id, "label": u.label or "(unusable)",
-                "box": [0.0, 0.0, 0.0, 0.0], "original_box": None, "original_label": u.label,
-                "confidence": None, "status": d.action.value if d is not None else "pending",
-                "mask": None, "focus": False, "unusable": u.reason,
-            })
-        for d in decided.values():
-            if d.kind == "box" and d.action is Action.ADDED and d.box is not None:
-                rows.append({
-                    "key": d.key, "proposal_id": None, "label": d.label,
-                    "box": _rounded(d.box), "original_box": None, "original_label": None,
-                    "confidence": None, "status": "added", "mask": None,
-                })
-        return rows
+        order = self._orders.get(state.sample_id)
+        if order is None or len(order) != len(state.proposals):
+            order = rowlib.reading_order([p.box.as_list() for p in state.proposals])
+            self._orders[state.sample_id] = order
+            if len(self._orders) > 4 * self.prefetch + 8:
+                self._orders.pop(next(iter(self._orders)))
+        return rowlib.build_rows(state, self.session.decisions(state.sample_id), self.threshold,
+                                 self.session.focus.get(state.sample_id, set()), order)
 
     def _image_label_row(self, state: SampleState) -> dict[str, Any]:
         """The image-level proposal (classification) and its decision, for the panel."""
@@ -467,59 +522,78 @@ class ReviewWidget(anywidget.AnyWidget):
         }
 
     def classify(self, action: Action | str, label: str | None = None,
-                 seconds: float | None = None) -> Decision:
+                 seconds: float | None = None, seq: int | None = None) -> Decision:
         """Accept, replace or reject the current image's class."""
         d = self.session.classify(self._current(), action, label,
                                   seconds_on_image=self._seconds(seconds))
-        self._refresh()
+        self._changed([d], select=None, seq=seq)
         return d
-
-    def _first_pending(self) -> str:
-        for row in self.boxes:  # patches: the boxes the patches point at come first
-            if row.get("focus"):
-                return str(row["key"])
-        for row in self.boxes:
-            if row["status"] == "pending" and visible(row["confidence"], self.threshold):
-                return str(row["key"])
-        return str(self.boxes[0]["key"]) if self.boxes else ""
 
     # -- messages from the browser -----------------------------------------------------------
 
     def _on_message(self, _widget: Any, content: dict[str, Any], _buffers: list[Any]) -> None:
-        kind = content.get("kind")
+        """Dispatch a message from the browser through ``_HANDLERS``; a message that carries a
+        sequence number is always answered (with the rows it changed, or none)."""
+        kind = str(content.get("kind"))
+        handler = _HANDLERS.get(kind)
+        seq = content.get("seq")
+        seq = int(seq) if isinstance(seq, int | float) else None
+        if handler is None:
+            self.message = f"not understood: a message of kind {kind!r}"
+            self._ack(seq)
+            return
         try:
-            if kind == "hello":  # a new view (first render or page reload): its cache is empty
-                self._sent.clear()
-                self._prefetch_around(self.position)
-            elif kind == "go":
-                have = content.get("have")
-                self.go(int(content.get("delta", 1)), str(have) if have else None)
-            elif kind == "goto":
-                self._complete_if_done()
-                self.goto(int(content["position"]))
-            elif kind == "undo":
-                self.undo()
-            elif kind == "redo":
-                self.redo()
-            elif kind == "full_res":
-                self._send_full_res(str(content.get("sample_id")))
-            elif content.get("sample_id") != self.sample_id:
-                return  # an edit for an image that is no longer shown
-            elif kind == "decide":
-                box = content.get("box")
-                self.decide(str(content["key"]), str(content["action"]), content.get("seconds"),
-                            label=content.get("label"), box=Box(*box) if box else None)
-            elif kind == "classify":
-                self.classify(str(content["action"]), content.get("label"),
-                              content.get("seconds"))
-            elif kind == "add":
-                self.add(str(content["label"]), Box(*content["box"]), content.get("seconds"))
-            elif kind == "accept_all":
-                if content.get("threshold") is not None:  # what the user saw when pressing
-                    self.threshold = float(content["threshold"])
-                self.accept_all(content.get("seconds"))
+            if kind in _ON_SHOWN_SAMPLE and content.get("sample_id") != self.sample_id:
+                self._ack(seq)  # for an image that is no longer shown
+                return
+            handler(self, content, seq)
         except (InvalidLabelError, KeyError, ValueError, TypeError, JournalError) as exc:
             self.message = f"not saved: {exc}"
+            self._ack(seq)
+
+    def _on_hello(self, content: dict[str, Any], seq: int | None) -> None:
+        # A new view (first render or page reload): its cache is empty, it has no rows.
+        self._sent.clear()
+        if self.state is not None:
+            self._send_rows(self._rows(self.state), full=True, selected=self.selected or None)
+        self._prefetch_around(self.position)
+
+    def _on_go(self, content: dict[str, Any], seq: int | None) -> None:
+        have = content.get("have")
+        self.go(int(content.get("delta", 1)), str(have) if have else None)
+
+    def _on_goto(self, content: dict[str, Any], seq: int | None) -> None:
+        self._complete_if_done()
+        self.goto(int(content["position"]))
+
+    def _on_decide(self, content: dict[str, Any], seq: int | None) -> None:
+        box = content.get("box")
+        keys = content.get("keys")
+        if not isinstance(keys, list) or not keys:
+            raise ValueError(f"a decision names no box: keys={keys!r}")
+        self.decide_many([str(k) for k in keys], str(content["action"]), content.get("seconds"),
+                         label=content.get("label"), box=Box(*box) if box else None, seq=seq)
+
+    def _on_add(self, content: dict[str, Any], seq: int | None) -> None:
+        self.add(str(content["label"]), Box(*content["box"]), content.get("seconds"), seq=seq)
+
+    def _on_accept_all(self, content: dict[str, Any], seq: int | None) -> None:
+        if content.get("threshold") is not None:  # what the user saw when pressing
+            self.threshold = float(content["threshold"])
+        self.accept_all(content.get("seconds"), seq=seq)
+
+    def _on_classify(self, content: dict[str, Any], seq: int | None) -> None:
+        self.classify(str(content["action"]), content.get("label"), content.get("seconds"),
+                      seq=seq)
+
+    def _on_undo(self, content: dict[str, Any], seq: int | None) -> None:
+        self.undo(seq)
+
+    def _on_redo(self, content: dict[str, Any], seq: int | None) -> None:
+        self.redo(seq)
+
+    def _on_full_res(self, content: dict[str, Any], seq: int | None) -> None:
+        self._send_full_res(str(content.get("sample_id")))
 
     def _send_full_res(self, sample_id: str) -> None:
         if self.state is None or sample_id != self.state.sample_id:
@@ -535,3 +609,22 @@ class ReviewWidget(anywidget.AnyWidget):
 
 def _rounded(box: Box) -> list[float]:
     return [round(v, 2) for v in box.as_list()]
+
+
+#: Every message kind the browser sends (``ToPython`` in js/src/types.ts) and its handler.
+_HANDLERS: dict[str, Callable[[ReviewWidget, dict[str, Any], int | None], None]] = {
+    "hello": ReviewWidget._on_hello,
+    "go": ReviewWidget._on_go,
+    "goto": ReviewWidget._on_goto,
+    "decide": ReviewWidget._on_decide,
+    "add": ReviewWidget._on_add,
+    "accept_all": ReviewWidget._on_accept_all,
+    "classify": ReviewWidget._on_classify,
+    "undo": ReviewWidget._on_undo,
+    "redo": ReviewWidget._on_redo,
+    "full_res": ReviewWidget._on_full_res,
+}
+#: Kinds that act on the image on screen: ignored (but answered) when it has changed since.
+_ON_SHOWN_SAMPLE = frozenset({"decide", "add", "accept_all", "classify"})
+#: Every message kind Python sends (``FromPython`` in js/src/types.ts).
+SENT_KINDS = ("prefetch", "rows", "full_res")

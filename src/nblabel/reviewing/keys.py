@@ -1,0 +1,34 @@
+"""The review widget's keys, read from the one keymap the browser uses
+(``js/src/keymap.json``, shipped as ``nblabel/static/keymap.json``): the help lists here and in
+the widget (press ``?``) come from the same file."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+__all__ = ["KEYMAP_PATH", "help_rows", "keymap"]
+
+KEYMAP_PATH = Path(__file__).parents[1] / "static" / "keymap.json"
+
+
+@cache
+def keymap() -> dict[str, Any]:
+    """The keymap: ``{"display", "bindings": [{"action", "keys", "help", "label"?}], "mouse"}``."""
+    return dict(json.loads(KEYMAP_PATH.read_text(encoding="utf-8")))
+
+
+def _keys_label(binding: dict[str, Any]) -> str:
+    if "label" in binding:
+        return str(binding["label"])
+    display = keymap()["display"]
+    return " / ".join(display.get(k, k) for k in binding["keys"])
+
+
+def help_rows() -> tuple[tuple[str, str], ...]:
+    """(keys, what they do) for every binding, then the mouse gestures."""
+    km = keymap()
+    return (*((_keys_label(b), str(b["help"])) for b in km["bindings"]),
+            *((str(m["label"]), str(m["help"])) for m in km["mouse"]))
