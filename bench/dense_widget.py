@@ -1,0 +1,319 @@
+"""Dense scenes in the review widget: 500, 2,000 and 10,000 boxes per image, in real JupyterLab
+and Chromium, side by side with jupyter-bbox-widget at 2,000 boxes.
+
+Per scenario (1920x1080 and 6000x4000 JPEGs with that many proposals each, three images):
+
+- ``frame``: frame time while panning (middle-button drag, real mouse events from Playwright)
+  and zooming (wheel steps): the interval between successive animation frames, recorded in the
+  page (16.7 ms at 60 Hz; a frame that did not fit shows as 33 ms), p95 over at least 60
+  frames; and the main thread's busy time per frame (Chrome's TaskDuration).
+- ``tab``: Tab until the new selection is painted, the work only: the key handler plus the frame
+  that draws it (from that frame's start until a task posted from it runs), without the idle wait
+  for the frame boundary, which no renderer can shorten.
+- ``band``: a Shift+drag rubber band over about 200 boxes: from the last mouse move until the
+  selection is painted (same rule as Tab).
+- ``accept``: the accept key until Python's answer (the journaled decision) is painted.
+- ``next``: the next-image key until the next image and its boxes are painted.
+- jupyter-bbox-widget, same 1080p image and 2,000 boxes: frame time while dragging a box.
+
+Run: ``python bench/dense_widget.py [--quick]``. The last line is the JSON with the figures.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import emit, parse_args, percentile, print_table, private_fiftyone
+from nblabel.devtools import CHROMIUM_ARGS, JupyterLab, chromium_path, open_and_run, write_notebook
+from widget_latency import bbw_cells, build_dataset
+
+RECORD_START_JS = """
+() => {
+  window.__frames = [];
+  window.__recording = true;
+  let last = null;
+  const tick = (t) => {
+    if (!window.__recording) return;
+    if (last !== null) window.__frames.push(t - last);
+    last = t;
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}
+"""
+
+RECORD_STOP_JS = "() => { window.__recording = false; return window.__frames; }"
+
+# Work latency of an interaction: the synchronous handler, then the frame that draws it, from
+# that frame's start (rAF timestamp) until a task posted from it runs.
+WORK_JS = """
+async ([kind, n, arg]) => {
+  const root = document.querySelector('.nblabel-root');
+  const stage = root.querySelector('.nblabel-stage');
+  root.focus();
+  const key = (k, extra = {}) => root.dispatchEvent(new KeyboardEvent('keydown',
+    {key: k, bubbles: true, cancelable: true, ...extra}));
+  const frame = () => new Promise((r) => requestAnimationFrame((ts) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => r([ts, performance.now()]);
+    ch.port2.postMessage(0);
+  }));
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    await frame();
+    await new Promise((r) => setTimeout(r, 5 + (i * 7) % 11));
+    let t0, t1;
+    if (kind === 'tab') {
+      t0 = performance.now();
+      key('Tab');
+      t1 = performance.now();
+    } else if (kind === 'band') {
+      const [x0, y0, x1, y1] = arg[i % arg.length];
+      const opts = (x, y) => ({clientX: x, clientY: y, bubbles: true, button: 0, shiftKey: true});
+      stage.dispatchEvent(new MouseEvent('mousedown', opts(x0, y0)));
+      window.dispatchEvent(new MouseEvent('mousemove', opts((x0 + x1) / 2, (y0 + y1) / 2)));
+      await frame();
+      t0 = performance.now();
+      window.dispatchEvent(new MouseEvent('mousemove', opts(x1, y1)));
+      t1 = performance.now();
+      const [ts, tp] = await frame();
+      out.push({work: (t1 - t0) + (tp - ts), multi: Number(root.dataset.multi)});
+      window.dispatchEvent(new MouseEvent('mouseup', opts(x1, y1)));
+      key('Escape');
+      continue;
+    }
+    const [ts, tp] = await frame();
+    out.push({work: (t1 - t0) + (tp - ts), multi: 0});
+  }
+  return out;
+}
+"""
+
+# Until Python's answer is painted: accept (seq echoed) or next image (new sample painted).
+ROUND_TRIP_JS = """
+async ([kind, n, dwell]) => {
+  const root = document.querySelector('.nblabel-root');
+  root.focus();
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const prev = root.dataset.paintedSample;
+    let k = 'a';
+    if (kind === 'next') k = (Math.floor(i / 2) % 2 === 0) ? 'ArrowRight' : 'ArrowLeft';
+    const done = new Promise((resolve) => {
+      const h = (e) => {
+        const ok = kind === 'next' ? e.detail.sampleId !== prev
+          : e.detail.seq !== null && e.detail.seq !== undefined;
+        if (ok) { root.removeEventListener('nblabel:painted', h); resolve(e.detail.t); }
+      };
+      root.addEventListener('nblabel:painted', h);
+    });
+    const t0 = performance.now();
+    root.dispatchEvent(new KeyboardEvent('keydown', {key: k, bubbles: true, cancelable: true}));
+    out.push((await done) - t0);
+    await new Promise((r) => setTimeout(r, dwell));
+  }
+  return out;
+}
+"""
+
+
+def make_dense(out: Path, n_images: int, size: tuple[int, int], n_boxes: int,
+               seed: int) -> list[dict[str, Any]]:
+    """Images with ``n_boxes`` blobs on a jittered grid (cells, nuclei...), a box on each."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageOps
+
+    rng = np.random.default_rng(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    w, h = size
+    cols = math.ceil((n_boxes * w / h) ** 0.5)
+    rows = math.ceil(n_boxes / cols)
+    px, py = w / cols, h / rows
+    items = []
+    for i in range(n_images):
+        img = ImageOps.colorize(Image.effect_noise((w, h), 30), (30, 20, 60), (200, 170, 210))
+        draw = ImageDraw.Draw(img)
+        boxes = []
+        for k in range(n_boxes):
+            cx = (k % cols + 0.5 + rng.uniform(-0.2, 0.2)) * px
+            cy = (k // cols + 0.5 + rng.uniform(-0.2, 0.2)) * py
+            bw, bh = px * rng.uniform(0.45, 0.75), py * rng.uniform(0.45, 0.75)
+            x, y = min(max(cx - bw / 2, 0), w - bw), min(max(cy - bh / 2, 0), h - bh)
+            draw.ellipse([x, y, x + bw, y + bh], fill=(120, 40, 90))
+            boxes.append([round(x, 1), round(y, 1), round(bw, 1), round(bh, 1)])
+        path = out / f"img_{i:03d}.jpg"
+        img.save(path, quality=85)
+        items.append({"path": str(path), "boxes": boxes, "size": size})
+    return items
+
+
+def _cells(dataset: str) -> list[str]:
+    return ["import nblabel, fiftyone as fo\n"
+            f"w = nblabel.review(fo.load_dataset({dataset!r}), reviewer='bench')\nw"]
+
+
+def _drag_frames(page: Any, start: tuple[float, float], steps: int, button: str,
+                 cdp: Any) -> tuple[list[float], float]:
+    """Frame intervals and main-thread ms per frame while the mouse drags ``steps`` moves."""
+    page.mouse.move(*start)
+    page.mouse.down(button=button)  # type: ignore[arg-type]
+    page.evaluate(RECORD_START_JS)
+    before = _task_seconds(cdp)
+    x, y = start
+    for i in range(steps):
+        dx = 4 if (i // 25) % 2 == 0 else -4
+        x, y = x + dx, y + dx / 2
+        page.mouse.move(x, y)
+        page.wait_for_timeout(8)
+    frames = page.evaluate(RECORD_STOP_JS)
+    busy = (_task_seconds(cdp) - before) * 1000 / max(len(frames), 1)
+    page.mouse.up(button=button)  # type: ignore[arg-type]
+    return frames, busy
+
+
+def _zoom_frames(page: Any, at: tuple[float, float], steps: int, cdp: Any
+                 ) -> tuple[list[float], float]:
+    page.mouse.move(*at)
+    page.evaluate(RECORD_START_JS)
+    before = _task_seconds(cdp)
+    for i in range(steps):
+        page.mouse.wheel(0, -40 if (i // 15) % 2 == 0 else 40)
+        page.wait_for_timeout(8)
+    frames = page.evaluate(RECORD_STOP_JS)
+    busy = (_task_seconds(cdp) - before) * 1000 / max(len(frames), 1)
+    return frames, busy
+
+
+def _task_seconds(cdp: Any) -> float:
+    metrics = cdp.send("Performance.getMetrics")["metrics"]
+    return float(next(m["value"] for m in metrics if m["name"] == "TaskDuration"))
+
+
+def _bands(page: Any, items: list[dict[str, Any]], target: int = 200) -> list[list[float]]:
+    """Client rectangles that each hold about ``target`` whole boxes of the first image."""
+    import numpy as np
+
+    w, h = items[0]["size"]
+    boxes = np.asarray(items[0]["boxes"])
+    side = (w * h * target / len(boxes)) ** 0.5 * 1.08
+    out = []
+    rect = page.evaluate("""() => { const w = document.querySelector('.nblabel-world');
+        const r = w.getBoundingClientRect(); return [r.left, r.top, r.width / w.offsetWidth]; }""")
+    left, top, k = rect
+    for fx, fy in [(0.1, 0.1), (0.5, 0.2), (0.3, 0.5), (0.6, 0.55), (0.2, 0.3)]:
+        x0, y0 = fx * (w - side * 1.4), fy * (h - side)
+        x1, y1 = x0 + side * 1.4, y0 + side / 1.4 * 1.0
+        out.append([left + x0 * k, top + y0 * k, left + x1 * k, top + y1 * k])
+    return out
+
+
+def main() -> None:
+    args = parse_args(__doc__ or "")
+    counts = [500, 2000, 10000] if not args.quick else [500, 10000]
+    sizes = {"1080p": (1920, 1080), "6000x4000": (6000, 4000)}
+    n_frames = 70 if args.quick else 100
+    n_keys = 20 if args.quick else 40
+    work, mongod = private_fiftyone("dense")
+    lab = JupyterLab(work / "lab")
+    figures: dict[str, Any] = {"frame_p95_ms": {}, "quick": args.quick}
+    table = []
+    try:
+        t = time.monotonic()
+        data: dict[str, list[dict[str, Any]]] = {}
+        for sname, size in sizes.items():
+            for n in counts:
+                name = f"dense-{sname}-{n}"
+                data[name] = make_dense(work / name, 3, size, n, seed=n)
+                build_dataset(name, data[name])
+        bbw_items = data.get("dense-1080p-2000") or make_dense(work / "bbw", 3, (1920, 1080),
+                                                               2000, seed=2000)
+        print(f"data: {len(data)} scenarios in {time.monotonic() - t:.0f} s", flush=True)
+        lab.start()
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            all_tab, all_accept, all_next = [], [], []
+            for name, items in data.items():
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                cdp = page.context.new_cdp_session(page)
+                cdp.send("Performance.enable")
+                write_notebook(lab.root / f"{name}.ipynb", _cells(name))
+                open_and_run(page, lab.url, f"{name}.ipynb")
+                page.wait_for_function(
+                    "() => { const r = document.querySelector('.nblabel-root');"
+                    " return r && r.dataset.paintedSample; }", timeout=180_000)
+                page.wait_for_timeout(2000)  # prefetches
+                stage = page.locator(".nblabel-stage").bounding_box()
+                centre = (stage["x"] + stage["width"] / 2, stage["y"] + stage["height"] / 2)
+                pan, pan_busy = _drag_frames(page, centre, n_frames, "middle", cdp)
+                zoom, zoom_busy = _zoom_frames(page, centre, n_frames, cdp)
+                page.keyboard.press("0")  # fit again
+                page.wait_for_timeout(300)
+                tab = [r["work"] for r in page.evaluate(WORK_JS, ["tab", n_keys, None])]
+                bands = page.evaluate(WORK_JS, ["band", 10, _bands(page, items)])
+                accept = page.evaluate(ROUND_TRIP_JS, ["accept", n_keys, 120])
+                nxt = page.evaluate(ROUND_TRIP_JS, ["next", 12, 400])
+                page.close()
+                frames = pan + zoom
+                row = {
+                    "frame_p95": percentile(frames, 95), "pan_p95": percentile(pan, 95),
+                    "zoom_p95": percentile(zoom, 95), "busy": (pan_busy + zoom_busy) / 2,
+                    "tab_p95": percentile(tab, 95),
+                    "band_p95": percentile([b["work"] for b in bands], 95),
+                    "band_boxes": sorted(b["multi"] for b in bands)[len(bands) // 2],
+                    "accept_p95": percentile(accept, 95), "next_p95": percentile(nxt, 95),
+                }
+                figures[name] = {k: round(v, 1) for k, v in row.items()}
+                n = int(name.rsplit("-", 1)[1])
+                key = f"{name.split('-')[1]}_{n}"
+                figures["frame_p95_ms"][key] = round(row["frame_p95"], 1)
+                if n == max(counts):
+                    all_tab += tab
+                    all_accept += accept
+                    all_next += nxt
+                table.append((name, len(frames), *(round(row[k], 1) for k in (
+                    "pan_p95", "zoom_p95", "busy", "tab_p95", "band_p95", "band_boxes",
+                    "accept_p95", "next_p95"))))
+                print(table[-1], flush=True)
+            # jupyter-bbox-widget: drag one of its 2,000 boxes.
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            cdp = page.context.new_cdp_session(page)
+            cdp.send("Performance.enable")
+            write_notebook(lab.root / "bbw.ipynb", bbw_cells(bbw_items))
+            open_and_run(page, lab.url, "bbw.ipynb")
+            page.wait_for_function(
+                "() => document.querySelectorAll('.jp-OutputArea-output svg rect').length > 1000",
+                timeout=180_000)
+            page.wait_for_timeout(1000)
+            rect = page.locator(".jp-OutputArea-output svg rect.movable").nth(500).bounding_box()
+            start = (rect["x"] + rect["width"] / 2, rect["y"] + rect["height"] / 2)
+            bbw, bbw_busy = _drag_frames(page, start, n_frames, "left", cdp)
+            page.close()
+            browser.close()
+    finally:
+        lab.stop()
+        mongod.stop()
+    print()
+    print_table(["scenario", "frames", "pan p95", "zoom p95", "busy ms/frame", "tab p95",
+                 "band p95", "band boxes", "accept p95", "next p95"], table)
+    print(f"jupyter-bbox-widget, 2,000 boxes, dragging a box: frame p95 "
+          f"{percentile(bbw, 95):.1f} ms, main thread {bbw_busy:.1f} ms/frame")
+    figures.update({
+        "tab_p95_ms": round(percentile(all_tab, 95), 1),
+        "accept_p95_ms": round(percentile(all_accept, 95), 1),
+        "next_p95_ms": round(percentile(all_next, 95), 1),
+        "bbw_frame_p95_ms_2000": round(percentile(bbw, 95), 1),
+        "bbw_busy_ms_2000": round(bbw_busy, 1),
+    })
+    emit(figures)
+
+
+if __name__ == "__main__":
+    main()
