@@ -79,10 +79,12 @@ export class ReviewView {
     return this.model.get("selected") || null;
   }
 
-  private setSelected(key: string | null): void {
-    if ((key || "") === (this.model.get("selected") || "")) return;
+  /** Select `key` and tell Python; the change handler redraws. False when nothing changed. */
+  private setSelected(key: string | null): boolean {
+    if ((key || "") === (this.model.get("selected") || "")) return false;
     this.model.set("selected", key || "");
     this.model.save_changes();
+    return true;
   }
 
   private classes(): string[] {
@@ -293,11 +295,12 @@ export class ReviewView {
         multi.add(key);
         this.setSelected(key);
       }
+      this.selectionChanged(true);
     } else {
+      const hadMulti = multi.size > 0;
       multi.clear();
-      this.setSelected(key);
+      if (!this.setSelected(key) || hadMulti) this.selectionChanged(true);
     }
-    this.selectionChanged(true);
   }
 
   private selectionChanged(follow: boolean): void {
@@ -323,10 +326,10 @@ export class ReviewView {
   }
 
   private step(delta: number): void {
+    const hadMulti = this.ui.multi.size > 0;
     this.ui.multi.clear();
     const key = stepKey(this.store.rows, this.selected, delta, this.ui);
-    if (key) this.setSelected(key);
-    this.selectionChanged(true);
+    if (!(key && this.setSelected(key)) || hadMulti) this.selectionChanged(true);
   }
 
   // ---- decisions (each waits for the previous one's answer) -----------------------------

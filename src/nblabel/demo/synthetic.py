@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from nblabel.core.labels import Box, ImageSize
 
 __all__ = [
-    "CLASSES", "SyntheticImage", "make_shapes", "shape_polygon", "write_classification_dataset",
+    "CLASSES", "SyntheticImage", "make_dense", "make_shapes", "shape_polygon", "write_classification_dataset",
     "write_yolo_dataset",
 ]
 
@@ -182,3 +182,37 @@ def write_classification_dataset(
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(item.path.read_bytes())
     return root
+
+
+def make_dense(
+    out: str | os.PathLike[str], n_images: int, size: tuple[int, int], n_boxes: int,
+    seed: int = 0,
+) -> list[tuple[Path, list[Box]]]:
+    """Dense scenes (cells, crowds, shelves): ``n_boxes`` blobs on a jittered grid per image, and
+    a box (image pixels) on each. For dense-scene tests and benchmarks of the review widget."""
+    rng = np.random.default_rng(seed)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    w, h = size
+    cols = int(np.ceil((n_boxes * w / h) ** 0.5))
+    rows = int(np.ceil(n_boxes / cols))
+    px, py = w / cols, h / rows
+    items = []
+    for i in range(n_images):
+        noise = np.asarray(Image.effect_noise((w, h), 30), dtype=np.float32) / 255
+        rgb = np.stack([30 + 170 * noise, 20 + 150 * noise, 60 + 150 * noise], axis=-1)
+        img = Image.fromarray(rgb.astype(np.uint8))
+        draw = ImageDraw.Draw(img)
+        boxes = []
+        for k in range(n_boxes):
+            cx = (k % cols + 0.5 + rng.uniform(-0.2, 0.2)) * px
+            cy = (k // cols + 0.5 + rng.uniform(-0.2, 0.2)) * py
+            bw, bh = px * rng.uniform(0.45, 0.75), py * rng.uniform(0.45, 0.75)
+            x = min(max(cx - bw / 2, 0.0), w - bw)
+            y = min(max(cy - bh / 2, 0.0), h - bh)
+            draw.ellipse([x, y, x + bw, y + bh], fill=(120, 40, 90))
+            boxes.append(Box(round(x, 1), round(y, 1), round(bw, 1), round(bh, 1)))
+        path = out / f"dense_{i:03d}.jpg"
+        img.save(path, quality=85)
+        items.append((path, boxes))
+    return items
