@@ -32,6 +32,7 @@ lint: setup
 	npx --no-install tsc -p js/tsconfig.json
 
 test: setup-browser lint
+	npx --no-install vitest run --root js
 	$(VENV)/python -m pytest $(PYTEST_ARGS)
 
 widget:

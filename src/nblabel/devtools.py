@@ -241,6 +241,50 @@ class Voila:
             self.proc = None
 
 
+class Marimo:
+    """marimo serving one app (``marimo run``) on 127.0.0.1, headless, without a token; the
+    app's Python runs in the server process, which inherits ``env``."""
+
+    def __init__(self, app: Path, env: dict[str, str] | None = None) -> None:
+        self.app = app
+        self.env = dict(os.environ if env is None else env)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+        self.log_path = app.with_suffix(".marimo.log")
+
+    def start(self, timeout: float = 90.0) -> str:
+        port = free_port()
+        cmd = [sys.executable, "-m", "marimo", "run", str(self.app), "--headless",
+               "--host", "127.0.0.1", "--port", str(port), "--no-token"]
+        log = open(self.log_path, "wb")  # noqa: SIM115 - lives with the process
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                     cwd=self.app.parent)
+        self.url = f"http://127.0.0.1:{port}"
+
+        def ready() -> bool:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+
+        _wait_ready(self.proc, ready, timeout, self.stop, "marimo", self.log_path)
+        return self.url
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+            self.proc = None
+
+
+def write_marimo_app(path: Path, code: str) -> Path:
+    """A marimo app of one cell running ``code`` (its last line is what the cell shows)."""
+    body = "\n".join("    " + line for line in code.strip().splitlines())
+    *head, last = body.splitlines()
+    path.write_text(
+        "import marimo\n\napp = marimo.App()\n\n\n@app.cell\ndef _():\n"
+        + "\n".join(head) + f"\n{last}\n    return\n\n\n"
+        + "if __name__ == \"__main__\":\n    app.run()\n")
+    return path
+
+
 def write_notebook(path: Path, cells: list[str]) -> Path:
     """A notebook of code cells for the default Python kernel."""
     import nbformat

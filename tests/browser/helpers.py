@@ -18,10 +18,19 @@ def review_cells(dataset_name: str, queue: list[str] | None = None, **kwargs: An
     ]
 
 
+#: JavaScript: ``q(selector)``, querySelector that also looks inside open shadow roots (marimo
+#: renders widgets in one).
+QUERY_JS = (
+    "const q = (sel) => document.querySelector(sel) || [...document.querySelectorAll('*')]"
+    ".filter((e) => e.shadowRoot).map((e) => e.shadowRoot.querySelector(sel))"
+    ".find(Boolean) || null;"
+)
+
+
 def wait_widget(page: Any) -> None:
     page.locator(".nblabel-root[data-ready='true']").wait_for(timeout=120_000)
     page.wait_for_function(
-        "() => { const r = document.querySelector('.nblabel-root');"
+        f"() => {{ {QUERY_JS} const r = q('.nblabel-root');"
         " return r && r.dataset.paintedSample; }",
         timeout=60_000)
 
@@ -39,9 +48,8 @@ def row_selector(which: int | str) -> str:
 def wait_status(page: Any, which: int | str, status: str, timeout: int = 15_000) -> None:
     """Wait until the box (index or key) shows ``status`` and no decision is on its way."""
     page.wait_for_function(
-        "([sel, s]) => { const b = document.querySelector(sel);"
-        " return b && b.dataset.status === s && !document.querySelector('.nblabel-root')"
-        ".dataset.saving; }",
+        f"([sel, s]) => {{ {QUERY_JS} const b = q(sel);"
+        " return b && b.dataset.status === s && !q('.nblabel-root').dataset.saving; }",
         arg=[row_selector(which), status], timeout=timeout)
 
 

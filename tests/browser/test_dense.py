@@ -171,7 +171,7 @@ def test_labels_by_level_of_detail_and_hide_decided(dense, open_notebook):
 
 
 def test_editing_among_2000_boxes_keeps_exact_pixels(dense, open_notebook):
-    ds, boxes = dense
+    ds, _ = dense
     sid = ds.first().id
     page = _open(open_notebook, ds, "dense-edit.ipynb")
     # Click a box in the middle of the image: the smallest box under the pointer is selected.

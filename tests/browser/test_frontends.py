@@ -1,11 +1,19 @@
-"""The widget in Notebook 7 and in Voila (JupyterLab 4 is covered by the other browser tests)."""
+"""The widget in Notebook 7, Voila and marimo (JupyterLab 4 is covered by the other browser
+tests)."""
 
 from collections.abc import Iterator
 
 import pytest
 from fiftyone import ViewField as F
 
-from nblabel.devtools import JupyterLab, Voila, open_and_run, write_notebook
+from nblabel.devtools import (
+    JupyterLab,
+    Marimo,
+    Voila,
+    open_and_run,
+    write_marimo_app,
+    write_notebook,
+)
 from tests.browser.helpers import (
     eventually,
     focus,
@@ -59,3 +67,29 @@ def test_review_in_voila(shapes_dataset, page, tmp_path):
         page.screenshot(path=str(ARTIFACTS / "voila.png"))
     finally:
         voila.stop()
+
+
+def test_review_in_marimo(shapes_dataset, page, tmp_path):
+    ds = shapes_dataset
+    app = write_marimo_app(tmp_path / "review_app.py", f"""
+import marimo as mo
+import fiftyone as fo
+import nblabel
+w = mo.ui.anywidget(nblabel.review(fo.load_dataset({ds.name!r}), reviewer="browser-tester"))
+w
+""")
+    server = Marimo(app)
+    server.start()
+    try:
+        page.goto(server.url, timeout=120_000)
+        wait_widget(page)
+        first = row_key(page, 0)
+        focus(page)
+        page.keyboard.press("a")
+        wait_status(page, 0, "accepted")
+        eventually(lambda: _reviews(ds, "accepted") == [first], what="the accept from marimo")
+        page.keyboard.press("ArrowRight")  # navigation: prefetched images and rows as buffers
+        page.locator(f".nblabel-root[data-painted-sample='{ds.values('id')[1]}']").wait_for()
+        page.screenshot(path=str(ARTIFACTS / "marimo.png"))
+    finally:
+        server.stop()

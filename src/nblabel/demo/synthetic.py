@@ -16,8 +16,8 @@ from PIL import Image, ImageDraw, ImageFilter
 from nblabel.core.labels import Box, ImageSize
 
 __all__ = [
-    "CLASSES", "SyntheticImage", "make_dense", "make_shapes", "shape_polygon", "write_classification_dataset",
-    "write_yolo_dataset",
+    "CLASSES", "SyntheticImage", "make_dense", "make_shapes", "shape_polygon",
+    "write_classification_dataset", "write_yolo_dataset",
 ]
 
 CLASSES = ("circle", "square", "triangle")
