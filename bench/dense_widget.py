@@ -14,6 +14,8 @@ Per scenario (1920x1080 and 6000x4000 JPEGs with that many proposals each, three
   selection is painted (same rule as Tab).
 - ``accept``: the accept key until Python's answer (the journaled decision) is painted.
 - ``next``: the next-image key until the next image and its boxes are painted.
+- ``echo``: the same round trip through the kernel with a bare anywidget that only echoes a
+  message (no nblabel): the floor under ``accept``.
 - jupyter-bbox-widget, same 1080p image and 2,000 boxes: frame time while dragging a box.
 
 Run: ``python bench/dense_widget.py [--quick]``. The last line is the JSON with the figures.
@@ -21,6 +23,7 @@ Run: ``python bench/dense_widget.py [--quick]``. The last line is the JSON with 
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 import time
@@ -29,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import emit, parse_args, percentile, print_table, private_fiftyone
+from common import emit, percentile, print_table, private_fiftyone
 from nblabel.devtools import CHROMIUM_ARGS, JupyterLab, chromium_path, open_and_run, write_notebook
 from widget_latency import bbw_cells, build_dataset
 
@@ -90,6 +93,33 @@ async ([kind, n, arg]) => {
     }
     const [ts, tp] = await frame();
     out.push({work: (t1 - t0) + (tp - ts), multi: 0});
+  }
+  return out;
+}
+"""
+
+# The floor under any answer from the kernel: a bare anywidget that echoes each message.
+ECHO_CELLS = [
+    "import anywidget\n"
+    "class Echo(anywidget.AnyWidget):\n"
+    "    _esm = ('export default { render({ model, el }) { el.className = \"echo\"; '\n"
+    "            'model.on(\"msg:custom\", () => window.__got && window.__got()); '\n"
+    "            'window.__send = (m) => model.send(m); } }')\n"
+    "    def __init__(self):\n"
+    "        super().__init__()\n"
+    "        self.on_msg(lambda w, content, buffers: self.send({'echo': content.get('i')}))\n"
+    "Echo()"
+]
+
+ECHO_JS = """
+async (n) => {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const got = new Promise((r) => { window.__got = () => r(performance.now()); });
+    const t0 = performance.now();
+    window.__send({i});
+    out.push((await got) - t0);
+    await new Promise((r) => setTimeout(r, 120));
   }
   return out;
 }
@@ -214,9 +244,18 @@ def _bands(page: Any, items: list[dict[str, Any]], target: int = 200) -> list[li
 
 
 def main() -> None:
-    args = parse_args(__doc__ or "")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="500 and 10,000 boxes only")
+    parser.add_argument("--only", help="one scenario, e.g. 1080p-10000")
+    args = parser.parse_args()
     counts = [500, 2000, 10000] if not args.quick else [500, 10000]
     sizes = {"1080p": (1920, 1080), "6000x4000": (6000, 4000)}
+    if args.only:  # e.g. --only 1080p-10000
+        sname, n_only = args.only.rsplit("-", 1)
+        counts, sizes = [int(n_only)], {sname: sizes[sname]}
+    if args.only:  # e.g. --only 1080p-10000
+        sname, n_only = args.only.rsplit("-", 1)
+        counts, sizes = [int(n_only)], {sname: sizes[sname]}
     n_frames = 70 if args.quick else 100
     n_keys = 20 if args.quick else 40
     work, mongod = private_fiftyone("dense")
@@ -282,6 +321,13 @@ def main() -> None:
                     "pan_p95", "zoom_p95", "busy", "tab_p95", "band_p95", "band_boxes",
                     "accept_p95", "next_p95"))))
                 print(table[-1], flush=True)
+            # The kernel round trip itself (no nblabel), the floor of `accept`.
+            page = browser.new_page()
+            write_notebook(lab.root / "echo.ipynb", ECHO_CELLS)
+            open_and_run(page, lab.url, "echo.ipynb")
+            page.wait_for_function("() => window.__send", timeout=120_000)
+            echo = page.evaluate(ECHO_JS, n_keys)
+            page.close()
             # jupyter-bbox-widget: drag one of its 2,000 boxes.
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             cdp = page.context.new_cdp_session(page)
@@ -303,6 +349,8 @@ def main() -> None:
     print()
     print_table(["scenario", "frames", "pan p95", "zoom p95", "busy ms/frame", "tab p95",
                  "band p95", "band boxes", "accept p95", "next p95"], table)
+    print(f"a bare anywidget echo through the kernel (the floor of accept): p50 "
+          f"{percentile(echo, 50):.1f} ms, p95 {percentile(echo, 95):.1f} ms")
     print(f"jupyter-bbox-widget, 2,000 boxes, dragging a box: frame p95 "
           f"{percentile(bbw, 95):.1f} ms, main thread {bbw_busy:.1f} ms/frame")
     figures.update({
@@ -311,6 +359,8 @@ def main() -> None:
         "next_p95_ms": round(percentile(all_next, 95), 1),
         "bbw_frame_p95_ms_2000": round(percentile(bbw, 95), 1),
         "bbw_busy_ms_2000": round(bbw_busy, 1),
+        "echo_p50_ms": round(percentile(echo, 50), 1),
+        "echo_p95_ms": round(percentile(echo, 95), 1),
     })
     emit(figures)
 

@@ -349,13 +349,17 @@ export class LiveLayer {
     const p = new Painter(this.g, k, -view.tx * dpr, -view.ty * dpr, dpr);
     const { ui, classes } = scene;
     const byKey = scene.get;
-    // Multi-selection: thick outline and a tint.
+    // Multi-selection: thick outline and a tint, one path per class colour.
+    const groups = new Map<string, Path2D>();
     for (const key of ui.multi) {
       const row = byKey(key);
       if (!row || row.key === live.selected) continue;
       const colour = classColour(classes, row.label);
-      const path = new Path2D();
+      let path = groups.get(colour);
+      if (!path) groups.set(colour, (path = new Path2D()));
       p.rect(path, row.box);
+    }
+    for (const [colour, path] of groups) {
       p.stroke(path, "#ffffff", { width: 4, dash: [], alpha: 0.9, fill: 0 });
       p.stroke(path, colour, { width: 2, dash: [], alpha: 1, fill: 0.25 });
     }

@@ -21,6 +21,8 @@ export class RowList {
   private inner: HTMLDivElement;
   private state: ListState | null = null;
   private scheduled = false;
+  private nodes = new Map<string, HTMLElement>(); // key -> row element, for the rows in the DOM
+
 
   constructor(private onPick: (key: string, toggle: boolean) => void) {
     this.el = document.createElement("div");
@@ -41,6 +43,20 @@ export class RowList {
     this.state = state;
     if (follow && state.selected) this.scrollTo(state.selected);
     this.paint();
+  }
+
+  /** Only the selection changed: move the highlight (no rebuild unless it scrolls). */
+  select(state: ListState, previous: string | null): void {
+    const before = this.el.scrollTop;
+    this.state = state;
+    if (state.selected) this.scrollTo(state.selected);
+    const node = state.selected ? this.nodes.get(state.selected) : undefined;
+    if (this.el.scrollTop !== before || (state.selected && !node)) {
+      this.paint();
+      return;
+    }
+    if (previous) this.nodes.get(previous)?.classList.remove("nblabel-selected");
+    node?.classList.add("nblabel-selected");
   }
 
   private schedule(): void {
@@ -71,6 +87,7 @@ export class RowList {
     const h = this.el.clientHeight || 300;
     const first = Math.max(0, Math.floor(this.el.scrollTop / ROW_H) - 5);
     const last = Math.min(n, Math.ceil((this.el.scrollTop + h) / ROW_H) + 5);
+    this.nodes.clear();
     const nodes: HTMLElement[] = [];
     for (let j = first; j < last; j++) {
       const node = document.createElement("div");
@@ -99,6 +116,7 @@ export class RowList {
         node.dataset.box = row.box.join(",");
         chip.style.background = classColour(st.classes, row.label);
         text.textContent = row.unusable ? `${row.label}: ${row.unusable}` : labelText(row);
+        this.nodes.set(row.key, node);
       }
       node.append(chip, text);
       nodes.push(node);

@@ -47,8 +47,12 @@ export class ReviewView {
   private awaiting: number | null = null;
   private queued: (() => void)[] = [];
   private lastFull: { sampleId: string; rows: Row[]; selected: string | null } | null = null;
+  private counts = { pending: 0, hidden: 0 }; // of the rows on screen, counted when they change
+  private listSelected: string | null = null;
+  private listMulti = 0; // size of the multi-selection the list was last painted with
   private frame = 0;
   private settleTimer = 0;
+  private saveTimer = 0;
   private disposers: (() => void)[] = [];
   private imageCtx: CanvasRenderingContext2D;
 
@@ -83,7 +87,10 @@ export class ReviewView {
   private setSelected(key: string | null): boolean {
     if ((key || "") === (this.model.get("selected") || "")) return false;
     this.model.set("selected", key || "");
-    this.model.save_changes();
+    // Python needs the selection only to restore it (a reload) and to follow it in proposal
+    // mode; decisions name their boxes. Walking with Tab sends it once the keys rest.
+    clearTimeout(this.saveTimer);
+    this.saveTimer = window.setTimeout(() => this.model.save_changes(), 120);
     return true;
   }
 
@@ -160,14 +167,31 @@ export class ReviewView {
     this.drawInfo();
   }
 
+  private listState() {
+    return { rows: this.store.rows, reference: this.model.get("reference") || [],
+      classes: this.classes(), selected: this.selected, multi: this.ui.multi };
+  }
+
   private updateList(follow: boolean): void {
-    this.list.update({ rows: this.store.rows, reference: this.model.get("reference") || [],
-      classes: this.classes(), selected: this.selected, multi: this.ui.multi }, follow);
+    this.countRows();
+    this.list.update(this.listState(), follow);
+    this.listSelected = this.selected;
+    this.listMulti = this.ui.multi.size;
+  }
+
+  private countRows(): void {
+    let pending = 0;
+    let hidden = 0;
+    for (const r of this.store.rows) {
+      if (!r.visible) hidden++;
+      else if (r.status === "pending") pending++;
+    }
+    this.counts = { pending, hidden };
   }
 
   /** Tell tests and benchmarks when what changed is on screen: the next animation frame renders
    *  it, and a task posted from that frame runs once it has been drawn. */
-  private painted(seq: number | null = null): void {
+  private painted(seq: number | null = null, received: number | null = null): void {
     const sid = this.store.sampleId;
     requestAnimationFrame(() => {
       const ch = new MessageChannel();
@@ -176,7 +200,7 @@ export class ReviewView {
         this.c.root.dataset.paintedSample = sid || "";
         if (seq !== null) this.c.root.dataset.paintedSeq = String(seq);
         this.c.root.dispatchEvent(new CustomEvent("nblabel:painted",
-          { detail: { sampleId: sid, seq, t: performance.now() } }));
+          { detail: { sampleId: sid, seq, received, t: performance.now() } }));
       };
       ch.port2.postMessage(0);
     });
@@ -306,7 +330,12 @@ export class ReviewView {
   private selectionChanged(follow: boolean): void {
     this.c.root.dataset.multi = String(this.ui.multi.size);
     this.liveChanged();
-    this.updateList(follow);
+    if (follow && this.ui.multi.size === 0 && this.listMulti === 0) {
+      this.list.select(this.listState(), this.listSelected); // the highlight moves, no rebuild
+      this.listSelected = this.selected;
+    } else {
+      this.updateList(follow);
+    }
     this.drawInfo();
   }
 
@@ -599,6 +628,7 @@ export class ReviewView {
   }
 
   private onRows(msg: Extract<FromPython, { kind: "rows" }>, buffers: DataView[]): void {
+    const received = performance.now();
     const rows = decodeRows(msg.rows, buffers);
     const entry = this.cache.get(msg.sample_id);
     if (msg.sample_id !== this.store.sampleId) {
@@ -652,7 +682,7 @@ export class ReviewView {
       const next = this.queued.shift();
       if (next) next();
     }
-    this.painted(msg.seq);
+    this.painted(msg.seq, received);
   }
 
   /** Python chose the selection: take it without sending it back. */
@@ -718,12 +748,7 @@ export class ReviewView {
     const rows = this.store.rows;
     const i = this.store.indexOf(this.selected);
     const row = rows[i];
-    let pending = 0;
-    let hidden = 0;
-    for (const r of rows) {
-      if (!r.visible) hidden++;
-      else if (r.status === "pending") pending++;
-    }
+    const { pending, hidden } = this.counts;
     const multi = this.ui.multi.size;
     c.info.textContent = row
       ? (multi > 1 ? `${multi} boxes selected · ` : "") +
