@@ -135,7 +135,7 @@ def test_labels_by_level_of_detail_and_hide_decided(dense, open_notebook):
     ds, boxes = dense
     page = _open(open_notebook, ds, "dense-lod.ipynb")
     assert _root(page, "labels-drawn") == "0", "at fit zoom labels would hide the image"
-    page.screenshot(path=str(ARTIFACTS / "dense-fit.png"))
+    page.locator(".nblabel-root").screenshot(path=str(ARTIFACTS / "dense-fit.png"))
     b = boxes[N // 2]
     cx, cy = to_client(page, b.x + b.w / 2, b.y + b.h / 2)
     page.mouse.move(cx, cy)
@@ -145,10 +145,20 @@ def test_labels_by_level_of_detail_and_hide_decided(dense, open_notebook):
     page.wait_for_function(
         "() => Number(document.querySelector('.nblabel-root').dataset.labelsDrawn) > 0")
     assert scale(page) > 3
-    page.screenshot(path=str(ARTIFACTS / "dense-zoomed.png"))
-    page.keyboard.press("0")  # fit again: labels go
+    page.locator(".nblabel-root").screenshot(path=str(ARTIFACTS / "dense-zoomed.png"))
+    # Zoomed in: the minimap shows where we are; a click on it moves the view there.
+    minimap = page.locator(".nblabel-minimap[data-visible='true']")
+    minimap.wait_for()
+    before = page.locator(".nblabel-world").bounding_box()
+    mm = minimap.bounding_box()
+    page.mouse.click(mm["x"] + 5, mm["y"] + 5)  # the top-left corner of the image
+    page.wait_for_function(
+        "x => document.querySelector('.nblabel-world').getBoundingClientRect().x > x",
+        arg=before["x"] + 100)
+    page.keyboard.press("0")  # fit again: labels and the minimap go
     page.wait_for_function(
         "() => document.querySelector('.nblabel-root').dataset.labelsDrawn === '0'")
+    page.locator(".nblabel-minimap[data-visible='false']").wait_for(state="attached")
     page.keyboard.press("l")  # all labels on request
     page.wait_for_function(
         "() => Number(document.querySelector('.nblabel-root').dataset.labelsDrawn) > 0")

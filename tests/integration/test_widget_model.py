@@ -259,3 +259,42 @@ def test_image_level_classification_accept_replace_undo(shapes_dataset, journal)
     assert w.image_label["status"] == "pending"
     w.session.flush()
     assert ds[second].ground_truth_class is None and ds[second].predicted_class.review is None
+
+
+def test_decisions_send_only_the_rows_they_changed(shapes_dataset, journal):
+    """Kernel traffic is proportional to the change: a decision answers with its own rows (and
+    the next selection), an image shows with all of them; rows travel as binary columns."""
+    ds = shapes_dataset
+    sid = ds.first().id
+    many = [fo.Detection(label="circle", bounding_box=[(i % 40) / 40, (i // 40) / 25, 0.02, 0.03],
+                         confidence=0.5 + (i % 50) / 100) for i in range(1000)]
+    ds.set_values("predictions", {sid: fo.Detections(detections=many)}, key_field="id")
+    w = nblabel.review(ds, queue=[sid, *[s for s in ds.values("id") if s != sid]],
+                       journal=journal)
+    sent: list[tuple[dict, list]] = []
+    w.send = lambda content, buffers=None: sent.append((content, buffers or []))
+    keys = [r["key"] for r in w.boxes]
+    _msg(w, kind="decide", seq=7, sample_id=sid, keys=keys[:3], action="accepted", seconds=1)
+    (rows, buffers), = [(c, b) for c, b in sent if c["kind"] == "rows"]
+    assert rows["seq"] == 7 and rows["full"] is False and rows["removed"] == []
+    assert rows["rows"]["keys"] == keys[:3], "only the three decided rows"
+    assert rows["selected"] == keys[3], "Python chose the next pending box in reading order"
+    assert sum(len(b) for b in buffers) < 200, "a few bytes, not the image's 1,000 rows"
+    # One undo step brings all three back, again as three rows.
+    sent.clear()
+    _msg(w, kind="undo", seq=8)
+    (rows, _), = [(c, b) for c, b in sent if c["kind"] == "rows"]
+    assert sorted(rows["rows"]["keys"]) == sorted(keys[:3]) and rows["seq"] == 8
+    assert all(r["status"] == "pending" for r in w.boxes[:3])
+    # A message that changes nothing is still answered (the browser waits for each answer).
+    sent.clear()
+    _msg(w, kind="decide", seq=9, sample_id="another-image", keys=keys[:1], action="accepted")
+    (rows, _), = [(c, b) for c, b in sent if c["kind"] == "rows"]
+    assert rows["seq"] == 9 and rows["rows"]["n"] == 0
+    _msg(w, kind="nonsense", seq=10)
+    assert "nonsense" in w.message
+    # A new view asks for everything: all 1,000 rows, in one message.
+    sent.clear()
+    _msg(w, kind="hello")
+    full = [c for c, _ in sent if c["kind"] == "rows"]
+    assert full[0]["full"] is True and full[0]["rows"]["n"] == 1000

@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KEYMAP_PATH", "help_rows", "keymap"]
+__all__ = ["KEYMAP_PATH", "help_rows", "keymap", "markdown_table"]
 
 KEYMAP_PATH = Path(__file__).parents[1] / "static" / "keymap.json"
 
@@ -32,3 +32,16 @@ def help_rows() -> tuple[tuple[str, str], ...]:
     km = keymap()
     return (*((_keys_label(b), str(b["help"])) for b in km["bindings"]),
             *((str(m["label"]), str(m["help"])) for m in km["mouse"]))
+
+
+def markdown_table() -> str:
+    """The keys as a Markdown table (the README's, generated: ``python -m
+    nblabel.reviewing.keys``)."""
+    lines = ["| keys | action |", "| --- | --- |"]
+    lines += [f"| {' / '.join(f'`{k}`' for k in keys.split(' / '))} | {what} |"
+              for keys, what in help_rows()]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
