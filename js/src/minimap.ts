@@ -8,6 +8,7 @@ export class Minimap {
   readonly canvas: HTMLCanvasElement;
   private g: CanvasRenderingContext2D;
   private thumb: HTMLCanvasElement | null = null;
+  private source: CanvasImageSource | null = null;
   private w = 0;
   private h = 0;
 
@@ -31,23 +32,30 @@ export class Minimap {
     window.addEventListener("mouseup", () => (down = false));
   }
 
-  /** A new image: keep a small copy of it. */
+  /** A new image: its small copy is made from `source` when the minimap is first needed
+   *  (zoomed in), not on every image: downscaling a large image costs milliseconds. */
   setImage(source: CanvasImageSource | null, w: number, h: number): void {
     this.w = w;
     this.h = h;
     this.thumb = null;
-    if (!source || !w || !h) return;
+    this.source = source;
+  }
+
+  private makeThumb(): HTMLCanvasElement | null {
+    const source = this.source;
+    if (!source || !this.w || !this.h) return null;
     const t = document.createElement("canvas");
     t.width = WIDTH;
-    t.height = Math.max(1, Math.round((WIDTH * h) / w));
+    t.height = Math.max(1, Math.round((WIDTH * this.h) / this.w));
     t.getContext("2d")!.drawImage(source, 0, 0, t.width, t.height);
-    this.thumb = t;
+    return t;
   }
 
   /** Show it when the view shows only part of the image; outline that part. */
   draw(view: View, W: number, H: number): void {
     const [x0, y0, x1, y1] = visibleRegion(view, W, H);
     const whole = x0 <= 0 && y0 <= 0 && x1 >= this.w && y1 >= this.h;
+    if (!whole && !this.thumb) this.thumb = this.makeThumb();
     this.canvas.style.display = whole || !this.thumb ? "none" : "";
     this.canvas.dataset.visible = String(!whole && Boolean(this.thumb));
     if (whole || !this.thumb) return;

@@ -53,6 +53,7 @@ export class ReviewView {
   private frame = 0;
   private settleTimer = 0;
   private saveTimer = 0;
+  private answerTimer = 0;
   private disposers: (() => void)[] = [];
   private imageCtx: CanvasRenderingContext2D;
 
@@ -219,7 +220,7 @@ export class ReviewView {
       cv.height = bitmap.height;
     }
     this.imageCtx.drawImage(bitmap, 0, 0);
-    this.minimap.setImage(bitmap, this.width, this.height);
+    this.minimap.setImage(cv, this.width, this.height); // the canvas keeps the pixels
   }
 
   /** Show an image with its rows; `image` is a bitmap, a promise of one, or null. */
@@ -368,8 +369,19 @@ export class ReviewView {
   }
 
   private sent(): void {
-    this.awaiting = this.send.lastSeq;
+    const seq = this.send.lastSeq;
+    this.awaiting = seq;
     this.c.root.dataset.saving = "true";
+    // A kernel that is busy or gone never answers: say so, rather than wait for ever.
+    clearTimeout(this.answerTimer);
+    this.answerTimer = window.setTimeout(() => {
+      if (this.awaiting !== seq) return;
+      this.awaiting = null;
+      this.queued = [];
+      delete this.c.root.dataset.saving;
+      this.c.message.textContent = "No answer from the kernel for 15 s: is it busy, or did it "
+        + "stop? Decisions it did not answer may not be saved; the journal keeps all it wrote.";
+    }, 15_000);
   }
 
   private decide(action: Decidable, extra: { label?: string; box?: Box4 } = {},

@@ -4,6 +4,8 @@ The same messages the browser sends are delivered to the message handler; the br
 cover the JavaScript side.
 """
 
+from types import SimpleNamespace
+
 import fiftyone as fo
 from fiftyone import ViewField as F
 
@@ -298,3 +300,29 @@ def test_decisions_send_only_the_rows_they_changed(shapes_dataset, journal):
     _msg(w, kind="hello")
     full = [c for c, _ in sent if c["kind"] == "rows"]
     assert full[0]["full"] is True and full[0]["rows"]["n"] == 1000
+
+
+def test_rows_sent_ahead_are_not_sent_again(shapes_dataset, journal):
+    """Moving onto an image the browser already has (prefetched, unchanged) sends no rows; if a
+    decision changed it since, the rows go again."""
+    w = nblabel.review(shapes_dataset, journal=journal)
+    w._loader.shutdown(wait=True)  # prefetch by hand below, not in the background
+    w._loader = SimpleNamespace(submit=lambda *a: None, shutdown=lambda **k: None)
+    sent: list[dict] = []
+    w.send = lambda content, buffers=None: sent.append(content)
+    queue = w.session.queue
+    w._prefetch_one(1, queue[1])
+    assert [c["kind"] for c in sent] == ["prefetch"]
+    sent.clear()
+    _msg(w, kind="go", delta=1, have=queue[1])
+    assert w.sample_id == queue[1]
+    assert [c for c in sent if c["kind"] == "rows"] == [], "the browser has these rows"
+    assert [r["key"] for r in w.boxes], "Python still knows what the browser shows"
+    _msg(w, kind="decide", seq=1, sample_id=queue[1], keys=[w.boxes[0]["key"]],
+         action="rejected")
+    w._prefetch_one(0, queue[0])
+    _msg(w, kind="decide", seq=2, sample_id=queue[1], keys=[w.boxes[0]["key"]],
+         action="accepted")
+    sent.clear()
+    _msg(w, kind="go", delta=-1, have=queue[0])
+    assert [c["kind"] for c in sent if c["kind"] == "rows"] == [], "unchanged: not resent"

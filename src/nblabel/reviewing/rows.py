@@ -24,7 +24,7 @@ from nblabel.core.rules import visible
 from nblabel.reviewing.loading import SampleState
 
 __all__ = ["FLAG_FOCUS", "FLAG_PROPOSAL", "FLAG_VISIBLE", "STATUSES", "build_rows", "encode",
-           "first_selection", "next_pending", "reading_order"]
+           "first_selection", "next_pending", "offset", "reading_order"]
 
 #: Status codes on the wire: the index in this tuple (``STATUSES`` in types.ts).
 STATUSES: tuple[str, ...] = ("pending", "accepted", "rejected", "edited", "added")
@@ -161,3 +161,12 @@ def encode(rows: Sequence[Row], first_buffer: int = 0) -> tuple[dict[str, Any], 
     }
     return wire, [box.tobytes(), orig.tobytes(), conf.tobytes(), codes.tobytes(), lab.tobytes(),
                   *buffers]
+
+
+def offset(wire: dict[str, Any], k: int) -> dict[str, Any]:
+    """``wire`` with its buffer indices moved by ``k`` (buffers placed after ``k`` others)."""
+    out = dict(wire)
+    for name in ("box", "original_box", "confidence", "codes", "label"):
+        out[name] = wire[name] + k
+    out["masks"] = {i: b + k for i, b in wire["masks"].items()}
+    return out

@@ -20,6 +20,8 @@ the keymap the browser uses.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 import time
@@ -107,6 +109,8 @@ class ReviewWidget(anywidget.AnyWidget):
         self._orders: dict[str, list[int]] = {}
         #: The rows the browser holds for the image on screen (what decisions are diffed on).
         self._rows_now: list[dict[str, Any]] = []
+        #: A digest of the rows each prefetch sent: shown again unchanged, they are not resent.
+        self._prefetched: dict[str, str] = {}
         #: Samples this widget has shown (a new model's proposals go only to the others).
         self.seen: set[str] = set()
         self.classes = session.classes
@@ -168,8 +172,10 @@ class ReviewWidget(anywidget.AnyWidget):
         try:
             state = self._load(sample_id)
             content, buffers = self._payload(state, position)
+            digest = content.pop("digest")
             self.send({"kind": "prefetch", **content}, buffers)
             self._sent.add(sample_id)
+            self._prefetched[sample_id] = digest
         except Exception as exc:  # prefetch is an optimisation: the key press loads it anyway
             log.debug("prefetch of %s failed: %s", sample_id, exc)
 
@@ -190,11 +196,12 @@ class ReviewWidget(anywidget.AnyWidget):
         """A prefetch message: image metadata, rows, the box to select first and the image label;
         the image and the rows' columns as binary buffers."""
         rows = self._rows(state)
-        wire, row_buffers = rowlib.encode(rows, first_buffer=1)
+        wire, row_buffers = rowlib.encode(rows)
         content = {"sample_id": state.sample_id, "position": position,
-                   **self._image_meta(state), "rows": wire,
+                   **self._image_meta(state), "rows": rowlib.offset(wire, 1),
                    "selected": rowlib.first_selection(rows),
-                   "image_label": self._image_label_row(state)}
+                   "image_label": self._image_label_row(state),
+                   "digest": _digest(wire, row_buffers)}
         return content, [state.image.data if state.image else b"", *row_buffers]
 
     # -- navigation --------------------------------------------------------------------------
@@ -226,8 +233,12 @@ class ReviewWidget(anywidget.AnyWidget):
         selected = rowlib.first_selection(rows)
         with self.hold_sync():
             # The rows go first (the traits are held until the block ends), so the browser has
-            # them when the new sample id arrives.
-            self._send_rows(rows, full=True, selected=selected)
+            # them when the new sample id arrives; not at all when it already shows them.
+            wire, buffers = rowlib.encode(rows)
+            if browser_has == sid and self._prefetched.get(sid) == _digest(wire, buffers):
+                self._rows_now = list(rows)
+            else:
+                self._send_rows(rows, full=True, selected=selected)
             self.position = position
             self.sample_id = sid
             if browser_has == sid:
@@ -480,8 +491,10 @@ class ReviewWidget(anywidget.AnyWidget):
         if removed:
             gone = set(removed)
             self._rows_now = [r for r in self._rows_now if r["key"] not in gone]
-        if select == "next":
-            last = changed[-1]["key"] if changed else self.selected
+        if select == "next":  # after the decided box that comes last in reading order
+            order = {r["key"]: i for i, r in enumerate(self._rows_now)}
+            done = [r["key"] for r in changed if r["key"] in order]
+            last = max(done, key=order.__getitem__) if done else self.selected
             select = rowlib.next_pending(self._rows_now, str(last))
         elif select is None and not any(r["key"] == self.selected for r in self._rows_now):
             select = rowlib.first_selection(self._rows_now)
@@ -605,6 +618,14 @@ class ReviewWidget(anywidget.AnyWidget):
             return
         self.send({"kind": "full_res", "sample_id": sample_id, "image_mime": full.mime},
                   [full.data])
+
+
+def _digest(wire: dict[str, Any], buffers: Sequence[bytes]) -> str:
+    """What identifies a set of rows as sent (wire form and buffers)."""
+    h = hashlib.blake2b(json.dumps(wire, sort_keys=True).encode(), digest_size=16)
+    for b in buffers:
+        h.update(b)
+    return h.hexdigest()
 
 
 def _rounded(box: Box) -> list[float]:
