@@ -118,7 +118,7 @@ def review_process(dataset: str, journal: str, reviewer: str, mode: str,
     reviewed: list[str] = []
     while True:
         state = widget.state
-        if state is not None and not session.decisions(state.sample_id):
+        if state is not None and widget.taken is None and not session.decisions(state.sample_id):
             for row in list(widget.boxes):
                 action = "accepted" if (row["confidence"] or 0) >= 0.5 else "rejected"
                 if rng.random() < 0.2:

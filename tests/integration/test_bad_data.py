@@ -62,7 +62,7 @@ def test_unusable_proposals_are_shown_with_the_reason_and_can_be_rejected(shapes
     assert len(bad_rows) == 4
     # Accepting one from the browser is refused, with the reason.
     widget._on_message(widget, {"kind": "decide", "sample_id": first,
-                                "key": bad_rows[0]["key"], "action": "accepted"}, [])
+                                "keys": [bad_rows[0]["key"]], "action": "accepted"}, [])
     assert "not saved" in widget.message and "only be rejected" in widget.message
     for row in widget.boxes:
         widget.decide(row["key"], "rejected" if row.get("unusable") else "accepted")

@@ -148,6 +148,28 @@ def test_claims_keep_two_reviewers_apart(team_dataset, tmp_path):
     ann.close()
 
 
+def test_widget_says_when_nothing_is_left_for_this_reviewer(team_dataset, tmp_path):
+    ds = team_dataset
+    ann = ReviewSession(ds, reviewer="ann", journal=tmp_path / "ann.sqlite",
+                        queue=ds.values("id")[:3])
+    bob = ReviewSession(ds, reviewer="bob", journal=tmp_path / "bob.sqlite",
+                        queue=ann.queue)
+    for sid in ann.queue:
+        assert ann.team.claim(sid) is None
+    widget = ReviewWidget(bob)  # every image is held by ann
+    assert widget.taken == "ann is reviewing it", "shown, but not bob's to review"
+    assert "no image left for you" in widget.message
+    widget.close()
+    for sid in ann.queue:
+        ann.team.release(sid)
+    ann.flush()  # syncs, then releases
+    bob2 = ReviewSession(ds, reviewer="bob", journal=tmp_path / "bob.sqlite", queue=ann.queue)
+    widget = ReviewWidget(bob2)
+    assert widget.taken is None and widget.sample_id == ann.queue[0]
+    widget.close()
+    ann.close()
+
+
 def _three_reviewers(ds, tmp_path, k=3):
     sessions = {r: ReviewSession(ds, reviewer=r, journal=tmp_path / f"{r}.sqlite",
                                  gt_field="reviews", consensus=k)

@@ -98,6 +98,9 @@ class ReviewWidget(anywidget.AnyWidget):
         super().__init__(threshold=threshold, **kwargs)
         self.session = session
         self.state: SampleState | None = None
+        #: Why the image on screen is not this reviewer's to review (another reviewer holds or
+        #: finished it), or None when it is.
+        self.taken: str | None = None
         self.prefetch = prefetch
         self.max_preview_side = max_preview_side
         self._shown_at = time.monotonic()
@@ -122,9 +125,15 @@ class ReviewWidget(anywidget.AnyWidget):
         if session.queue:
             first = min(max(start, 0), len(session.queue) - 1)
             self.position = -1  # nothing shown yet
-            target, skipped = self._free_position(first, 1)
+            target, skipped, free = self._free_position(first, 1)
             self.show(target)
-            if skipped:
+            if not free:
+                # Every image ahead is held or finished by another reviewer: show the first
+                # one, but say it is not this reviewer's to review.
+                self.taken = skipped[0] if skipped else "taken"
+                self.message = (f"no image left for you: the next {len(skipped)} are held or "
+                                f"finished by other reviewers ({skipped[0]})")
+            elif skipped:
                 self.message = f"skipped {len(skipped)} image(s) ({skipped[0]})"
         else:
             self.message = "nothing to review: the queue is empty"
@@ -225,6 +234,7 @@ class ReviewWidget(anywidget.AnyWidget):
         if previous is not None and previous != sid:
             self.session.team.release(previous)
         holder = self.session.team.claim(sid)
+        self.taken = f"{holder} is reviewing it" if holder else None
         self.state = state
         self.seen.add(sid)
         self._shown_at = time.monotonic()
@@ -336,15 +346,16 @@ class ReviewWidget(anywidget.AnyWidget):
         so); going to a position shows any image.
         """
         self._complete_if_done()
-        target, skipped = self._free_position(self.position + delta, 1 if delta >= 0 else -1)
+        target, skipped, _ = self._free_position(self.position + delta,
+                                                 1 if delta >= 0 else -1)
         self.goto(target, delta, browser_has)
         if skipped:
             self.message = f"skipped {len(skipped)} image(s) ({skipped[0]})"
 
-    def _free_position(self, start: int, step: int) -> tuple[int, list[str]]:
+    def _free_position(self, start: int, step: int) -> tuple[int, list[str], bool]:
         """The first position from ``start`` (in direction ``step``, 50 at most) that no other
-        reviewer holds or finished, claimed for this reviewer; and why the others were
-        skipped. Stays put when none is free."""
+        reviewer holds or finished, claimed for this reviewer; why the others were skipped;
+        whether one was free (when none is, stays put, or ``start`` before anything is shown)."""
         window = list(range(start, -1 if step < 0 else self.total, step))[:50]
         taken = self.session.team.taken_by_others([self.session.queue[p] for p in window])
         skipped: list[str] = []
@@ -356,9 +367,9 @@ class ReviewWidget(anywidget.AnyWidget):
                 # nor one get an image another finished since the look above.
                 why = self.session.team.take(sid)
             if why is None:
-                return p, skipped
+                return p, skipped, True
             skipped.append(why)
-        return (self.position if window and self.state is not None else start), skipped
+        return (self.position if window and self.state is not None else start), skipped, False
 
     def goto(self, position: int, direction: int = 1, browser_has: str | None = None) -> None:
         if not self.total:
