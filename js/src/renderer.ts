@@ -216,12 +216,24 @@ export class BoxLayer {
       this.g.clearRect(0, 0, cw, ch);
     }
     const s = this.canvas.style;
-    s.left = `${r[0]}px`;
-    s.top = `${r[1]}px`;
-    s.width = `${cw / k}px`;
-    s.height = `${ch / k}px`;
+    s.width = `${cw}px`;
+    s.height = `${ch}px`;
+    this.place(view);
     this.stats = this.draw(r, null);
     this.onStats(this.stats);
+  }
+
+  /**
+   * Put the layer where the view shows its region: a transform of the stage-level canvas (no
+   * redraw). The canvas is not inside the scaled image element: there, on a 6000 px image, the
+   * compositor spent about 200 ms on every frame (measured in headless Chromium).
+   */
+  place(view: View): void {
+    if (!this.k) return;
+    const [r0, s0] = this.region;
+    const m = view.scale / this.k;
+    this.canvas.style.transform =
+      `translate(${view.tx + r0 * view.scale}px, ${view.ty + s0 * view.scale}px) scale(${m})`;
   }
 
   /** Redraw what changed in image rectangles `boxes` (old and new places of changed boxes). */

@@ -63,8 +63,7 @@ export class ReviewView {
     this.position = model.get("position");
     this.imageCtx = this.c.image.getContext("2d")!;
     this.boxes = new BoxLayer((s) => this.showStats(s));
-    this.c.world.append(this.boxes.canvas);
-    this.c.stage.append(this.live.canvas);
+    this.c.stage.append(this.boxes.canvas, this.live.canvas);
     this.minimap = new Minimap((x, y) => {
       const [W, H] = this.stageSize();
       centreOn(this.view, x, y, W, H);
@@ -145,6 +144,7 @@ export class ReviewView {
   private viewChanged(): void {
     const v = this.view;
     this.c.world.style.transform = `translate(${v.tx}px, ${v.ty}px) scale(${v.scale})`;
+    this.boxes.place(v);
     this.c.zoomText.textContent = `${Math.round(v.scale * 100)}%`;
     this.c.root.dataset.scale = String(v.scale);
     this.askFullRes();
