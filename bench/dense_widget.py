@@ -24,7 +24,6 @@ Run: ``python bench/dense_widget.py [--quick]``. The last line is the JSON with 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import emit, percentile, print_table, private_fiftyone
+from nblabel.demo import synthetic
 from nblabel.devtools import CHROMIUM_ARGS, JupyterLab, chromium_path, open_and_run, write_notebook
 from widget_latency import bbw_cells, build_dataset
 
@@ -155,32 +155,9 @@ async ([kind, n, dwell]) => {
 
 def make_dense(out: Path, n_images: int, size: tuple[int, int], n_boxes: int,
                seed: int) -> list[dict[str, Any]]:
-    """Images with ``n_boxes`` blobs on a jittered grid (cells, nuclei...), a box on each."""
-    import numpy as np
-    from PIL import Image, ImageDraw, ImageOps
-
-    rng = np.random.default_rng(seed)
-    out.mkdir(parents=True, exist_ok=True)
-    w, h = size
-    cols = math.ceil((n_boxes * w / h) ** 0.5)
-    rows = math.ceil(n_boxes / cols)
-    px, py = w / cols, h / rows
-    items = []
-    for i in range(n_images):
-        img = ImageOps.colorize(Image.effect_noise((w, h), 30), (30, 20, 60), (200, 170, 210))
-        draw = ImageDraw.Draw(img)
-        boxes = []
-        for k in range(n_boxes):
-            cx = (k % cols + 0.5 + rng.uniform(-0.2, 0.2)) * px
-            cy = (k // cols + 0.5 + rng.uniform(-0.2, 0.2)) * py
-            bw, bh = px * rng.uniform(0.45, 0.75), py * rng.uniform(0.45, 0.75)
-            x, y = min(max(cx - bw / 2, 0), w - bw), min(max(cy - bh / 2, 0), h - bh)
-            draw.ellipse([x, y, x + bw, y + bh], fill=(120, 40, 90))
-            boxes.append([round(x, 1), round(y, 1), round(bw, 1), round(bh, 1)])
-        path = out / f"img_{i:03d}.jpg"
-        img.save(path, quality=85)
-        items.append({"path": str(path), "boxes": boxes, "size": size})
-    return items
+    """Dense scenes (``nblabel.demo.synthetic.make_dense``) in this module's item form."""
+    return [{"path": str(path), "boxes": [b.as_list() for b in boxes], "size": size}
+            for path, boxes in synthetic.make_dense(out, n_images, size, n_boxes, seed=seed)]
 
 
 def _cells(dataset: str) -> list[str]:

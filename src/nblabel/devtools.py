@@ -209,30 +209,34 @@ class JupyterLab:
             self.proc = None
 
 
-class Voila:
-    """Voila serving one notebook as an app on 127.0.0.1 (its kernel inherits ``env``)."""
+class _AppServer:
+    """A server of one notebook or app file on 127.0.0.1, in a subprocess that inherits ``env``
+    (its kernel or its Python runs the file); ``command(port)`` says how to start it."""
 
-    def __init__(self, notebook: Path, env: dict[str, str] | None = None) -> None:
-        self.notebook = notebook
+    name = "app"
+
+    def __init__(self, path: Path, env: dict[str, str] | None = None) -> None:
+        self.path = path
         self.env = dict(os.environ if env is None else env)
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
-        self.log_path = notebook.with_suffix(".voila.log")
+        self.log_path = path.with_suffix(f".{self.name}.log")
+
+    def command(self, port: int) -> list[str]:
+        raise NotImplementedError
 
     def start(self, timeout: float = 90.0) -> str:
         port = free_port()
-        cmd = [sys.executable, "-m", "voila", str(self.notebook), "--no-browser",
-               f"--port={port}", "--Voila.ip=127.0.0.1", "--show_tracebacks=True"]
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives with the process
-        self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                     cwd=self.notebook.parent)
+        self.proc = subprocess.Popen(self.command(port), env=self.env, stdout=log,
+                                     stderr=subprocess.STDOUT, cwd=self.path.parent)
         self.url = f"http://127.0.0.1:{port}"
 
         def ready() -> bool:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return True
 
-        _wait_ready(self.proc, ready, timeout, self.stop, "voila", self.log_path)
+        _wait_ready(self.proc, ready, timeout, self.stop, self.name, self.log_path)
         return self.url
 
     def stop(self) -> None:
@@ -241,37 +245,25 @@ class Voila:
             self.proc = None
 
 
-class Marimo:
-    """marimo serving one app (``marimo run``) on 127.0.0.1, headless, without a token; the
-    app's Python runs in the server process, which inherits ``env``."""
+class Voila(_AppServer):
+    """Voila serving one notebook as an app (its kernel inherits ``env``)."""
 
-    def __init__(self, app: Path, env: dict[str, str] | None = None) -> None:
-        self.app = app
-        self.env = dict(os.environ if env is None else env)
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.url = ""
-        self.log_path = app.with_suffix(".marimo.log")
+    name = "voila"
 
-    def start(self, timeout: float = 90.0) -> str:
-        port = free_port()
-        cmd = [sys.executable, "-m", "marimo", "run", str(self.app), "--headless",
-               "--host", "127.0.0.1", "--port", str(port), "--no-token"]
-        log = open(self.log_path, "wb")  # noqa: SIM115 - lives with the process
-        self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                     cwd=self.app.parent)
-        self.url = f"http://127.0.0.1:{port}"
+    def command(self, port: int) -> list[str]:
+        return [sys.executable, "-m", "voila", str(self.path), "--no-browser", f"--port={port}",
+                "--Voila.ip=127.0.0.1", "--show_tracebacks=True"]
 
-        def ready() -> bool:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
 
-        _wait_ready(self.proc, ready, timeout, self.stop, "marimo", self.log_path)
-        return self.url
+class Marimo(_AppServer):
+    """marimo serving one app (``marimo run``), headless, without a token; the app's Python runs
+    in the server process, which inherits ``env``."""
 
-    def stop(self) -> None:
-        if self.proc is not None:
-            _stop(self.proc)
-            self.proc = None
+    name = "marimo"
+
+    def command(self, port: int) -> list[str]:
+        return [sys.executable, "-m", "marimo", "run", str(self.path), "--headless",
+                "--host", "127.0.0.1", "--port", str(port), "--no-token"]
 
 
 def write_marimo_app(path: Path, code: str) -> Path:
