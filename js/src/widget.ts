@@ -230,7 +230,7 @@ export class ReviewView {
     this.store.setAll(meta.sample_id, rows);
     this.width = meta.image_width || 0;
     this.height = meta.image_height || 0;
-    this.index = new GridIndex(this.width || 1, this.height || 1, rows.map((r) => r.box));
+    this.reindex();
     this.ui.multi.clear();
     this.ui.hover = null;
     this.ui.drag = null;
@@ -639,6 +639,12 @@ export class ReviewView {
     this.drawInfo();
   }
 
+  /** The spatial index over the rows on screen (a new image, or rows added or removed). */
+  private reindex(): void {
+    this.index = new GridIndex(this.width || 1, this.height || 1,
+      this.store.rows.map((r) => r.box));
+  }
+
   private onRows(msg: Extract<FromPython, { kind: "rows" }>, buffers: DataView[]): void {
     const received = performance.now();
     const rows = decodeRows(msg.rows, buffers);
@@ -653,7 +659,7 @@ export class ReviewView {
       }
     } else if (msg.full) {
       this.store.setAll(msg.sample_id, rows);
-      this.index = new GridIndex(this.width || 1, this.height || 1, rows.map((r) => r.box));
+      this.reindex();
       this.exclude.clear();
       this.pendingEdit = null;
       if (msg.selected !== null) this.setSelectedQuiet(msg.selected);
@@ -662,8 +668,7 @@ export class ReviewView {
       const { changed, structural } = this.store.apply(rows, msg.removed);
       const dirty: Box4[] = [];
       if (structural) {
-        this.index = new GridIndex(this.width || 1, this.height || 1,
-          this.store.rows.map((r) => r.box));
+        this.reindex();
       }
       for (const { index, before } of changed) {
         const row = this.store.rows[index];

@@ -502,10 +502,10 @@ class ReviewWidget(anywidget.AnyWidget):
         if removed:
             gone = set(removed)
             self._rows_now = [r for r in self._rows_now if r["key"] not in gone]
+            index = {r["key"]: i for i, r in enumerate(self._rows_now)}
         if select == "next":  # after the decided box that comes last in reading order
-            order = {r["key"]: i for i, r in enumerate(self._rows_now)}
-            done = [r["key"] for r in changed if r["key"] in order]
-            last = max(done, key=order.__getitem__) if done else self.selected
+            done = [r["key"] for r in changed if r["key"] in index]
+            last = max(done, key=index.__getitem__) if done else self.selected
             select = rowlib.next_pending(self._rows_now, str(last))
         elif select is None and not any(r["key"] == self.selected for r in self._rows_now):
             select = rowlib.first_selection(self._rows_now)
