@@ -44,13 +44,4 @@ describe("GridIndex", () => {
     expect(g.hit(905, 905)).toBe(0);
     expect(g.query(0, 0, 1000, 1000)).toEqual([0, 1]);
   });
-
-  it("answers a query at 10,000 boxes without looking at all of them", () => {
-    // A view-sized query touches a few cells: far fewer candidates than boxes.
-    const t0 = performance.now();
-    let found = 0;
-    for (let k = 0; k < 1000; k++) found += index.query(k, k, k + 200, k + 100).length;
-    expect(found).toBeGreaterThan(0);
-    expect(performance.now() - t0).toBeLessThan(2000); // sanity only; speed is in bench/
-  });
 });
