@@ -13,6 +13,7 @@ export interface Chrome {
   filename: HTMLSpanElement;
   zoomText: HTMLSpanElement;
   classSelect: HTMLSelectElement;
+  newClass: HTMLInputElement;
   threshold: HTMLInputElement;
   thresholdText: HTMLSpanElement;
   errorBox: HTMLDivElement;
@@ -35,6 +36,11 @@ export function buildChrome(host: HTMLElement, act: (a: KeyAction) => void): Chr
   const classSelect = el("select", "nblabel-class-select");
   classSelect.title = titleOf("relabel");
   classSelect.tabIndex = -1;
+  const newClass = el("input", "nblabel-new-class");
+  newClass.type = "text";
+  newClass.placeholder = "+ class";
+  newClass.title = "type a new class and press Enter";
+  newClass.size = 8;
   const threshold = el("input", "nblabel-threshold");
   threshold.type = "range";
   threshold.min = "0";
@@ -52,6 +58,7 @@ export function buildChrome(host: HTMLElement, act: (a: KeyAction) => void): Chr
     filename: el("span", "nblabel-filename"),
     zoomText: el("span", "nblabel-zoom"),
     classSelect,
+    newClass,
     threshold,
     thresholdText: el("span", "nblabel-threshold-value"),
     errorBox: el("div", "nblabel-error"),
@@ -72,6 +79,7 @@ export function buildChrome(host: HTMLElement, act: (a: KeyAction) => void): Chr
     b("nblabel-accept-all", "✓✓ all", "accept_all"),
     b("nblabel-draw", "▭ draw", "draw"),
     classSelect,
+    newClass,
     b("nblabel-undo", "↶", "undo"),
     b("nblabel-redo", "↷", "redo"),
     c.progress,

@@ -128,7 +128,14 @@ export function attachPointer(host: PointerHost): () => void {
     root.classList.remove("nblabel-panning");
     if (!drag) return;
     if (drag.kind === "draw") {
-      if (drag.box) host.drawn(drag.box);
+      if (drag.box && drag.box[2] * host.view.scale >= 3 && drag.box[3] * host.view.scale >= 3) {
+        host.drawn(drag.box);
+      } else {
+        // A click while drawing selects the box under the pointer (drawing stays on).
+        const [ix, iy] = imagePoint(e);
+        const i = host.hit(ix, iy);
+        if (i >= 0) host.select(host.keyAt(i), false);
+      }
       host.liveChanged();
     } else if (drag.kind === "band") {
       if (!drag.box || drag.box[2] * host.view.scale < 3) {

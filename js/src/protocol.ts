@@ -8,7 +8,7 @@ import {
 
 /** Every kind the browser sends (tests compare it with Python's dispatch table). */
 export const TO_PYTHON_KINDS = ["hello", "go", "goto", "decide", "add", "accept_all", "classify",
-  "undo", "redo", "full_res"] as const satisfies readonly ToPython["kind"][];
+  "add_class", "undo", "redo", "full_res"] as const satisfies readonly ToPython["kind"][];
 
 function floats(buffers: readonly DataView[], i: number, n: number, width: number): Float32Array {
   const view = buffers[i];
@@ -85,6 +85,7 @@ export function createSender(model: AnyModel<ModelTraits>) {
       send({ kind: "accept_all", seq: ++seq, sample_id: sampleId, threshold, seconds }),
     classify: (sampleId: string, action: Decidable, label: string | null, seconds: number) =>
       send({ kind: "classify", seq: ++seq, sample_id: sampleId, action, label, seconds }),
+    addClass: (name: string) => send({ kind: "add_class", seq: ++seq, name }),
     undo: () => send({ kind: "undo", seq: ++seq }),
     redo: () => send({ kind: "redo", seq: ++seq }),
     fullRes: (sampleId: string) => send({ kind: "full_res", sample_id: sampleId }),

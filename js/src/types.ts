@@ -53,7 +53,8 @@ export interface RowsWire {
 export interface ImageLabel {
   label?: string | null;
   confidence?: number | null;
-  top?: [string, number][];
+  /** Classes to choose from, best first: with the model's score, or null (from scratch). */
+  top?: [string, number | null][];
   status?: Status;
   final?: string | null;
 }
@@ -93,6 +94,7 @@ export interface ModelTraits {
   reference: ReferenceBox[];
   notice: string;
   sync_status: SyncStatusTrait;
+  draw_first: boolean;
 }
 
 export type Decidable = "accepted" | "rejected" | "edited";
@@ -108,6 +110,7 @@ export type ToPython =
   | { kind: "accept_all"; seq: number; sample_id: string; threshold: number; seconds: number }
   | { kind: "classify"; seq: number; sample_id: string; action: Decidable; label: string | null;
       seconds: number }
+  | { kind: "add_class"; seq: number; name: string }
   | { kind: "undo"; seq: number }
   | { kind: "redo"; seq: number }
   | { kind: "full_res"; sample_id: string };
@@ -122,6 +125,8 @@ export interface ImageMeta {
   image_preview: boolean;
   image_error: string;
   image_label: ImageLabel;
+  /** Nothing is proposed: a drag draws a box (Python's rule). */
+  draw_first: boolean;
 }
 
 /** Messages Python sends (buffers travel beside them). */

@@ -42,6 +42,10 @@ export class ReviewView {
   private position: number;
   private shownAt = performance.now();
   private fullRes = false;
+  /** Nothing is proposed on the image on screen: drawing is the default action. */
+  private drawFirst = false;
+  /** A class typed in the new-class box, selected once Python has added it. */
+  private pendingClass: string | null = null;
   private fullResAsked = false;
   private fitted = false;
   private awaiting: number | null = null;
@@ -234,10 +238,12 @@ export class ReviewView {
     this.ui.multi.clear();
     this.ui.hover = null;
     this.ui.drag = null;
-    this.ui.drawing = false;
+    this.drawFirst = Boolean(meta.draw_first);
+    this.ui.drawing = this.drawFirst;
     this.exclude.clear();
     this.pendingEdit = null;
-    c.root.classList.remove("nblabel-drawing");
+    c.root.classList.toggle("nblabel-drawing", this.drawFirst);
+    c.root.dataset.drawFirst = String(this.drawFirst);
     c.root.dataset.sampleId = meta.sample_id;
     c.filename.textContent = meta.filename || "";
     const err = meta.image_error;
@@ -555,8 +561,9 @@ export class ReviewView {
 
   private drawn(box: Box4): void {
     const clipped = clipBox(box, this.width, this.height);
-    this.ui.drawing = false;
-    this.c.root.classList.remove("nblabel-drawing");
+    // With nothing proposed, drawing stays the default action (Esc or b leaves it).
+    this.ui.drawing = this.drawFirst;
+    this.c.root.classList.toggle("nblabel-drawing", this.drawFirst);
     if (!clipped || clipped[2] * this.view.scale < 3 || clipped[3] * this.view.scale < 3) return;
     const label = this.c.classSelect.value || this.classes()[0] || "object";
     this.whenAnswered(() => {
@@ -617,6 +624,7 @@ export class ReviewView {
       image_mime: m.get("image_mime"), image_width: m.get("image_width"),
       image_height: m.get("image_height"), image_preview: m.get("image_preview"),
       image_error: m.get("image_error"), image_label: m.get("image_label"),
+      draw_first: m.get("draw_first"),
     };
   }
 
@@ -740,7 +748,7 @@ export class ReviewView {
     (il.top || []).forEach(([label, score], i) => {
       const chosen = il.final === label && il.status !== "rejected";
       const chip = el("button", `nblabel-btn nblabel-class-chip${chosen ? " nblabel-chosen" : ""}`,
-        `${i + 1}. ${label} ${(score * 100).toFixed(0)}%`);
+        `${i + 1}. ${label}` + (score === null ? "" : ` ${(score * 100).toFixed(0)}%`));
       chip.type = "button";
       chip.tabIndex = -1;
       chip.title = `choose ${label} (Alt+${i + 1})`;
@@ -814,7 +822,8 @@ export class ReviewView {
     const root = c.root;
     root.addEventListener("keydown", (e) => {
       const target = e.target as HTMLElement | null;
-      if (target && target.tagName === "SELECT") return; // the class list takes its keys
+      // The class list and the new-class box take their own keys.
+      if (target && (target.tagName === "SELECT" || target.tagName === "INPUT")) return;
       const hit = lookup(e);
       if (!hit) return;
       e.preventDefault();
@@ -868,7 +877,32 @@ export class ReviewView {
       this.selectionChanged(true);
     });
     model.on("change:threshold", () => this.drawInfo());
-    model.on("change:classes", () => this.renderAll());
+    model.on("change:classes", () => {
+      this.drawInfo();
+      if (this.pendingClass && this.classes().includes(this.pendingClass)) {
+        c.classSelect.value = this.pendingClass;
+        this.pendingClass = null;
+      }
+      this.renderAll();
+    });
+    c.newClass.addEventListener("keydown", (e) => {
+      e.stopPropagation();
+      if (e.key === "Escape") {
+        c.newClass.value = "";
+        root.focus({ preventScroll: true });
+      }
+      if (e.key !== "Enter") return;
+      e.preventDefault();
+      const name = c.newClass.value.trim();
+      c.newClass.value = "";
+      root.focus({ preventScroll: true });
+      if (!name) return;
+      this.pendingClass = name;
+      this.whenAnswered(() => {
+        this.send.addClass(name);
+        this.sent();
+      });
+    });
     model.on("change:mode", () => {
       if (model.get("mode") === "proposal") {
         this.focusSelected();

@@ -98,15 +98,21 @@ def review(view: Any, **kwargs: Any) -> ReviewWidget:
 
     Keyword arguments go to :class:`~nblabel.reviewing.session.ReviewSession`
     (``predictions_field``, ``gt_field``, ``reviewer``, ``journal``, ``queue``, ``classes``,
-    ``autosync``,
-    ``consensus``, ``claims``) or to
+    ``image_classes``, ``autosync``, ``consensus``, ``claims``) or to
     :class:`~nblabel.reviewing.widget.ReviewWidget` (``start``: first position in the queue,
-    ``threshold``: initial confidence threshold, ``prefetch``, ``max_preview_side``). The
-    session is available as ``widget.session``.
+    ``threshold``: initial confidence threshold, ``prefetch``, ``max_preview_side``,
+    ``assist``: exemplar proposals while drawing, on by default). The session is available as
+    ``widget.session``.
+
+    Labeling from scratch works the same: a dataset with no proposals field opens with drawing
+    as the default action, ``classes=`` lists the box classes (more can be typed in the
+    widget), ``image_classes=`` the image-level ones; after two boxes are drawn on an image,
+    similar objects are proposed on it and on the next images
+    (:mod:`nblabel.reviewing.assist`).
     """
     from nblabel.reviewing.session import ReviewSession
     from nblabel.reviewing.widget import ReviewWidget
 
     widget_args = {k: kwargs.pop(k) for k in ("start", "threshold", "prefetch",
-                                              "max_preview_side") if k in kwargs}
+                                              "max_preview_side", "assist") if k in kwargs}
     return ReviewWidget(ReviewSession(view, **kwargs), **widget_args)

@@ -9,12 +9,18 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-__all__ = ["can_finish_on_leave", "is_complete", "latest_vote", "visible"]
+__all__ = ["can_finish_on_leave", "draws_first", "is_complete", "latest_vote", "visible"]
 
 
 def visible(confidence: float | None, threshold: float) -> bool:
     """A proposal is shown at ``threshold`` when it has no confidence or reaches it."""
     return confidence is None or confidence >= threshold
+
+
+def draws_first(proposals: int, unusable: int = 0) -> bool:
+    """With nothing proposed on an image, drawing is the default action (a drag draws a box);
+    with proposals, a drag moves boxes or pans."""
+    return proposals == 0 and unusable == 0
 
 
 def is_complete(

@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import pickle
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     import fiftyone as fo
     from PIL import Image
 
-__all__ = ["ERROR_FIELD", "PreannotationReport", "preannotate"]
+__all__ = ["ERROR_FIELD", "PreannotationReport", "preannotate", "replace_proposals"]
 
 log = logging.getLogger(__name__)
 
@@ -382,3 +382,21 @@ def _to_label(task: str, size: ImageSize, items: list[tuple[Proposal, dict[str, 
         doc.update(extra)
         dets.append(doc)
     return {"_cls": "Detections", "detections": dets}
+
+
+def replace_proposals(dataset: fo.Dataset, sample_id: str, field: str, size: ImageSize,
+                      proposals: Sequence[Proposal], *, source: str,
+                      decided: Collection[str] = ()) -> int:
+    """Replace ``source``'s proposals on one sample by ``proposals``; those of other sources,
+    and those with a decision (ids in ``decided``, or a synced review), stay. Returns how many
+    were written. Used by the widget's live assistants (exemplar proposals while drawing)."""
+    schema.declare(dataset, {field: "detections"})
+    (stored,) = shim.raw_values(dataset.select([sample_id]), [field])
+    old = (stored[0] or {}).get("detections", []) if stored and stored[0] else []
+    kept = [d for d in old if d.get("source") != source or d.get("review") is not None
+            or str(d.get("_id")) in decided]
+    new = _to_label("detect", size, [(p, {}) for p in proposals])
+    dataset.select([sample_id]).set_values(
+        field, {sample_id: {"_cls": "Detections", "detections": kept + new["detections"]}},
+        key_field="id", validate=False)
+    return len(new["detections"])

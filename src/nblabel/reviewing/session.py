@@ -91,6 +91,7 @@ class ReviewSession:
         gt_classification_field: str = "ground_truth_class",
         consensus: int | None = None,
         claims: bool = True,
+        image_classes: Sequence[str] | None = None,
     ) -> None:
         self.view = view
         self.dataset = shim.root_dataset(view)  # patches views live in a generated dataset
@@ -108,6 +109,9 @@ class ReviewSession:
             raise ValueError(f"consensus needs at least 1 reviewer per image, got {consensus}")
         self.predictions_field = predictions_field
         self.gt_field = gt_field
+        if image_classes and classification_field is None:
+            # Image classes from scratch: decided like proposed ones (nothing proposed there).
+            classification_field = f"{predictions_field}_class"
         self.classification_field = classification_field
         self.reviewer = reviewer or default_reviewer()
         if not isinstance(journal, DecisionJournal):
@@ -132,6 +136,10 @@ class ReviewSession:
                          consensus=consensus, has_decisions=lambda s: bool(self.decisions(s)))
         self.queue = self.team.open_for_consensus(self.queue)
         self.classes = list(classes) if classes is not None else self._known_classes()
+        #: Image-level classes to choose from when nothing proposes one (labeling from
+        #: scratch: ``Alt+1`` … ``Alt+9`` set the image's class, stored in
+        #: ``gt_classification_field``).
+        self.image_classes = list(image_classes or [])
         #: Per sample: the journal's latest decision per key (``cleared`` ones dropped), read
         #: once from the journal and then kept up to date by this session's own decisions.
         self._decided: dict[str, dict[str, Decision]] = {}

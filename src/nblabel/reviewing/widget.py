@@ -34,10 +34,12 @@ from typing import Any
 import anywidget
 import traitlets
 
+from nblabel.core import rules
 from nblabel.core.images import ImageLoadError, load_display_image
 from nblabel.core.labels import IMAGE_LABEL_KEY, Action, Box, Decision, InvalidLabelError
 from nblabel.core.rules import can_finish_on_leave, visible
 from nblabel.reviewing import rows as rowlib
+from nblabel.reviewing.assist import ExemplarAssist
 from nblabel.reviewing.keys import help_rows
 from nblabel.reviewing.session import ReviewSession, SampleState
 from nblabel.reviewing.syncer import DatabaseUnreachable, SyncStatus
@@ -81,6 +83,8 @@ class ReviewWidget(anywidget.AnyWidget):
     reference = traitlets.List(traitlets.Dict()).tag(sync=True)
     #: Lasting news (e.g. "model round 2 ready"), unlike ``message`` which each image resets.
     notice = traitlets.Unicode("").tag(sync=True)
+    #: Nothing is proposed on the image: a drag draws (Python's rule, ``rules.draws_first``).
+    draw_first = traitlets.Bool(False).tag(sync=True)
     #: Where the sync to FiftyOne stands: ``{"state", "waiting", "message"}`` (see
     #: :class:`~nblabel.reviewing.syncer.SyncStatus`); the browser shows the message.
     sync_status = traitlets.Dict().tag(sync=True)
@@ -93,10 +97,16 @@ class ReviewWidget(anywidget.AnyWidget):
         threshold: float = 0.0,
         prefetch: int = 3,
         max_preview_side: int = 2560,
+        assist: ExemplarAssist | bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(threshold=threshold, **kwargs)
         self.session = session
+        #: Exemplar proposals while labeling from scratch (see :mod:`nblabel.reviewing.assist`).
+        self.assist: ExemplarAssist | None = (ExemplarAssist() if assist is True else
+                                              assist or None)
+        #: Guards the rows on screen against the assistant's thread.
+        self._screen = threading.RLock()
         self.state: SampleState | None = None
         #: Why the image on screen is not this reviewer's to review (another reviewer holds or
         #: finished it), or None when it is.
@@ -141,6 +151,8 @@ class ReviewWidget(anywidget.AnyWidget):
     def close(self) -> None:
         """Close the widget and its session (remaining decisions are synced first)."""
         self._loader.shutdown(wait=False, cancel_futures=True)
+        if self.assist is not None:
+            self.assist.close()
         if self.state is not None:
             self.session.team.release(self.state.sample_id)
         self.session.close()
@@ -162,6 +174,8 @@ class ReviewWidget(anywidget.AnyWidget):
             state = self.session.load(sample_id, max_side=self.max_preview_side)
         else:
             state = self.session.load_guarded(sample_id, self.max_preview_side, wait)
+        if self.assist is not None and self.assist.before_load(self.session, state):
+            state = self.session.load(sample_id, max_side=self.max_preview_side)
         with self._cache_lock:
             self._cache[sample_id] = state
             while len(self._cache) > 2 * self.prefetch + 4:
@@ -199,6 +213,8 @@ class ReviewWidget(anywidget.AnyWidget):
             "image_height": img.size.height if img else 0,
             "image_preview": img.preview if img else False,
             "image_error": state.error or "",
+            "draw_first": state.size is not None and rules.draws_first(
+                len(state.proposals), len(state.unusable)),
         }
 
     def _payload(self, state: SampleState, position: int) -> tuple[dict[str, Any], list[bytes]]:
@@ -424,9 +440,45 @@ class ReviewWidget(anywidget.AnyWidget):
     def add(self, label: str, box: Box, seconds: float | None = None,
             seq: int | None = None) -> Decision:
         """Add a box the model missed on the current image."""
-        d = self.session.add(self._current(), label, box, seconds_on_image=self._seconds(seconds))
+        state = self._current()
+        d = self.session.add(state, label, box, seconds_on_image=self._seconds(seconds))
         self._changed([d], select=d.key, seq=seq)
+        if self.assist is not None:
+            self.assist.after_decision(self.session, state,
+                                       lambda n: self._assisted(state.sample_id, n))
         return d
+
+    def add_class(self, name: str, seq: int | None = None) -> None:
+        """Add a class to choose from (the reviewer typed it in the widget)."""
+        name = str(name).strip()
+        if not name or len(name) > 64 or any(c in name for c in "\n\t"):
+            self.message = f"a class name must be 1 to 64 characters on one line, not {name!r}"
+        elif name in self.session.classes:
+            self.message = f"class {name!r} is already there"
+        else:
+            self.session.classes.append(name)
+            self.classes = list(self.session.classes)
+            self.message = f"class {name!r} added"
+        self._ack(seq)
+
+    def _assisted(self, sample_id: str, n: int) -> None:
+        """The exemplar assistant wrote proposals for ``sample_id``: show them if on screen."""
+        if n < 0:
+            self.notice = (self.assist.error if self.assist else None) or "exemplars failed"
+            return
+        state = self.session.load(sample_id, max_side=self.max_preview_side)
+        with self._cache_lock:
+            if sample_id in self._cache:
+                self._cache[sample_id] = state
+        with self._screen:
+            if self.state is None or self.state.sample_id != sample_id:
+                return
+            self.state = state
+            rows = self._rows(state)
+            keep = self.selected if any(r["key"] == self.selected for r in rows) else None
+            self._send_rows(rows, full=True, selected=keep)
+        self.notice = (f"{n} similar object(s) proposed from "
+                       f"{len(self.assist.source.exemplars) if self.assist else 0} exemplar(s)")
 
     def accept_all(self, seconds: float | None = None, seq: int | None = None) -> list[Decision]:
         """Accept every undecided proposal at or above the threshold on the current image."""
@@ -470,6 +522,11 @@ class ReviewWidget(anywidget.AnyWidget):
                  seq: int | None) -> None:
         """Send the rows ``decisions`` changed (and those they removed: deleted drawn boxes),
         with the box to select next ("next": the next pending one after the last decided)."""
+        with self._screen:
+            self._changed_locked(decisions, select=select, seq=seq)
+
+    def _changed_locked(self, decisions: Sequence[Decision], *, select: str | None,
+                        seq: int | None) -> None:
         state = self._current()
         decided = self.session.decisions(state.sample_id)
         proposals = {p.id: p for p in state.proposals}
@@ -531,12 +588,15 @@ class ReviewWidget(anywidget.AnyWidget):
         """The image-level proposal (classification) and its decision, for the panel."""
         d = self.session.decisions(state.sample_id).get(IMAGE_LABEL_KEY)
         p = state.image_label
-        if p is None and d is None:
+        choices = self.session.image_classes
+        if p is None and d is None and not choices:
             return {}
         top: list[list[Any]] = []
         if p is not None:
             scores = dict(p.scores or {p.label: p.confidence or 0.0})
             top = [[k, v] for k, v in sorted(scores.items(), key=lambda kv: -kv[1])[:5]]
+        else:  # labeling from scratch: the classes to choose from, no scores
+            top = [[c, None] for c in choices[:9]]
         return {
             "label": p.label if p is not None else None,
             "confidence": p.confidence if p is not None else None,
@@ -606,6 +666,9 @@ class ReviewWidget(anywidget.AnyWidget):
             self.threshold = float(content["threshold"])
         self.accept_all(content.get("seconds"), seq=seq)
 
+    def _on_add_class(self, content: dict[str, Any], seq: int | None) -> None:
+        self.add_class(str(content.get("name", "")), seq)
+
     def _on_classify(self, content: dict[str, Any], seq: int | None) -> None:
         self.classify(str(content["action"]), content.get("label"), content.get("seconds"),
                       seq=seq)
@@ -652,6 +715,7 @@ _HANDLERS: dict[str, Callable[[ReviewWidget, dict[str, Any], int | None], None]]
     "add": ReviewWidget._on_add,
     "accept_all": ReviewWidget._on_accept_all,
     "classify": ReviewWidget._on_classify,
+    "add_class": ReviewWidget._on_add_class,
     "undo": ReviewWidget._on_undo,
     "redo": ReviewWidget._on_redo,
     "full_res": ReviewWidget._on_full_res,

@@ -229,7 +229,9 @@ def declare_review(
     fields.update({f"{pd}.{a}": k for a, k in REVIEW_ATTRS.items()})
     fields[f"{pd}.{VOTES_ATTR}"] = "list[dict]"
     fields.update({f"{gt_field}.detections.{a}": k for a, k in GT_ATTRS.items()})
-    if classification_field and classification_field in dataset.get_field_schema():
+    if classification_field:
+        if classification_field not in dataset.get_field_schema():
+            fields[classification_field] = "classification"  # from scratch: none proposed
         fields[gt_classification_field] = "classification"
         fields.update({f"{classification_field}.{a}": k for a, k in REVIEW_ATTRS.items()})
         fields[f"{classification_field}.{VOTES_ATTR}"] = "list[dict]"

@@ -1,0 +1,131 @@
+"""Live help while labeling from scratch: boxes the reviewer draws become exemplars, and similar
+objects are proposed on the image on screen and on the next ones.
+
+:class:`ExemplarAssist` keeps an :class:`~nblabel.sources.ExemplarSource`. Once an image has
+``min_exemplars`` drawn boxes, every further drawn box refits it and its proposals on that
+image are replaced (the reviewer's decisions are never touched): in a background thread, so
+drawing never waits. An image reached later that has no proposals gets the exemplars'
+proposals when it is loaded (usually ahead, by the prefetch). Images whose proposals came from
+a model are left alone. Proposals are stored in the proposals field like any source's
+(``source`` is ``"exemplars"``), so they are reviewed and measured like a model's.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from nblabel.core.images import load_rgb
+from nblabel.core.labels import Action, Box, ImageSize
+from nblabel.sources.exemplar import ExemplarError, ExemplarSource
+
+if TYPE_CHECKING:
+    from nblabel.reviewing.loading import SampleState
+    from nblabel.reviewing.session import ReviewSession
+
+__all__ = ["ExemplarAssist"]
+
+log = logging.getLogger(__name__)
+
+
+class ExemplarAssist:
+    """Exemplar proposals for a review session (see the module doc)."""
+
+    def __init__(self, source: ExemplarSource | None = None, *, min_exemplars: int = 2,
+                 overlap: float = 0.3) -> None:
+        self.source = source or ExemplarSource()
+        self.min_exemplars = min_exemplars
+        #: Proposals overlapping a decided box by more than this IoU are not proposed.
+        self.overlap = overlap
+        self._used: set[str] = set()  # decision keys already taken as exemplars
+        self._done: set[str] = set()  # samples proposed on when loaded
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nblabel-assist")
+        #: The last error (an exemplar outside the image, a failed fit), for the widget.
+        self.error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    def _drawn(self, session: ReviewSession, sample_id: str) -> list[tuple[str, str, Box]]:
+        return [(k, d.label, d.box) for k, d in session.decisions(sample_id).items()
+                if d.action in (Action.ADDED, Action.EDITED, Action.ACCEPTED)
+                and d.box is not None and d.label]
+
+    def _propose(self, session: ReviewSession, state: SampleState) -> int:
+        """Learn from the image's decided boxes, then replace this source's proposals on it."""
+        from nblabel.preannotation import replace_proposals
+        from nblabel.sources.exemplar import _rgb, pixel_features
+
+        decided = session.decisions(state.sample_id)
+        drawn = self._drawn(session, state.sample_id)
+        image = load_rgb(state.filepath)
+        with self._lock:
+            fresh = [(k, label, box) for k, label, box in drawn if k not in self._used]
+            if fresh:
+                feats = pixel_features(_rgb(image))
+                boxes = [b for _, _, b in drawn]
+                for k, label, box in fresh:
+                    self._used.add(k)
+                    try:
+                        self.source.add(image, label, box, f"sample {state.sample_id}",
+                                        boxes, feats)
+                    except ExemplarError as exc:
+                        self.error = str(exc)
+                        log.warning("%s", exc)
+            if not self.source.exemplars:
+                return 0
+            result = self.source.propose([image])[0]
+        if isinstance(result, Exception):
+            self.error = str(result)
+            return 0
+        taken = [d.box for d in decided.values() if d.box is not None]
+        new = [p for p in result if all(p.box.iou(b) <= self.overlap for b in taken)]
+        return replace_proposals(session.dataset, state.sample_id, session.predictions_field,
+                                 ImageSize(image.width, image.height), new, source=self.source.name,
+                                 decided=set(decided))
+
+    # -- hooks the widget calls ----------------------------------------------------------------
+
+    def after_decision(self, session: ReviewSession, state: SampleState,
+                       done: Callable[[int], None]) -> Future[int] | None:
+        """After a box was drawn on ``state``'s image: with enough drawn boxes, propose again
+        on it in the background and call ``done(n)`` with the number proposed."""
+        if state.size is None or any(p.source not in ("", self.name) for p in state.proposals):
+            return None  # a model's image: its proposals are what the reviewer checks
+        if len(self._drawn(session, state.sample_id)) < self.min_exemplars:
+            return None
+
+        def job() -> int:
+            try:
+                n = self._propose(session, state)
+            except Exception as exc:  # an assistant's failure must not stop the review
+                self.error = f"exemplar proposals failed on sample {state.sample_id}: {exc}"
+                log.warning("%s", self.error)
+                n = -1
+            done(n)
+            return n
+
+        return self._pool.submit(job)
+
+    def before_load(self, session: ReviewSession, state: SampleState) -> bool:
+        """Propose on an image nothing was proposed on yet (once); True when it wrote some."""
+        if (state.size is None or state.proposals or state.unusable
+                or state.sample_id in self._done or not self.source.exemplars
+                or session.decisions(state.sample_id)):
+            return False
+        self._done.add(state.sample_id)
+        try:
+            return self._propose(session, state) > 0
+        except Exception as exc:  # an assistant's failure must not stop the review
+            self.error = f"exemplar proposals failed on sample {state.sample_id}: {exc}"
+            log.warning("%s", self.error)
+            return False
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+

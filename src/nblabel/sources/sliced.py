@@ -1,0 +1,167 @@
+"""Sliced inference for large images: any source proposes on overlapping tiles, and the tiles'
+boxes are merged back into one list per image (stored per image, never per tile).
+
+Small objects in a large image vanish when a detector downsizes the whole image to its input
+size; on tiles they keep their pixels. Objects cut by a tile border appear in two tiles as two
+partial boxes; merging joins them. Two merges are offered:
+
+- ``"union"`` (default): boxes of one label are grouped greedily by confidence when their
+  intersection covers at least ``match`` of the smaller box (a cut part lies inside the whole),
+  and a group becomes the union of its boxes with the highest confidence (SAHI's GREEDYNMM).
+- ``"wbf"``: weighted box fusion by IoU (:class:`~nblabel.sources.EnsembleSource`'s rule), which
+  averages duplicates but leaves a cut part and its whole apart when their IoU is low.
+
+Chosen by measurement (``bench/slicing.py``: recall of small objects and speed, against the
+SAHI library's slicing): see the README's benchmark section for the figures and the choice.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from nblabel.core.labels import Box, ImageSize, Proposal
+from nblabel.sources.base import ProposalError, ProposalSource
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+__all__ = ["SlicedSource", "merge_tiles", "tile_grid"]
+
+MERGES = ("union", "wbf")
+
+
+def tile_grid(size: ImageSize, tile: int, overlap: float) -> list[tuple[int, int, int, int]]:
+    """Tiles ``(x, y, w, h)`` covering an image of ``size``: ``tile`` px squares overlapping by
+    ``overlap`` of a tile, the last row and column aligned with the image's edges."""
+    if tile < 8:
+        raise ValueError(f"tile must be at least 8 px, got {tile}")
+    if not 0 <= overlap < 1:
+        raise ValueError(f"overlap must be in [0, 1), got {overlap}")
+    step = max(1, int(tile * (1 - overlap)))
+
+    def starts(n: int) -> list[int]:
+        if n <= tile:
+            return [0]
+        out = list(range(0, n - tile, step))
+        return [*out, n - tile]
+
+    return [(x, y, min(tile, size.width), min(tile, size.height))
+            for y in starts(size.height) for x in starts(size.width)]
+
+
+def _ios(a: Box, b: Box) -> float:
+    """Intersection over the smaller box."""
+    w = min(a.x2, b.x2) - max(a.x, b.x)
+    h = min(a.y2, b.y2) - max(a.y, b.y)
+    if w <= 0 or h <= 0:
+        return 0.0
+    return w * h / max(1e-9, min(a.area, b.area))
+
+
+def merge_tiles(proposals: Sequence[Proposal], how: str = "union", match: float = 0.5,
+                source: str = "") -> list[Proposal]:
+    """One box per object from the tiles' boxes (in image pixels); see the module doc."""
+    if how not in MERGES:
+        raise ValueError(f"merge must be one of {MERGES}, not {how!r}")
+    ordered = sorted(proposals, key=lambda p: -(p.confidence or 0.0))
+    if how == "wbf":
+        from nblabel.sources.ensemble import EnsembleSource
+
+        fuse = EnsembleSource([_Null()], iou=match, name=source)  # type: ignore[list-item]
+        return fuse._fuse([ordered])
+    groups: list[list[Proposal]] = []
+    for p in ordered:
+        for g in groups:
+            if g[0].label == p.label and _ios(g[0].box, p.box) >= match:
+                g.append(p)
+                break
+        else:
+            groups.append([p])
+    out = []
+    for g in groups:
+        best = g[0]
+        if len(g) == 1 or best.mask is not None:  # a mask covers its own box only
+            out.append(best)
+            continue
+        box = Box.from_xyxy(min(p.box.x for p in g), min(p.box.y for p in g),
+                            max(p.box.x2 for p in g), max(p.box.y2 for p in g))
+        out.append(Proposal(best.label, box, best.confidence, source=best.source,
+                            scores=best.scores))
+    return out
+
+
+class _Null:
+    """A stand-in member, so the tiles' boxes fuse by the ensemble's WBF rule."""
+
+    name = "tiles"
+    task = "detect"
+    dropped = 0
+
+    def __init__(self) -> None:
+        self.unmapped: Counter[str] = Counter()
+
+
+class SlicedSource:
+    """``source`` run on ``tile`` px tiles overlapping by ``overlap``, merged per image.
+
+    Images no larger than a tile go to ``source`` whole. ``full_image=True`` also runs the whole
+    (downsized by the source) image and merges it in, for objects larger than a tile. A tile
+    the source fails on fails its image, the error naming the tile.
+    """
+
+    def __init__(self, source: ProposalSource, tile: int = 640, overlap: float = 0.2, *,
+                 merge: str = "union", match: float = 0.5, full_image: bool = False,
+                 name: str | None = None) -> None:
+        if getattr(source, "task", "detect") == "classify":
+            raise ValueError("sliced inference needs a detect or segment source, "
+                             f"not the classifier {source.name!r}")
+        if merge not in MERGES:
+            raise ValueError(f"merge must be one of {MERGES}, not {merge!r}")
+        tile_grid(ImageSize(tile, tile), tile, overlap)  # validates tile and overlap
+        self.source = source
+        self.tile = tile
+        self.overlap = overlap
+        self.merge = merge
+        self.match = match
+        self.full_image = full_image
+        self.task = getattr(source, "task", "detect")
+        self.name = name or f"{source.name}@tiles{tile}"
+
+    @property
+    def dropped(self) -> int:
+        return self.source.dropped
+
+    @property
+    def unmapped(self) -> Counter[str]:
+        return self.source.unmapped
+
+    def propose(self, images: Sequence[Image.Image]) -> list[list[Proposal] | ProposalError]:
+        out: list[list[Proposal] | ProposalError] = []
+        for image in images:
+            size = ImageSize(image.width, image.height)
+            if max(size.width, size.height) <= self.tile:
+                out.append(self.source.propose([image])[0])
+                continue
+            tiles = tile_grid(size, self.tile, self.overlap)
+            crops = [image.crop((x, y, x + w, y + h)) for x, y, w, h in tiles]
+            results = list(self.source.propose(crops))
+            if self.full_image:
+                results.append(self.source.propose([image])[0])
+                tiles.append((0, 0, 0, 0))
+            merged: list[Proposal] = []
+            failed = None
+            for (x, y, w, h), res in zip(tiles, results, strict=True):
+                if isinstance(res, ProposalError):
+                    failed = ProposalError(f"{self.name}: tile at x={x}, y={y} ({w}x{h}): {res}")
+                    break
+                for p in res:
+                    merged.append(Proposal(p.label, Box(p.box.x + x, p.box.y + y, p.box.w,
+                                                        p.box.h).clipped(size),
+                                           p.confidence, source=self.name, scores=p.scores,
+                                           mask=p.mask))
+            out.append(failed if failed is not None else
+                       merge_tiles(merged, self.merge, self.match, self.name))
+        return out
+

@@ -1,0 +1,138 @@
+"""Labeling from scratch on real images (scikit-image's coins and tissue nuclei, truth by the
+documented method of nblabel.demo.real): no proposals field, drawing first, classes typed in
+the widget, image-level classes, and exemplar proposals after two drawn boxes."""
+
+import uuid
+
+import fiftyone as fo
+import pytest
+from PIL import Image
+
+import nblabel
+from nblabel.core.labels import Box
+from nblabel.demo.real import coins, nuclei, write_tiles
+from nblabel.sources import ExemplarError, ExemplarSource
+
+
+def _msg(widget, **content):
+    widget._on_message(widget, content, [])
+
+
+def _recall_precision(props, truth, conf):
+    shown = [p for p in props if (p.confidence or 0) >= conf]
+    found = sum(any(p.box.iou(t) >= 0.5 for p in shown) for t in truth)
+    right = sum(any(p.box.iou(t) >= 0.5 for t in truth) for p in shown)
+    return found / len(truth), right / max(1, len(shown))
+
+
+@pytest.fixture
+def coins_dataset(tmp_path):
+    """The coins photo as a dataset with no proposals field and no labels at all."""
+    real = coins()
+    path = tmp_path / "coins.png"
+    Image.fromarray(real.pixels).save(path)
+    other = tmp_path / "coins-flipped.png"
+    Image.fromarray(real.pixels[:, ::-1]).save(other)
+    ds = fo.Dataset(f"scratch-{uuid.uuid4().hex[:8]}")
+    ds.add_samples([fo.Sample(filepath=str(path)), fo.Sample(filepath=str(other))],
+                   progress=False)
+    yield ds, real
+    ds.delete()
+
+
+def test_exemplars_find_coins_and_nuclei_on_real_images():
+    """Three drawn boxes find the others: every coin; most stroma nuclei once 24 are drawn."""
+    real = coins()
+    image = Image.fromarray(real.pixels)
+    ex = ExemplarSource()
+    picks = [real.boxes[k] for k in (0, 7, 19)]
+    for b in picks:
+        ex.add(image, "coin", b, others=picks)
+    recall, precision = _recall_precision(ex.propose([image])[0], real.boxes, 0.3)
+    assert recall >= 0.85 and precision >= 0.8, (recall, precision)
+
+    tissue = nuclei()
+    image = Image.fromarray(tissue.pixels)
+    ex = ExemplarSource()
+    picks = list(tissue.boxes[::11][:24])
+    for b in picks:
+        ex.add(image, "nucleus", b, others=picks)
+    recall, precision = _recall_precision(ex.propose([image])[0], tissue.boxes, 0.3)
+    assert recall >= 0.5 and precision >= 0.5, (recall, precision)
+
+
+def test_bad_exemplars_are_named():
+    image = Image.fromarray(coins().pixels)
+    ex = ExemplarSource()
+    with pytest.raises(ExemplarError, match=r"outside the 384x303 image"):
+        ex.add(image, "coin", Box(500, 10, 20, 20))
+    with pytest.raises(ExemplarError, match=r"2x2 px inside the image.*at least 4x4"):
+        ex.add(image, "coin", Box(10, 10, 2, 2))
+    assert ex.propose([image]) == [[]], "no exemplars: nothing proposed, no error"
+
+
+def test_review_opens_without_proposals_and_draws_first(coins_dataset, journal):
+    ds, real = coins_dataset
+    assert not ds.has_sample_field("predictions")
+    w = nblabel.review(ds, journal=journal, classes=["coin"], image_classes=["money", "other"],
+                       assist=False)
+    assert w.draw_first and w.boxes == [] and w.classes == ["coin"]
+    # A class typed in the widget; a bad one is refused with a message naming it.
+    _msg(w, kind="add_class", seq=1, name="  washer ")
+    assert w.classes == ["coin", "washer"] and w.session.classes == ["coin", "washer"]
+    _msg(w, kind="add_class", seq=2, name="coin")
+    assert "already there" in w.message
+    _msg(w, kind="add_class", seq=3, name="")
+    assert "1 to 64 characters" in w.message
+    # Image-level classes to choose from, with no scores; choosing one is a decision.
+    assert w.image_label["top"] == [["money", None], ["other", None]]
+    _msg(w, kind="classify", seq=4, sample_id=w.sample_id, action="edited", label="money",
+         seconds=1.0)
+    assert w.image_label["status"] == "added" and w.image_label["final"] == "money"
+    for b in real.boxes[:3]:
+        _msg(w, kind="add", seq=5, sample_id=w.sample_id, label="coin", box=b.as_list(),
+             seconds=2.0)
+    assert [r["status"] for r in w.boxes] == ["added"] * 3
+    _msg(w, kind="go", delta=1)
+    w.session.flush()
+    first = ds.first()
+    assert len(first.ground_truth.detections) == 3
+    assert first.ground_truth_class.label == "money"
+    w.close()
+
+
+def test_exemplar_assist_proposes_while_drawing_and_on_the_next_image(coins_dataset, journal):
+    ds, real = coins_dataset
+    w = nblabel.review(ds, journal=journal, classes=["coin"], prefetch=0)
+    assert w.draw_first
+    _msg(w, kind="add", seq=1, sample_id=w.sample_id, label="coin",
+         box=real.boxes[0].as_list(), seconds=1.0)
+    assert w.assist is not None and not w.assist.source.exemplars, "one box is not enough"
+    _msg(w, kind="add", seq=2, sample_id=w.sample_id, label="coin",
+         box=real.boxes[7].as_list(), seconds=2.0)
+    w.assist._pool.submit(lambda: None).result(timeout=60)  # the assistant's job has run
+    proposed = [r for r in w.boxes if r["status"] == "pending"]
+    assert len(proposed) >= 15, f"similar coins proposed on the image: {len(proposed)}"
+    assert "similar object(s) proposed" in w.notice
+    boxes = [Box(*r["box"]) for r in proposed]
+    assert all(b.iou(real.boxes[0]) < 0.3 and b.iou(real.boxes[7]) < 0.3 for b in boxes), \
+        "nothing proposed on the drawn coins"
+    # Proposals are stored like a model's, and accepting one is an ordinary decision.
+    stored = ds.first().predictions.detections
+    assert {d.source for d in stored} == {"exemplars"}
+    _msg(w, kind="decide", seq=3, sample_id=w.sample_id, keys=[proposed[0]["key"]],
+         action="accepted", seconds=3.0)
+    # The next image (the photo mirrored) arrives with proposals already there.
+    _msg(w, kind="go", delta=1)
+    assert w.position == 1 and not w.draw_first
+    mirrored = [Box(real.size.width - b.x2, b.y, b.w, b.h) for b in real.boxes]
+    found = sum(any(Box(*r["box"]).iou(t) >= 0.5 for r in w.boxes) for t in mirrored)
+    assert found >= 0.6 * len(mirrored), found  # 2 drawn coins as exemplars, no model
+    w.close()
+
+
+def test_tiles_of_a_real_image_keep_their_objects(tmp_path):
+    tissue = nuclei()
+    tiles = write_tiles(tissue, tmp_path, 128)
+    assert len(tiles) == 16 and all((t.width, t.height) == (128, 128) for t in tiles)
+    assert sum(len(t.objects) for t in tiles) >= 0.95 * len(tissue.boxes)
