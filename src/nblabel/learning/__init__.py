@@ -3,6 +3,7 @@
 simulated reviewer with a cost model to measure it (:mod:`~nblabel.learning.simulate`)."""
 
 from nblabel.learning.loop import (
+    AutoTrainer,
     LearningLoop,
     ModelVersion,
     PseudoLabels,
@@ -12,6 +13,6 @@ from nblabel.learning.loop import (
 )
 from nblabel.learning.training import cpu_has_native_bf16, train_ultralytics
 
-__all__ = ["LearningLoop", "ModelVersion", "PseudoLabels", "cpu_has_native_bf16",
+__all__ = ["AutoTrainer", "LearningLoop", "ModelVersion", "PseudoLabels", "cpu_has_native_bf16",
            "pseudo_threshold", "select_pseudo_labels", "spot_check_precision",
            "train_ultralytics"]

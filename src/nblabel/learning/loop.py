@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from nblabel.preannotation import PreannotationReport
     from nblabel.sources import ProposalSource
 
-__all__ = ["LearningLoop", "ModelVersion", "PseudoLabels", "pseudo_threshold",
+__all__ = ["AutoTrainer", "LearningLoop", "ModelVersion", "PseudoLabels", "pseudo_threshold",
            "select_pseudo_labels", "spot_check_precision"]
 
 
@@ -334,6 +334,10 @@ class LearningLoop:
             self.propose(ids, version)
         return version, ids
 
+    def auto(self, widget: Any, *, first: int = 8, every: int = 8) -> AutoTrainer:
+        """Train by itself as ``widget``'s review goes on (see :class:`AutoTrainer`)."""
+        return AutoTrainer(self, widget, first=first, every=every)
+
     def start_round(self, widget: Any = None, pseudo: PseudoLabels | None = None
                     ) -> Future[tuple[ModelVersion, list[str]]]:
         """:meth:`run_round` in a background thread; the review goes on meanwhile. With a
@@ -364,3 +368,51 @@ class LearningLoop:
         future = executor.submit(job)
         executor.shutdown(wait=False)
         return future
+
+
+class AutoTrainer:
+    """Starts :meth:`LearningLoop.start_round` by itself as the review goes on: after the first
+    ``first`` reviewed images, then every ``every`` more, one round at a time, never blocking the
+    review (rounds run in the background; a round asked for while one runs waits for the next
+    count). Status is in :attr:`status` and the widget's notice; :meth:`stop` ends it (a round
+    already running finishes)."""
+
+    def __init__(self, loop: LearningLoop, widget: Any, *, first: int = 8, every: int = 8
+                 ) -> None:
+        if first < 1 or every < 1:
+            raise ValueError(f"first and every must be at least 1, got {first} and {every}")
+        self.loop = loop
+        self.widget = widget
+        self.every = every
+        self.next_at = first
+        self.rounds: list[Future[tuple[ModelVersion, list[str]]]] = []
+        self.stopped = False
+        self.status = f"first model after {first} reviewed images"
+        widget.observe(self._reviewed, names="reviewed")
+
+    @property
+    def running(self) -> bool:
+        return bool(self.rounds) and not self.rounds[-1].done()
+
+    def _reviewed(self, change: dict[str, Any]) -> None:
+        count = int(change["new"])
+        if self.stopped or count < self.next_at or self.running:
+            return
+        self.next_at = count + self.every
+        self.status = f"training round {len(self.loop.versions) + 1} on {count} reviewed images"
+        future = self.loop.start_round(self.widget)
+        future.add_done_callback(self._done)
+        self.rounds.append(future)
+
+    def _done(self, future: Future[tuple[ModelVersion, list[str]]]) -> None:
+        exc = future.exception()
+        self.status = (f"training failed: {exc}" if exc is not None else
+                       f"model round {future.result()[0].round} ready; next after "
+                       f"{self.next_at} reviewed images")
+
+    def stop(self) -> None:
+        """No more rounds (one running finishes and still proposes)."""
+        self.stopped = True
+        self.widget.unobserve(self._reviewed, names="reviewed")
+        self.status = "stopped"
+        self.widget.notice = "automatic training stopped"

@@ -119,7 +119,7 @@ class SlicedSource:
                              f"not the classifier {source.name!r}")
         if merge not in MERGES:
             raise ValueError(f"merge must be one of {MERGES}, not {merge!r}")
-        tile_grid(ImageSize(tile, tile), tile, overlap)  # validates tile and overlap
+        tile_grid(ImageSize(max(tile, 1), max(tile, 1)), tile, overlap)  # validates both
         self.source = source
         self.tile = tile
         self.overlap = overlap
