@@ -136,3 +136,44 @@ def test_tiles_of_a_real_image_keep_their_objects(tmp_path):
     tiles = write_tiles(tissue, tmp_path, 128)
     assert len(tiles) == 16 and all((t.width, t.height) == (128, 128) for t in tiles)
     assert sum(len(t.objects) for t in tiles) >= 0.95 * len(tissue.boxes)
+
+
+def test_loop_starts_itself_from_scratch_with_small_data_training(tmp_path, journal):
+    """No model, no proposals: after 3 reviewed tiles a model trains from the architecture
+    yaml (copy-paste images, sized schedule) in the background and proposes on the tiles not
+    yet shown; the review is not blocked meanwhile, and stopping ends it."""
+    from nblabel.learning import LearningLoop
+    from nblabel.store.schema import MODEL_ROUND_FIELD
+
+    tiles = write_tiles(nuclei(), tmp_path / "tiles", 128)[:8]
+    ds = fo.Dataset(f"auto-{uuid.uuid4().hex[:8]}")
+    ds.add_samples([fo.Sample(filepath=str(t.path)) for t in tiles], progress=False)
+    try:
+        loop = LearningLoop(ds, "yolov8n.yaml", tmp_path / "models", small_data=True,
+                            batch=8, train_args={"epochs": 2}, conf=0.001)
+        w = nblabel.review(ds, journal=journal, classes=["nucleus"], assist=False,
+                           prefetch=0)
+        auto = loop.auto(w, first=3, every=100)
+        for t in tiles[:3]:
+            for _, b in t.objects:
+                _msg(w, kind="add", seq=1, sample_id=w.sample_id, label="nucleus",
+                     box=b.as_list(), seconds=1.0)
+            _msg(w, kind="go", delta=1)
+        w.session.flush()
+        assert w.reviewed == 3 and auto.running, auto.status
+        assert "training model round 1" in w.notice
+        # The review goes on while the model trains.
+        _msg(w, kind="add", seq=2, sample_id=w.sample_id, label="nucleus",
+             box=tiles[3].objects[0][1].as_list(), seconds=1.0)
+        version, proposed = auto.rounds[0].result(timeout=600)
+        assert version.round == 1 and version.train_images >= 2
+        assert "ready" in auto.status and "model round 1 ready" in w.notice
+        seen = set(w.seen)
+        assert proposed and not seen & set(proposed), "only images not shown yet"
+        rounds = dict(zip(ds.values("id"), ds.values(MODEL_ROUND_FIELD), strict=True))
+        assert all(rounds[s] == 1 for s in proposed)
+        auto.stop()
+        assert auto.status == "stopped"
+        w.close()
+    finally:
+        ds.delete()

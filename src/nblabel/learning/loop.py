@@ -189,8 +189,15 @@ class LearningLoop:
         base_imgsz: int | None = None,
         agnostic_nms: bool = False,
         propose_imgsz: int | Sequence[int] | None = None,
+        small_data: bool = False,
     ) -> None:
         self.dataset = dataset
+        #: Train as :mod:`nblabel.learning.smalldata` does (copy-paste images, epochs by images
+        #: seen with early stopping on the reviewed validation images, a training size that
+        #: keeps small objects visible): for a model started from scratch on few images.
+        #: ``epochs`` and ``imgsz`` are then chosen per round; proposals use the round's size.
+        self.small_data = small_data
+        self._round_imgsz: int | None = None
         #: Image size(s) the fine-tuned models propose at (default ``imgsz``, the training
         #: size). Several sizes are fused by weighted box fusion (multi-scale test-time
         #: augmentation, one prediction per size). A size other than the training size can help
@@ -219,6 +226,7 @@ class LearningLoop:
         # (in RAM), one warm-up epoch (three, ultralytics' default, is a lot of a short run).
         self.train_args = {"val": False, "cache": "ram", "warmup_epochs": 1,
                            **(train_args or {})}
+        self._user_train_args = dict(train_args or {})
         self._lock = threading.Lock()
 
     # -- versions --------------------------------------------------------------------------
@@ -273,10 +281,21 @@ class LearningLoop:
                     write_yolo_yaml(data.parent, classes)  # the export rewrote it
                 n_val = len(list((data.parent / "labels" / "val").glob("*.txt")))
                 weights = self.workdir / f"round-{round_no}.pt"
+                extra: dict[str, Any] = {}
+                imgsz = self.imgsz
+                if self.small_data:
+                    from nblabel.learning.smalldata import prepare_small_data
+
+                    sized = prepare_small_data(data.parent, seed=round_no)
+                    imgsz = self._round_imgsz = sized.pop("imgsz")
+                    # Chosen sizes, then what the caller asked for explicitly.
+                    extra = {**sized, "val": n_val > 0, **self._user_train_args}
+                    if epochs is not None:
+                        extra["epochs"] = epochs
                 metrics = _train_in_subprocess(
                     data, weights, model=start_from,
-                    epochs=epochs or self.epochs, imgsz=self.imgsz, batch=self.batch,
-                    device=self.device, **self.train_args)
+                    **{"epochs": epochs or self.epochs, "imgsz": imgsz, "batch": self.batch,
+                       "device": self.device, **self.train_args, **extra})
             version = ModelVersion(
                 round=round_no, weights=os.fspath(weights),
                 train_images=len(reviewed_ids) - n_val, pseudo_images=len(pseudo_ids),
@@ -313,7 +332,8 @@ class LearningLoop:
 
         weights = version.weights if version is not None else self.current_weights
         round_no = version.round if version is not None else len(self.versions)
-        sizes = ((self.propose_imgsz or [self.imgsz]) if round_no or self.base_imgsz is None
+        trained = self._round_imgsz or self.imgsz
+        sizes = ((self.propose_imgsz or [trained]) if round_no or self.base_imgsz is None
                  else [self.base_imgsz])
         view = self.dataset.select(list(sample_ids))
         members = [UltralyticsSource(weights, imgsz=size, conf=self.conf, device=self.device,

@@ -33,7 +33,8 @@ import numpy as np
 
 from nblabel.core.labels import Box
 
-__all__ = ["Labeled", "copy_paste", "schedule", "train_size", "write_yolo_labels"]
+__all__ = ["Labeled", "copy_paste", "prepare_small_data", "read_yolo_split", "schedule",
+           "train_size", "write_yolo_labels"]
 
 
 @dataclass(frozen=True)
@@ -133,3 +134,49 @@ def write_yolo_labels(items: Sequence[Labeled], labels_dir: str | os.PathLike[st
                  f"{b.h / H:.6f}" for c, b in it.objects]
         (out / f"{it.path.stem}.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
 
+
+
+def read_yolo_split(root: str | os.PathLike[str], split: str = "train") -> list[Labeled]:
+    """The images of a YOLOv5-layout split (``images/<split>``, ``labels/<split>``) with their
+    boxes in pixels."""
+    from PIL import Image
+
+    root = Path(root)
+    out = []
+    for img in sorted((root / "images" / split).glob("*")):
+        label_file = root / "labels" / split / f"{img.stem}.txt"
+        with Image.open(img) as im:
+            W, H = im.size
+        objects = []
+        if label_file.exists():
+            for line in label_file.read_text().split("\n"):
+                parts = line.split()
+                if len(parts) != 5:
+                    continue
+                c, cx, cy, w, h = int(parts[0]), *(float(v) for v in parts[1:])
+                objects.append((c, Box((cx - w / 2) * W, (cy - h / 2) * H, w * W, h * H)))
+        out.append(Labeled(img, tuple(objects)))
+    return out
+
+
+def prepare_small_data(root: str | os.PathLike[str], *, synthetic_per_image: int = 8,
+                       seed: int = 0, max_size: int = 640) -> dict[str, int]:
+    """Make a YOLOv5-layout data set ready for small-data training: copy-paste images added to
+    its training split, and the training arguments (``epochs``, ``patience``, ``imgsz``) sized
+    to it (see the module doc)."""
+    root = Path(root)
+    train = read_yolo_split(root, "train")
+    if not train:
+        raise ValueError(f"no training images in {root / 'images' / 'train'}")
+    extra = copy_paste(train, root / "images" / "train", synthetic_per_image * len(train),
+                       seed=seed)
+    write_yolo_labels(extra, root / "labels" / "train")
+    from PIL import Image
+
+    sides = []
+    for it in train:
+        with Image.open(it.path) as im:
+            sides.append(max(im.size))
+    sizes = [min(b.w, b.h) for it in train for _, b in it.objects]
+    return {**schedule(len(train) + len(extra)),
+            "imgsz": train_size(sides, sizes, max_size=max_size)}

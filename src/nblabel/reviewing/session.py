@@ -156,6 +156,23 @@ class ReviewSession:
 
     # -- samples -----------------------------------------------------------------------------
 
+    def field_hint(self) -> str | None:
+        """When the proposals field is missing but other box fields exist (an import named
+        it otherwise), a message naming them; else ``None``."""
+        import fiftyone as fo
+
+        schema = self.dataset.get_field_schema(embedded_doc_type=fo.Detections)
+        if self.predictions_field in schema and self.dataset.exists(
+                self.predictions_field).limit(1).count():
+            return None
+        others = [f for f in schema if f not in (self.predictions_field, self.gt_field)
+                  and self.dataset.exists(f).limit(1).count()]
+        if not others:
+            return None
+        return (f"no field {self.predictions_field!r} holds proposals, so nothing is "
+                f"proposed; box fields here: {', '.join(others)} (review one with "
+                + ", ".join(f"predictions_field={f!r}" for f in others[:2]) + ")")
+
     def _known_classes(self) -> list[str]:
         names: set[str] = set()
         schema = self.dataset.get_field_schema()

@@ -145,6 +145,9 @@ class ReviewWidget(anywidget.AnyWidget):
                                 f"finished by other reviewers ({skipped[0]})")
             elif skipped:
                 self.message = f"skipped {len(skipped)} image(s) ({skipped[0]})"
+            hint = session.field_hint()
+            if hint:
+                self.message = "; ".join(m for m in (self.message, hint) if m)
         else:
             self.message = "nothing to review: the queue is empty"
 
