@@ -13,9 +13,13 @@ image) against drawing every nucleus by hand. Side by side, from nothing:
 - **(b) small-data**: the same model and tiles through :mod:`nblabel.learning.smalldata`:
   copy-paste images (``--synthetic`` per reviewed tile), epochs by images seen with early
   stopping on the reviewed validation tile, training size chosen to keep nuclei >= 20 px;
-- **(c) exemplars**: no training; boxes drawn and accepted so far are exemplars
-  (:class:`nblabel.sources.ExemplarSource`, pixel classifier); on the first tile the reviewer
-  draws two nuclei first (priced as draws), as in the widget.
+- **(c) exemplars** (what the widget does by default): no training; every box settled so far
+  is an exemplar and every reviewed tile's remainder background
+  (:class:`nblabel.sources.ExemplarSource`, pixel classifier, as
+  :class:`nblabel.reviewing.assist.ExemplarAssist` feeds it); on the first tile the reviewer
+  draws two nuclei first (priced as draws), as in the widget;
+- **(d) exemplars + (b)'s model**, fused by weighted box fusion
+  (:class:`nblabel.sources.EnsembleSource`) once a model exists.
 
 Per round: seconds per image, manual seconds per image, saving, actions, and mAP50 of the model
 on the round's tiles (before they are reviewed: ultralytics' mAP50 against the truth).
@@ -135,11 +139,10 @@ def main() -> None:
     import os
 
     os.environ.setdefault("YOLO_OFFLINE", "1")
-    from PIL import Image
 
     from nblabel.demo.real import nuclei, write_tiles
     from nblabel.learning.simulate import CostModel, SimulatedReviewer
-    from nblabel.sources import ExemplarSource, prepare_ultralytics
+    from nblabel.sources import prepare_ultralytics
 
     work = Path(tempfile.mkdtemp(prefix="nblabel-bench-cold-"))
     os.environ.setdefault("YOLO_CONFIG_DIR", str(work / "ultralytics"))
@@ -149,7 +152,8 @@ def main() -> None:
     rounds = [tiles[k * args.per_round:(k + 1) * args.per_round] for k in range(args.rounds)]
     cost = CostModel()
     reviewer = SimulatedReviewer(threshold=args.threshold)
-    rows, results = [], {"plain": [], "small": [], "exemplars": []}
+    rows, results = [], {"plain": [], "small": [], "exemplars": [], "fused": []}
+    small_models: dict[int, tuple[Path, int]] = {}  # round -> (b)'s model proposing on it
     train_seconds = {"plain": 0.0, "small": 0.0}
     # (a), (b): trained models, round after round.
     for method in ("plain", "small"):
@@ -174,11 +178,51 @@ def main() -> None:
                 w, sz, s = _train(method, reviewed, work, rnd, args.epochs, args.synthetic)
                 train_seconds[method] += s
                 model = (w, sz)
+                if method == "small":
+                    small_models[rnd + 1] = model
             print(f"[{time.monotonic() - T0:.0f}s] {method} round {rnd}: "
                   f"{results[method][-1]}", flush=True)
-    # (c): exemplars, no training.
+    # (c) exemplars, no training; (d) the same fused with (b)'s model of the round.
+    for method in ("exemplars", "fused"):
+        results[method] = _exemplar_rounds(method, rounds, small_models, reviewer, cost)
+    for method, res in results.items():
+        for r in res:
+            rows.append([method, r["round"], r["seconds_per_image"],
+                         r["manual_seconds_per_image"], r["saving"], r["actions_per_image"],
+                         r["map50"]])
+    print_table(["method", "round", "s/img", "manual s/img", "saving", "actions/img", "mAP50"],
+                rows)
+    ours = results["exemplars"]
+    emit({"rounds": ours, "saving_final": ours[-1]["saving"],
+          "baseline_saving_final": results["plain"][-1]["saving"],
+          "small_data_saving_final": results["small"][-1]["saving"],
+          "fused_saving_final": results["fused"][-1]["saving"],
+          "small_data_rounds": results["small"], "baseline_rounds": results["plain"],
+          "fused_rounds": results["fused"],
+          "train_seconds": {k: round(v, 1) for k, v in train_seconds.items()},
+          "total_seconds": round(time.monotonic() - T0, 1)})
+
+
+def _exemplar_rounds(method, rounds, models, reviewer, cost):
+    from PIL import Image
+
+    from nblabel.sources import EnsembleSource, ExemplarSource, UltralyticsSource
+
+    class Given:  # one image's proposals, as a member of the ensemble
+        name, task, dropped = "given", "detect", 0
+
+        def __init__(self, props):
+            self.props, self.unmapped = props, {}
+
+        def propose(self, images):
+            return [self.props]
+
     ex = ExemplarSource()
+    out = []
     for rnd, group in enumerate(rounds, start=1):
+        model = models.get(rnd) if method == "fused" else None
+        yolo = (UltralyticsSource(str(model[0]), imgsz=model[1], conf=0.05, agnostic_nms=True)
+                if model else None)
         secs_all, manual_all, actions_all, props_all = 0.0, 0.0, 0, []
         for t in group:
             image = Image.open(t.path).convert("RGB")
@@ -192,6 +236,9 @@ def main() -> None:
                 for label, b in drawn_first:
                     ex.add(image, label, b, others=[b for _, b in drawn_first])
             props = ex.propose([image])[0]
+            if yolo is not None:
+                members = [Given(props), Given(yolo.propose([image])[0])]
+                props = EnsembleSource(members).propose([image])[0]
             props_all.append(props)
             review = reviewer.review(props, truth)
             secs_all += review.seconds(cost) + pre
@@ -201,28 +248,15 @@ def main() -> None:
             for label, b in review.labels():  # what the reviewer settled teaches the next tile
                 with contextlib.suppress(ValueError):  # a box too small to be an exemplar
                     ex.add(image, label, b, others=known)
-        results["exemplars"].append({
+            ex.add_background(image, known)  # the tile is fully labelled now
+        out.append({
             "round": rnd, "seconds_per_image": round(secs_all / len(group), 1),
             "manual_seconds_per_image": round(manual_all / len(group), 1),
             "saving": round(1 - secs_all / manual_all, 3),
             "actions_per_image": round(actions_all / len(group), 1),
             "map50": round(_map50(props_all, group), 3)})
-        print(f"[{time.monotonic() - T0:.0f}s] exemplars round {rnd}: "
-              f"{results['exemplars'][-1]}", flush=True)
-    for method, res in results.items():
-        for r in res:
-            rows.append([method, r["round"], r["seconds_per_image"],
-                         r["manual_seconds_per_image"], r["saving"], r["actions_per_image"],
-                         r["map50"]])
-    print_table(["method", "round", "s/img", "manual s/img", "saving", "actions/img", "mAP50"],
-                rows)
-    ours = results["exemplars"]
-    emit({"rounds": ours, "saving_final": ours[-1]["saving"],
-          "baseline_saving_final": results["plain"][-1]["saving"],
-          "small_data_saving_final": results["small"][-1]["saving"],
-          "small_data_rounds": results["small"], "baseline_rounds": results["plain"],
-          "train_seconds": {k: round(v, 1) for k, v in train_seconds.items()},
-          "total_seconds": round(time.monotonic() - T0, 1)})
+        print(f"[{time.monotonic() - T0:.0f}s] {method} round {rnd}: {out[-1]}", flush=True)
+    return out
 
 
 if __name__ == "__main__":

@@ -46,6 +46,8 @@ export class ReviewView {
   private drawFirst = false;
   /** A class typed in the new-class box, selected once Python has added it. */
   private pendingClass: string | null = null;
+  /** The class of the next box drawn (the class list while drawing, or a class just added). */
+  private drawClass: string | null = null;
   private fullResAsked = false;
   private fitted = false;
   private awaiting: number | null = null;
@@ -565,7 +567,9 @@ export class ReviewView {
     this.ui.drawing = this.drawFirst;
     this.c.root.classList.toggle("nblabel-drawing", this.drawFirst);
     if (!clipped || clipped[2] * this.view.scale < 3 || clipped[3] * this.view.scale < 3) return;
-    const label = this.c.classSelect.value || this.classes()[0] || "object";
+    const cls = this.classes();
+    const label = (this.drawClass && cls.includes(this.drawClass) ? this.drawClass : null)
+      || this.c.classSelect.value || cls[0] || "object";
     this.whenAnswered(() => {
       if (!this.store.sampleId) return;
       this.send.add(this.store.sampleId, label, clipped, this.seconds());
@@ -794,7 +798,11 @@ export class ReviewView {
         return o;
       }));
     }
-    if (row) sel.value = row.label;
+    if (this.ui.drawing) {
+      if (this.drawClass && cls.includes(this.drawClass)) sel.value = this.drawClass;
+    } else if (row) {
+      sel.value = row.label;
+    }
     const t = m.get("threshold") || 0;
     c.threshold.value = String(t);
     c.thresholdText.textContent = `≥ ${t.toFixed(2)}`;
@@ -845,7 +853,9 @@ export class ReviewView {
       });
     }
     c.classSelect.addEventListener("change", () => {
-      this.relabel(c.classSelect.value);
+      // While drawing, the list sets the class of the next box; otherwise it relabels.
+      if (this.ui.drawing) this.drawClass = c.classSelect.value;
+      else this.relabel(c.classSelect.value);
       root.focus({ preventScroll: true });
     });
     c.threshold.addEventListener("input", () => {
@@ -880,8 +890,9 @@ export class ReviewView {
     model.on("change:classes", () => {
       this.drawInfo();
       if (this.pendingClass && this.classes().includes(this.pendingClass)) {
-        c.classSelect.value = this.pendingClass;
+        this.drawClass = this.pendingClass; // a new class is for the next box drawn
         this.pendingClass = null;
+        this.drawInfo();
       }
       this.renderAll();
     });

@@ -369,6 +369,9 @@ class LearningLoop:
 
         def job() -> tuple[ModelVersion, list[str]]:
             try:
+                session = getattr(widget, "session", None)
+                if session is not None:  # the latest decisions reach FiftyOne before export
+                    session.flush()
                 version = self.fine_tune(pseudo)
                 # What the widget has shown by now keeps its proposals.
                 shown = set(getattr(widget, "seen", ())) | {getattr(widget, "sample_id", "")}

@@ -6,7 +6,10 @@ objects are proposed on the image on screen and on the next ones.
 image are replaced (the reviewer's decisions are never touched): in a background thread, so
 drawing never waits. An image reached later that has no proposals gets the exemplars'
 proposals when it is loaded (usually ahead, by the prefetch). Images whose proposals came from
-a model are left alone. Proposals are stored in the proposals field like any source's
+a model are left alone. When the reviewer leaves an image with everything on it decided, its
+boxes become exemplars and the rest of it background (a reviewed image has every object boxed),
+and the images ahead not yet shown are proposed on again: the proposals get better image after
+image (``bench/cold_start.py``). Proposals are stored in the proposals field like any source's
 (``source`` is ``"exemplars"``), so they are reviewed and measured like a model's.
 """
 
@@ -23,6 +26,8 @@ from nblabel.core.labels import Action, Box, ImageSize
 from nblabel.sources.exemplar import ExemplarError, ExemplarSource
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from nblabel.reviewing.loading import SampleState
     from nblabel.reviewing.session import ReviewSession
 
@@ -41,7 +46,9 @@ class ExemplarAssist:
         #: Proposals overlapping a decided box by more than this IoU are not proposed.
         self.overlap = overlap
         self._used: set[str] = set()  # decision keys already taken as exemplars
-        self._done: set[str] = set()  # samples proposed on when loaded
+        #: Samples proposed on when loaded, with the version of what was learned then.
+        self._done: dict[str, int] = {}
+        self._version = 0  # grows with every image learned from
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nblabel-assist")
         #: The last error (an exemplar outside the image, a failed fit), for the widget.
@@ -56,27 +63,37 @@ class ExemplarAssist:
                 if d.action in (Action.ADDED, Action.EDITED, Action.ACCEPTED)
                 and d.box is not None and d.label]
 
+    def _learn(self, session: ReviewSession, state: SampleState, image: Image.Image,
+               background: bool = False) -> None:
+        """Take the image's decided boxes not yet used as exemplars; with ``background``
+        (the image is fully reviewed) also learn its background. Holds the lock."""
+        from nblabel.sources.exemplar import _rgb, pixel_features
+
+        drawn = self._drawn(session, state.sample_id)
+        fresh = [(k, label, box) for k, label, box in drawn if k not in self._used]
+        if not fresh and not background:
+            return
+        feats = pixel_features(_rgb(image))
+        boxes = [b for _, _, b in drawn]
+        for k, label, box in fresh:
+            self._used.add(k)
+            try:
+                self.source.add(image, label, box, f"sample {state.sample_id}", boxes, feats)
+            except ExemplarError as exc:
+                self.error = str(exc)
+                log.warning("%s", exc)
+        if background and boxes:
+            self.source.add_background(image, boxes, feats)
+        self._version += 1
+
     def _propose(self, session: ReviewSession, state: SampleState) -> int:
         """Learn from the image's decided boxes, then replace this source's proposals on it."""
         from nblabel.preannotation import replace_proposals
-        from nblabel.sources.exemplar import _rgb, pixel_features
 
         decided = session.decisions(state.sample_id)
-        drawn = self._drawn(session, state.sample_id)
         image = load_rgb(state.filepath)
         with self._lock:
-            fresh = [(k, label, box) for k, label, box in drawn if k not in self._used]
-            if fresh:
-                feats = pixel_features(_rgb(image))
-                boxes = [b for _, _, b in drawn]
-                for k, label, box in fresh:
-                    self._used.add(k)
-                    try:
-                        self.source.add(image, label, box, f"sample {state.sample_id}",
-                                        boxes, feats)
-                    except ExemplarError as exc:
-                        self.error = str(exc)
-                        log.warning("%s", exc)
+            self._learn(session, state, image)
             if not self.source.exemplars:
                 return 0
             result = self.source.propose([image])[0]
@@ -113,18 +130,43 @@ class ExemplarAssist:
         return self._pool.submit(job)
 
     def before_load(self, session: ReviewSession, state: SampleState) -> bool:
-        """Propose on an image nothing was proposed on yet (once); True when it wrote some."""
-        if (state.size is None or state.proposals or state.unusable
-                or state.sample_id in self._done or not self.source.exemplars
+        """Propose on an image with nothing proposed, or only this assistant's undecided
+        proposals from before it last learned; True when it wrote some."""
+        if (state.size is None or state.unusable or not self.source.exemplars
+                or any(p.source != self.name for p in state.proposals)
+                or self._done.get(state.sample_id) == self._version
                 or session.decisions(state.sample_id)):
             return False
-        self._done.add(state.sample_id)
+        self._done[state.sample_id] = self._version
         try:
             return self._propose(session, state) > 0
         except Exception as exc:  # an assistant's failure must not stop the review
             self.error = f"exemplar proposals failed on sample {state.sample_id}: {exc}"
             log.warning("%s", self.error)
             return False
+
+    def left(self, session: ReviewSession, state: SampleState,
+             then: Callable[[], None] = lambda: None) -> Future[None] | None:
+        """The reviewer left ``state``'s image: when every proposal on it is decided, its
+        decided boxes become exemplars and the rest of it background (in the background),
+        then ``then()`` (the widget proposes again on the images ahead)."""
+        if state.size is None or any(p.source not in ("", self.name) for p in state.proposals):
+            return None
+        decided = session.decisions(state.sample_id)
+        if not decided or not state.proposal_ids <= set(decided):
+            return None
+
+        def job() -> None:
+            try:
+                image = load_rgb(state.filepath)
+                with self._lock:
+                    self._learn(session, state, image, background=True)
+                then()
+            except Exception as exc:  # an assistant's failure must not stop the review
+                self.error = f"learning from sample {state.sample_id} failed: {exc}"
+                log.warning("%s", self.error)
+
+        return self._pool.submit(job)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -252,6 +252,8 @@ class ReviewWidget(anywidget.AnyWidget):
         previous = self.state.sample_id if self.state is not None else None
         if previous is not None and previous != sid:
             self.session.team.release(previous)
+            if self.assist is not None and self.state is not None:
+                self.assist.left(self.session, self.state, self._assist_learned)
         holder = self.session.team.claim(sid)
         self.taken = f"{holder} is reviewing it" if holder else None
         self.state = state
@@ -463,6 +465,12 @@ class ReviewWidget(anywidget.AnyWidget):
             self.classes = list(self.session.classes)
             self.message = f"class {name!r} added"
         self._ack(seq)
+
+    def _assist_learned(self) -> None:
+        """The assistant learned from a reviewed image: the images ahead not shown yet are
+        proposed on again when loaded (the prefetch does it now)."""
+        ahead = [s for s in self.session.queue[self.position + 1:] if s not in self.seen]
+        self.proposals_updated(ahead[:max(self.prefetch, 1) + 1])
 
     def _assisted(self, sample_id: str, n: int) -> None:
         """The exemplar assistant wrote proposals for ``sample_id``: show them if on screen."""
