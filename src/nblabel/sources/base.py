@@ -138,5 +138,20 @@ class _Source:
                          source=self.name, scores=mapped)]
 
 
+class _Wrapper:
+    """A source around another (sliced, rules): its dropped and unmapped counts are the inner
+    source's."""
+
+    source: ProposalSource
+
+    @property
+    def dropped(self) -> int:
+        return self.source.dropped
+
+    @property
+    def unmapped(self) -> Counter[str]:
+        return self.source.unmapped
+
+
 class ProposalError(Exception):
     """A source could not propose for one image (the message says why); the run goes on."""

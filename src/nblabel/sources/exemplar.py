@@ -319,18 +319,11 @@ class ExemplarSource(_Source):
         return self._forest
 
     def _propose_pixels(self, image: Image.Image) -> list[Proposal]:
-        import cv2
         from scipy import ndimage as ndi
         from skimage import feature, segmentation
 
         forest, labels = self._fit()
-        size = ImageSize(image.width, image.height)
-        factor = min(1.0, self.work_side / max(size.width, size.height))
-        rgb = _rgb(image)
-        if factor < 1.0:
-            rgb = cv2.resize(rgb, (max(1, round(size.width * factor)),
-                                   max(1, round(size.height * factor))),
-                             interpolation=cv2.INTER_AREA)
+        rgb, size, factor = self._work_image(image)
         H, W = rgb.shape[:2]
         feats = pixel_features(rgb).reshape(H * W, -1)
         proba = np.zeros((H * W, len(labels) + 1), np.float32)
@@ -376,16 +369,24 @@ class ExemplarSource(_Source):
         props.sort(key=lambda q: -(q.confidence or 0.0))
         return props[:self.max_per_image]
 
-    def _propose_template(self, image: Image.Image) -> list[Proposal]:
+    def _work_image(self, image: Image.Image) -> tuple[np.ndarray, ImageSize, float]:
+        """The image's RGB pixels, downscaled to ``work_side`` when larger; its size; the
+        scale factor applied."""
         import cv2
 
         size = ImageSize(image.width, image.height)
         factor = min(1.0, self.work_side / max(size.width, size.height))
-        pixels = _rgb(image)
+        rgb = _rgb(image)
         if factor < 1.0:
-            pixels = cv2.resize(pixels, (max(1, round(size.width * factor)),
-                                         max(1, round(size.height * factor))),
-                                interpolation=cv2.INTER_AREA)
+            rgb = cv2.resize(rgb, (max(1, round(size.width * factor)),
+                                   max(1, round(size.height * factor))),
+                             interpolation=cv2.INTER_AREA)
+        return rgb, size, factor
+
+    def _propose_template(self, image: Image.Image) -> list[Proposal]:
+        import cv2
+
+        pixels, size, factor = self._work_image(image)
         work = pixels.astype(np.float32)
         H, W = work.shape[:2]
         found_boxes: list[np.ndarray] = []

@@ -12,13 +12,12 @@ goes on, and the other images keep their proposals.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from nblabel.core.labels import InvalidLabelError, Proposal
-from nblabel.sources.base import ProposalError, ProposalSource
+from nblabel.sources.base import ProposalError, ProposalSource, _Wrapper
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -72,7 +71,7 @@ def _covered(p: Proposal, outer: object) -> float:
     return max(0.0, w) * max(0.0, h) / p.box.area if p.box.area > 0 else 0.0
 
 
-class RuleSource:
+class RuleSource(_Wrapper):
     """``source``'s proposals with ``rules`` applied in order (see the module doc)."""
 
     def __init__(self, source: ProposalSource, rules: Sequence[Rule], *,
@@ -87,14 +86,6 @@ class RuleSource:
         self.task = getattr(source, "task", "detect")
         names = ",".join(getattr(r, "__name__", "rule") for r in self.rules)
         self.name = name or f"rules:{names}"
-
-    @property
-    def dropped(self) -> int:
-        return self.source.dropped
-
-    @property
-    def unmapped(self) -> Counter[str]:
-        return self.source.unmapped
 
     def propose(self, images: Sequence[Image.Image]) -> list[list[Proposal] | ProposalError]:
         out: list[list[Proposal] | ProposalError] = []

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from nblabel.core.labels import Box, ImageSize, Proposal
-from nblabel.sources.base import ProposalError, ProposalSource
+from nblabel.sources.base import ProposalError, ProposalSource, _Wrapper
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -103,7 +103,7 @@ class _Null:
         self.unmapped: Counter[str] = Counter()
 
 
-class SlicedSource:
+class SlicedSource(_Wrapper):
     """``source`` run on ``tile`` px tiles overlapping by ``overlap``, merged per image.
 
     Images no larger than a tile go to ``source`` whole. ``full_image=True`` also runs the whole
@@ -128,14 +128,6 @@ class SlicedSource:
         self.full_image = full_image
         self.task = getattr(source, "task", "detect")
         self.name = name or f"{source.name}@tiles{tile}"
-
-    @property
-    def dropped(self) -> int:
-        return self.source.dropped
-
-    @property
-    def unmapped(self) -> Counter[str]:
-        return self.source.unmapped
 
     def propose(self, images: Sequence[Image.Image]) -> list[list[Proposal] | ProposalError]:
         out: list[list[Proposal] | ProposalError] = []
