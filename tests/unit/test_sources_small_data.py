@@ -145,3 +145,21 @@ def test_schedule_and_training_size():
     assert train_size([640], [50.0]) == 640
     with pytest.raises(ValueError):
         schedule(0)
+
+
+def test_large_training_images_become_tiles_with_their_boxes(tmp_path):
+    from nblabel.learning.smalldata import read_yolo_split, tile_split, write_yolo_labels
+
+    image, truth = _dots((1000, 600))
+    (tmp_path / "images" / "train").mkdir(parents=True)
+    path = tmp_path / "images" / "train" / "big.png"
+    image.save(path)
+    write_yolo_labels([Labeled(path, tuple((0, b) for b in truth))], tmp_path / "labels" / "train")
+    assert tile_split(tmp_path, "train", 256) == 1
+    tiles = read_yolo_split(tmp_path, "train")
+    assert len(tiles) == 15 and not path.exists()
+    for t in tiles:  # every label covers a dark object of its tile
+        px = np.asarray(Image.open(t.path).convert("L"))
+        assert all(px[int(b.y):int(b.y2), int(b.x):int(b.x2)].mean() < 128 for _, b in t.objects)
+    found = sum(len(t.objects) for t in tiles)
+    assert found >= len(truth), "each object is in at least one tile"

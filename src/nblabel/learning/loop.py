@@ -190,6 +190,7 @@ class LearningLoop:
         agnostic_nms: bool = False,
         propose_imgsz: int | Sequence[int] | None = None,
         small_data: bool = False,
+        slice_tile: int | None = None,
     ) -> None:
         self.dataset = dataset
         #: Train as :mod:`nblabel.learning.smalldata` does (copy-paste images, epochs by images
@@ -197,6 +198,10 @@ class LearningLoop:
         #: keeps small objects visible): for a model started from scratch on few images.
         #: ``epochs`` and ``imgsz`` are then chosen per round; proposals use the round's size.
         self.small_data = small_data
+        #: Propose on overlapping tiles of this size, merged per image
+        #: (:class:`~nblabel.sources.SlicedSource`): for large images with small objects, the
+        #: counterpart of small-data training's tiles.
+        self.slice_tile = slice_tile
         self._round_imgsz: int | None = None
         #: Image size(s) the fine-tuned models propose at (default ``imgsz``, the training
         #: size). Several sizes are fused by weighted box fusion (multi-scale test-time
@@ -336,8 +341,13 @@ class LearningLoop:
         sizes = ((self.propose_imgsz or [trained]) if round_no or self.base_imgsz is None
                  else [self.base_imgsz])
         view = self.dataset.select(list(sample_ids))
-        members = [UltralyticsSource(weights, imgsz=size, conf=self.conf, device=self.device,
-                                     agnostic_nms=self.agnostic_nms) for size in sizes]
+        members: list[ProposalSource] = [
+            UltralyticsSource(weights, imgsz=size, conf=self.conf, device=self.device,
+                              agnostic_nms=self.agnostic_nms) for size in sizes]
+        if self.slice_tile:
+            from nblabel.sources import SlicedSource
+
+            members = [SlicedSource(m, tile=self.slice_tile) for m in members]
         source: ProposalSource = (members[0] if len(members) == 1 else EnsembleSource(
             members, name=f"{Path(weights).stem}@{'+'.join(map(str, sizes))}"))
         report = preannotate(view, source, self.predictions_field, progress=False)

@@ -13,8 +13,8 @@ Three things a plain ``yolo train`` on ten images gets wrong, and what nblabel d
   stops early on the reviewed validation split (``patience``).
 - **Small objects shrunk away.** :func:`train_size` picks the training size so that the median
   object is at least ``min_object`` px after resizing (small tiles are upscaled), a multiple of
-  32, at most ``max_size``; large images are cut into tiles (:func:`nblabel.demo.real.write_tiles`
-  for files, :class:`nblabel.sources.SlicedSource` at proposal time).
+  32, at most ``max_size``; images larger than that are cut into overlapping tiles for training
+  (:func:`tile_split`), as :class:`nblabel.sources.SlicedSource` does at proposal time.
 
 Pretrained weights (``yolo11n.pt`` and the like) are used when the user has them: pass them as
 the model; nothing here downloads.
@@ -34,7 +34,7 @@ import numpy as np
 from nblabel.core.labels import Box
 
 __all__ = ["Labeled", "copy_paste", "prepare_small_data", "read_yolo_split", "schedule",
-           "train_size", "write_yolo_labels"]
+           "tile_split", "train_size", "write_yolo_labels"]
 
 
 @dataclass(frozen=True)
@@ -159,12 +159,50 @@ def read_yolo_split(root: str | os.PathLike[str], split: str = "train") -> list[
     return out
 
 
+def tile_split(root: str | os.PathLike[str], split: str, tile: int, *, overlap: float = 0.2,
+               min_visible: float = 0.5) -> int:
+    """Replace the images of a YOLOv5-layout split larger than ``tile`` px by overlapping tiles
+    (each keeping the objects at least ``min_visible`` inside it, clipped), so small objects
+    keep their pixels at the training size. Returns how many images were tiled."""
+    from PIL import Image
+
+    from nblabel.core.labels import ImageSize
+    from nblabel.sources.sliced import tile_grid
+
+    root = Path(root)
+    tiled = 0
+    for item in read_yolo_split(root, split):
+        with Image.open(item.path) as im:
+            if max(im.size) <= tile:
+                continue
+            rgb = im.convert("RGB")
+        pieces = []
+        for k, (x, y, w, h) in enumerate(tile_grid(ImageSize(*rgb.size), tile, overlap)):
+            objects = []
+            for c, b in item.objects:
+                x1, y1 = max(b.x, x), max(b.y, y)
+                x2, y2 = min(b.x2, x + w), min(b.y2, y + h)
+                if x2 > x1 and y2 > y1 and (x2 - x1) * (y2 - y1) >= min_visible * b.area:
+                    objects.append((c, Box(x1 - x, y1 - y, x2 - x1, y2 - y1)))
+            path = item.path.with_name(f"{item.path.stem}-tile{k:03d}.png")
+            rgb.crop((x, y, x + w, y + h)).save(path)
+            pieces.append(Labeled(path, tuple(objects)))
+        write_yolo_labels(pieces, root / "labels" / split)
+        item.path.unlink()
+        (root / "labels" / split / f"{item.path.stem}.txt").unlink(missing_ok=True)
+        tiled += 1
+    return tiled
+
+
 def prepare_small_data(root: str | os.PathLike[str], *, synthetic_per_image: int = 8,
                        seed: int = 0, max_size: int = 640) -> dict[str, int]:
-    """Make a YOLOv5-layout data set ready for small-data training: copy-paste images added to
-    its training split, and the training arguments (``epochs``, ``patience``, ``imgsz``) sized
-    to it (see the module doc)."""
+    """Make a YOLOv5-layout data set ready for small-data training: images larger than
+    ``max_size`` cut into tiles (both splits), copy-paste images added to its training split,
+    and the training arguments (``epochs``, ``patience``, ``imgsz``) sized to it (see the
+    module doc)."""
     root = Path(root)
+    for split in ("train", "val"):
+        tile_split(root, split, max_size)
     train = read_yolo_split(root, "train")
     if not train:
         raise ValueError(f"no training images in {root / 'images' / 'train'}")

@@ -38,8 +38,14 @@ class ProposalSource(Protocol):
 
     name: str
     task: str
-    dropped: int
-    unmapped: Counter[str]
+
+    @property
+    def dropped(self) -> int:
+        """Invalid proposals dropped so far."""
+
+    @property
+    def unmapped(self) -> Counter[str]:
+        """Proposals of classes the label map leaves out, per model class, so far."""
 
     def propose(
         self, images: Sequence[Image.Image]
