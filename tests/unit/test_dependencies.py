@@ -17,6 +17,7 @@ MODULES = {
     "ultralytics-opencv-headless": {"ultralytics"}, "tqdm": {"tqdm"},
     "matplotlib": {"matplotlib"}, "scipy": {"scipy"}, "pymongo": {"pymongo", "bson"},
     "traitlets": {"traitlets"}, "ray": {"ray"}, "nbformat": {"nbformat"},
+    "scikit-image": {"skimage"}, "scikit-learn": {"sklearn"}, "opencv-python-headless": {"cv2"},
 }
 
 
