@@ -5,12 +5,13 @@ objects are proposed on the image on screen and on the next ones.
 ``min_exemplars`` drawn boxes, every further drawn box refits it and its proposals on that
 image are replaced (the reviewer's decisions are never touched): in a background thread, so
 drawing never waits. An image reached later that has no proposals gets the exemplars'
-proposals when it is loaded (usually ahead, by the prefetch). Images whose proposals came from
-a model are left alone. When the reviewer leaves an image with everything on it decided, its
-boxes become exemplars and the rest of it background (a reviewed image has every object boxed),
-and the images ahead not yet shown are proposed on again: the proposals get better image after
-image (``bench/cold_start.py``). Proposals are stored in the proposals field like any source's
-(``source`` is ``"exemplars"``), so they are reviewed and measured like a model's.
+proposals when it is loaded (usually ahead, by the prefetch). Images with proposals of another
+source (a model, an import) are left alone. When the reviewer leaves an image with everything on
+it decided, its boxes become exemplars and the rest of it background (a reviewed image has every
+object boxed), and the images ahead not yet shown are proposed on again: the proposals get
+better image after image (``bench/cold_start.py``). Proposals are stored in the proposals field
+like any source's (``source`` is ``"exemplars"``), so they are reviewed and measured like a
+model's.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ class ExemplarAssist:
                        done: Callable[[int], None]) -> Future[int] | None:
         """After a box was drawn on ``state``'s image: with enough drawn boxes, propose again
         on it in the background and call ``done(n)`` with the number proposed."""
-        if state.size is None or any(p.source not in ("", self.name) for p in state.proposals):
+        if state.size is None or any(p.source != self.name for p in state.proposals):
             return None  # a model's image: its proposals are what the reviewer checks
         if len(self._drawn(session, state.sample_id)) < self.min_exemplars:
             return None
@@ -150,7 +151,7 @@ class ExemplarAssist:
         """The reviewer left ``state``'s image: when every proposal on it is decided, its
         decided boxes become exemplars and the rest of it background (in the background),
         then ``then()`` (the widget proposes again on the images ahead)."""
-        if state.size is None or any(p.source not in ("", self.name) for p in state.proposals):
+        if state.size is None or any(p.source != self.name for p in state.proposals):
             return None
         decided = session.decisions(state.sample_id)
         if not decided or not state.proposal_ids <= set(decided):
