@@ -178,3 +178,24 @@ def test_loop_starts_itself_from_scratch_with_small_data_training(tmp_path, jour
         w.close()
     finally:
         ds.delete()
+
+
+def test_a_reviewed_image_teaches_the_assistant(coins_dataset, journal):
+    """Leaving an image with everything decided: its boxes become exemplars, the rest of it
+    background, and the image ahead is proposed on again with what was learned."""
+    ds, real = coins_dataset
+    w = nblabel.review(ds, journal=journal, classes=["coin"], prefetch=1)
+    for k in (0, 7):
+        _msg(w, kind="add", seq=k, sample_id=w.sample_id, label="coin",
+             box=real.boxes[k].as_list(), seconds=1.0)
+    w.assist._pool.submit(lambda: None).result(timeout=60)
+    assert len(w.assist.source.exemplars) == 2 and not w.assist.source.backgrounds
+    w.accept_all()
+    assert all(r["status"] != "pending" for r in w.boxes)
+    version = w.assist._version
+    _msg(w, kind="go", delta=1)
+    w.assist._pool.submit(lambda: None).result(timeout=60)
+    assert len(w.assist.source.backgrounds) == 1, "the reviewed image's background"
+    assert len(w.assist.source.exemplars) > 10, "accepted coins are exemplars too"
+    assert w.assist._version > version
+    w.close()
