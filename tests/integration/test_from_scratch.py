@@ -153,7 +153,7 @@ def test_loop_starts_itself_from_scratch_with_small_data_training(tmp_path, jour
                             batch=8, train_args={"epochs": 2}, conf=0.001)
         w = nblabel.review(ds, journal=journal, classes=["nucleus"], assist=False,
                            prefetch=0)
-        auto = loop.auto(w, first=3, every=100)
+        auto = loop.auto(w, first=3, every=100, min_map50=0.0)
         for t in tiles[:3]:
             for _, b in t.objects:
                 _msg(w, kind="add", seq=1, sample_id=w.sample_id, label="nucleus",
@@ -173,6 +173,12 @@ def test_loop_starts_itself_from_scratch_with_small_data_training(tmp_path, jour
         assert proposed and not seen & set(proposed), "only images not shown yet"
         rounds = dict(zip(ds.values("id"), ds.values(MODEL_ROUND_FIELD), strict=True))
         assert all(rounds[s] == 1 for s in proposed)
+        # A model under the bar is kept but proposes nothing: the images ahead keep theirs.
+        auto.min_map50, auto.next_at = 1.01, 4
+        w.reviewed = 4  # as if one more image were reviewed
+        version2, proposed2 = auto.rounds[1].result(timeout=600)
+        assert version2.round == 2 and proposed2 == []
+        assert "under 1.01" in w.notice and "not proposing" in auto.status
         auto.stop()
         assert auto.status == "stopped"
         w.close()
