@@ -8,6 +8,8 @@ The demo detector (trained at 320 px on such scenes) proposes:
 - **nblabel union**: :class:`nblabel.sources.SlicedSource`, 320 px tiles overlapping 20 %,
   parts of an object joined by intersection over the smaller box >= 0.5 (the default);
 - **nblabel wbf**: the same tiles merged by weighted box fusion (IoU >= 0.5);
+- **nblabel union + whole**: the union merge with a whole-image pass merged in
+  (``full_image=True``; that pass at 320 px, the tile source's size);
 - **SAHI**: ``sahi.predict.get_sliced_prediction`` with its ultralytics model wrapper, same
   tiles, ``GREEDYNMM`` merge on ``IOS`` 0.5 (its default postprocess), no full-image pass.
 
@@ -92,6 +94,8 @@ def main() -> None:
         "whole": UltralyticsSource(str(weights), imgsz=1280, conf=0.05),
         "nblabel union": SlicedSource(tile, tile=320, overlap=0.2, merge="union"),
         "nblabel wbf": SlicedSource(tile, tile=320, overlap=0.2, merge="wbf"),
+        "nblabel union + whole": SlicedSource(tile, tile=320, overlap=0.2, merge="union",
+                                              full_image=True),
     }
 
     def run_sahi(image):

@@ -163,3 +163,11 @@ def test_large_training_images_become_tiles_with_their_boxes(tmp_path):
         assert all(px[int(b.y):int(b.y2), int(b.x):int(b.x2)].mean() < 128 for _, b in t.objects)
     found = sum(len(t.objects) for t in tiles)
     assert found >= len(truth), "each object is in at least one tile"
+
+
+def test_union_merge_joins_cut_parts_but_not_small_objects_inside_large_boxes():
+    big = Proposal("dot", Box(0, 0, 100, 100), 0.9)
+    small = Proposal("dot", Box(40, 40, 10, 10), 0.8)
+    assert len(merge_tiles([big, small], "union", cut=[False, False])) == 2
+    (joined,) = merge_tiles([big, small], "union", cut=[False, True])
+    assert joined.box == big.box

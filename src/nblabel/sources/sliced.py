@@ -6,13 +6,20 @@ size; on tiles they keep their pixels. Objects cut by a tile border appear in tw
 partial boxes; merging joins them. Two merges are offered:
 
 - ``"union"`` (default): boxes of one label are grouped greedily by confidence when their
-  intersection covers at least ``match`` of the smaller box (a cut part lies inside the whole),
-  and a group becomes the union of its boxes with the highest confidence (SAHI's GREEDYNMM).
+  intersection covers at least ``match`` of the smaller box and that smaller box touches an
+  edge of its tile inside the image (a cut part lies inside the whole), or else when their IoU
+  reaches ``match``; a group becomes the union of its boxes with the highest confidence (SAHI's
+  GREEDYNMM, except that a small object inside a large box is not swallowed).
 - ``"wbf"``: weighted box fusion by IoU (:class:`~nblabel.sources.EnsembleSource`'s rule), which
   averages duplicates but leaves a cut part and its whole apart when their IoU is low.
 
-Chosen by measurement (``bench/slicing.py``: recall of small objects and speed, against the
-SAHI library's slicing): see the README's benchmark section for the figures and the choice.
+Chosen by measurement (``bench/slicing.py``, 2560x1920 images of 594 objects, 320 px tiles
+overlapping 20 %, one run): the union merge found 61.8 % of the objects and 87.2 % of those
+under 40 px at 58.6 % precision, 2.7 s per image; the SAHI library's slicing with the same
+tiles and its default merge 57.9 %, 88.3 %, 52.2 %, 2.5 s; WBF 54.4 %, 87.2 %, 60.9 %. Own
+slicing keeps equal small-object recall with better recall and precision overall and no extra
+dependency (SAHI requires ``opencv-python``, which replaces the headless OpenCV build nblabel
+and FiftyOne use). The whole image at 1280 px found only 24.5 % of the small objects.
 """
 
 from __future__ import annotations
@@ -61,24 +68,38 @@ def _ios(a: Box, b: Box) -> float:
 
 
 def merge_tiles(proposals: Sequence[Proposal], how: str = "union", match: float = 0.5,
-                source: str = "") -> list[Proposal]:
-    """One box per object from the tiles' boxes (in image pixels); see the module doc."""
+                source: str = "", cut: Sequence[bool] | None = None) -> list[Proposal]:
+    """One box per object from the tiles' boxes (in image pixels); see the module doc.
+
+    ``cut``: per proposal, whether it touches an edge of its tile inside the image (so may be
+    part of an object). The union joins a box to a larger one by intersection over the smaller
+    only when the smaller is cut; otherwise by IoU (a small object inside a large box stays its
+    own). Without ``cut`` every box counts as cut."""
     if how not in MERGES:
         raise ValueError(f"merge must be one of {MERGES}, not {how!r}")
-    ordered = sorted(proposals, key=lambda p: -(p.confidence or 0.0))
+    flags = list(cut) if cut is not None else [True] * len(proposals)
+    order = sorted(range(len(proposals)), key=lambda i: -(proposals[i].confidence or 0.0))
+    ordered = [proposals[i] for i in order]
     if how == "wbf":
         from nblabel.sources.ensemble import EnsembleSource
 
         fuse = EnsembleSource([_Null()], iou=match, name=source)  # type: ignore[list-item]
         return fuse._fuse([ordered])
     groups: list[list[Proposal]] = []
-    for p in ordered:
-        for g in groups:
-            if g[0].label == p.label and _ios(g[0].box, p.box) >= match:
+    leaders_cut: list[bool] = []
+    for i in order:
+        p = proposals[i]
+        for g, lead_cut in zip(groups, leaders_cut, strict=True):
+            if g[0].label != p.label:
+                continue
+            smaller_cut = flags[i] if p.box.area <= g[0].box.area else lead_cut
+            overlap = _ios(g[0].box, p.box) if smaller_cut else g[0].box.iou(p.box)
+            if overlap >= match:
                 g.append(p)
                 break
         else:
             groups.append([p])
+            leaders_cut.append(flags[i])
     out = []
     for g in groups:
         best = g[0]
@@ -90,6 +111,15 @@ def merge_tiles(proposals: Sequence[Proposal], how: str = "union", match: float 
         out.append(Proposal(best.label, box, best.confidence, source=best.source,
                             scores=best.scores))
     return out
+
+
+def _touches_inner_edge(box: Box, x: int, y: int, w: int, h: int, size: ImageSize,
+                       margin: float = 2.0) -> bool:
+    """Whether ``box`` (tile pixels) comes within ``margin`` of an edge of its tile that is not
+    the image's (a detector's box of a cut object stops a few pixels short of the edge)."""
+    return ((box.x <= margin and x > 0) or (box.y <= margin and y > 0)
+            or (box.x2 >= w - margin and x + w < size.width)
+            or (box.y2 >= h - margin and y + h < size.height))
 
 
 class _Null:
@@ -143,6 +173,7 @@ class SlicedSource(_Wrapper):
                 results.append(self.source.propose([image])[0])
                 tiles.append((0, 0, 0, 0))
             merged: list[Proposal] = []
+            cut: list[bool] = []
             failed = None
             for (x, y, w, h), res in zip(tiles, results, strict=True):
                 if isinstance(res, ProposalError):
@@ -153,7 +184,8 @@ class SlicedSource(_Wrapper):
                                                         p.box.h).clipped(size),
                                            p.confidence, source=self.name, scores=p.scores,
                                            mask=p.mask))
+                    cut.append(w > 0 and _touches_inner_edge(p.box, x, y, w, h, size))
             out.append(failed if failed is not None else
-                       merge_tiles(merged, self.merge, self.match, self.name))
+                       merge_tiles(merged, self.merge, self.match, self.name, cut))
         return out
 
