@@ -256,6 +256,9 @@ class Decision:
     key: str = ""
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     kind: str = "box"
+    #: An instance mask the reviewer made (clicks, a segmenter, a brush): PNG bytes covering
+    #: ``box`` as in FiftyOne (see :func:`nblabel.core.images.encode_mask`).
+    mask: bytes | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("box", "image"):
@@ -289,6 +292,9 @@ class Decision:
             if not self.label:
                 raise InvalidLabelError("the final label is empty")
             object.__setattr__(self, "box", self.box.clipped(self.image_size))
+        if self.mask is not None and (self.kind != "box" or not self.keeps_label):
+            raise InvalidLabelError(f"a mask needs a box that is kept, not an {action.value} "
+                                    f"{self.kind} decision")
         if action in (Action.ACCEPTED, Action.EDITED) and self.proposal is None:
             raise InvalidLabelError(f"an {action.value} decision needs its original proposal")
         if action is Action.ADDED and self.proposal is not None:
@@ -356,6 +362,7 @@ class Decision:
             "decided_at": self.decided_at.isoformat(),
             "seconds_on_image": self.seconds_on_image,
             "kind": self.kind,
+            **({"mask": base64.b64encode(self.mask).decode()} if self.mask is not None else {}),
         }
 
     @classmethod
@@ -371,6 +378,7 @@ class Decision:
             decided_at=datetime.fromisoformat(d["decided_at"]),
             seconds_on_image=d.get("seconds_on_image", 0.0),
             kind=d.get("kind", "box"),
+            mask=base64.b64decode(d["mask"]) if d.get("mask") else None,
             key=d["key"],
             id=d["id"],
         )

@@ -3,6 +3,8 @@
 The images ship inside scikit-image (no download); the truth is computed from them by classic
 image analysis, so anyone can re-derive it and see where it is wrong:
 
+Each object also has its true mask (the method's region), for interactive segmentation.
+
 - ``coins`` (Greek coins, 303x384, grey): the elevation-map watershed of scikit-image's own
   "Comparing edge-based and region-based segmentation" tutorial (Sobel elevation; markers below
   30 background, above 150 coin; holes filled), regions of at least 100 px: 24 coins.
@@ -41,21 +43,35 @@ class RealImage:
     pixels: np.ndarray
     label: str
     boxes: tuple[Box, ...]
+    #: The label image of the method (0 background) and each box's region id in it: the
+    #: objects' true masks (``mask(i)``).
+    regions: np.ndarray | None = None
+    region_ids: tuple[int, ...] = ()
+
+    def mask(self, i: int) -> np.ndarray:
+        """Object ``i``'s true mask (bool, the whole image)."""
+        if self.regions is None:
+            raise ValueError(f"{self.name} has no true masks")
+        return np.asarray(self.regions == self.region_ids[i])
 
     @property
     def size(self) -> ImageSize:
         return ImageSize(int(self.pixels.shape[1]), int(self.pixels.shape[0]))
 
 
-def _boxes(labels: np.ndarray, min_area: int) -> tuple[Box, ...]:
+def _found(name: str, rgb: np.ndarray, label: str, labels: np.ndarray, min_area: int
+           ) -> RealImage:
+    """The image with the boxes (and masks) of ``labels``' regions of at least ``min_area``."""
     from skimage import measure
 
-    out = []
+    found = []
     for r in measure.regionprops(labels):
         if r.area >= min_area:
             y1, x1, y2, x2 = r.bbox
-            out.append(Box(float(x1), float(y1), float(x2 - x1), float(y2 - y1)))
-    return tuple(sorted(out, key=lambda b: (b.y, b.x)))
+            found.append((Box(float(x1), float(y1), float(x2 - x1), float(y2 - y1)), r.label))
+    found.sort(key=lambda bl: (bl[0].y, bl[0].x))
+    return RealImage(name, rgb, label, tuple(b for b, _ in found), labels,
+                     tuple(int(k) for _, k in found))
 
 
 def coins() -> RealImage:
@@ -71,7 +87,7 @@ def coins() -> RealImage:
     markers[grey > 150] = 2
     seg = ndi.binary_fill_holes(segmentation.watershed(elevation, markers) - 1)
     labels, _ = ndi.label(seg)
-    return RealImage("coins", np.stack([grey] * 3, axis=-1), "coin", _boxes(labels, 100))
+    return _found("coins", np.stack([grey] * 3, axis=-1), "coin", labels, 100)
 
 
 def nuclei() -> RealImage:
@@ -91,7 +107,7 @@ def nuclei() -> RealImage:
     markers = np.zeros(mask.shape, dtype=np.int32)
     markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
     labels = segmentation.watershed(-dist, markers, mask=mask)
-    return RealImage("nuclei", np.ascontiguousarray(rgb), "nucleus", _boxes(labels, 30))
+    return _found("nuclei", np.ascontiguousarray(rgb), "nucleus", labels, 30)
 
 
 REAL_IMAGES: dict[str, Callable[[], RealImage]] = {"coins": coins, "nuclei": nuclei}

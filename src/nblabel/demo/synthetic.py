@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from nblabel.core.labels import Box, ImageSize
 
 __all__ = [
-    "CLASSES", "SyntheticImage", "make_dense", "make_shapes", "shape_polygon",
+    "CLASSES", "SyntheticImage", "make_dense", "make_shapes", "shape_mask", "shape_polygon",
     "write_classification_dataset", "write_yolo_dataset",
 ]
 
@@ -109,6 +109,22 @@ def make_shapes(
         img.save(path, quality=90)
         images.append(SyntheticImage(path, width, height, tuple(objects)))
     return images
+
+
+def shape_mask(image: SyntheticImage, i: int) -> np.ndarray:
+    """The true mask (bool, the whole image) of object ``i``: its shape minus the shapes drawn
+    after it (on top of it)."""
+
+    def filled(k: int) -> np.ndarray:
+        canvas = Image.new("L", (image.width, image.height), 0)
+        shape, box = image.objects[k]
+        _draw(ImageDraw.Draw(canvas), shape, box, 255)  # type: ignore[arg-type]
+        return np.asarray(canvas) > 127
+
+    mask = filled(i)
+    for k in range(i + 1, len(image.objects)):
+        mask &= ~filled(k)
+    return mask
 
 
 def _overlap(a: Box, b: Box) -> float:

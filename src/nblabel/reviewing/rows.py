@@ -93,7 +93,7 @@ def added_row(d: Decision) -> Row:
     return {
         "key": d.key, "proposal_id": None, "label": d.label, "box": _rounded(d.box),
         "original_box": None, "original_label": None, "confidence": None, "status": "added",
-        "visible": True, "mask": None, "focus": False, "unusable": None,
+        "visible": True, "mask": d.mask, "focus": False, "unusable": None,
     }
 
 

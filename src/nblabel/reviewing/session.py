@@ -395,12 +395,12 @@ class ReviewSession:
         return d
 
     def add(self, state: SampleState, label: str, box: Box, *,
-            seconds_on_image: float = 0.0) -> Decision:
-        """Record a box the model missed."""
+            seconds_on_image: float = 0.0, mask: bytes | None = None) -> Decision:
+        """Record a box the model missed (``mask``: its instance mask, PNG covering ``box``)."""
         if state.size is None:
             raise InvalidLabelError(f"cannot add a box on {state.filepath}: {state.error}")
         d = Decision.add(state.sample_id, state.size, label, box, reviewer=self.reviewer,
-                         seconds_on_image=seconds_on_image)
+                         seconds_on_image=seconds_on_image, mask=mask)
         self.record(d)
         return d
 

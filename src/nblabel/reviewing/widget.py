@@ -152,7 +152,11 @@ class ReviewWidget(anywidget.AnyWidget):
             self.message = "nothing to review: the queue is empty"
 
     def close(self) -> None:
-        """Close the widget and its session (remaining decisions are synced first)."""
+        """Close the widget and its session (remaining decisions are synced first). Closing
+        twice (ipywidgets closes again when the object is collected) does nothing more."""
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
         self._loader.shutdown(wait=False, cancel_futures=True)
         if self.assist is not None:
             self.assist.close()

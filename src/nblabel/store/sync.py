@@ -403,10 +403,11 @@ class FiftyOneSync:
 
         assert d.box is not None and d.label is not None
         doc: dict[str, Any] = {"_cls": "Detection", "tags": []}
-        if d.proposal is not None and d.proposal.mask is not None:
+        mask = d.mask if d.mask is not None else d.proposal.mask if d.proposal else None
+        if mask is not None:
             import fiftyone as fo
 
-            doc = dict(fo.Detection(mask=decode_mask(d.proposal.mask)).to_mongo())
+            doc = dict(fo.Detection(mask=decode_mask(mask)).to_mongo())
         doc.update({
             "_id": ObjectId(label_id_for_key(dataset_name, d.sample_id, d.key,
                                              self.journal.journal_id)),

@@ -1,0 +1,113 @@
+"""Interactive segmentation with the offline segmenter (GrabCut): prompts and their errors,
+quality by simulated clicks on generated shapes and the real coins photo (true masks from the
+documented method of nblabel.demo.real), masks in decisions and FiftyOne, bulk masks."""
+
+import uuid
+
+import fiftyone as fo
+import numpy as np
+import pytest
+from PIL import Image
+
+from nblabel.core.images import decode_mask
+from nblabel.core.labels import Box, Decision, ImageSize
+from nblabel.demo.real import coins
+from nblabel.demo.synthetic import make_shapes, shape_mask
+from nblabel.segmentation import (
+    GrabCutSegmenter,
+    Prompt,
+    SegmentationError,
+    mask_label,
+    masks_from_boxes,
+)
+from nblabel.segmentation.evaluate import noc, simulate
+
+
+def test_prompts_outside_the_image_or_empty_are_named():
+    image = Image.new("RGB", (100, 80))
+    seg = GrabCutSegmenter()
+    with pytest.raises(SegmentationError, match=r"click at \(120, 5\) is outside the 100x80"):
+        seg.segment(image, Prompt(points=((120, 5, True),)))
+    with pytest.raises(SegmentationError, match="zero size"):
+        seg.segment(image, Prompt(box=Box(10, 10, 0, 5)))
+    with pytest.raises(SegmentationError, match="outside the 100x80 image"):
+        seg.segment(image, Prompt(box=Box(200, 10, 5, 5)))
+    with pytest.raises(SegmentationError, match="at least one positive click"):
+        seg.segment(image, Prompt(points=((5, 5, False),)))
+    with pytest.raises(SegmentationError, match="grabcut returned an empty mask"):
+        mask_label(np.zeros((80, 100), bool), "grabcut")
+
+
+def test_offline_noc90_on_generated_shapes_and_real_coins(tmp_path):
+    """NoC@90 (clicks only) at most 3 on average, the issue's target; a box alone is close."""
+    seg = GrabCutSegmenter()
+    nocs, after_box = [], []
+    for img in make_shapes(tmp_path, 4, seed=5, max_objects=3, min_side=40):
+        image = Image.open(img.path).convert("RGB")
+        for i, (_, box) in enumerate(img.objects):
+            truth = shape_mask(img, i)
+            if truth.sum() < 400:
+                continue
+            nocs.append(noc(simulate(seg, image, truth, max_clicks=10), 0.9, max_clicks=10))
+            after_box.append(simulate(seg, image, truth, box=box, max_clicks=1)[0])
+    assert len(nocs) >= 5 and np.mean(nocs) <= 3, nocs
+    assert np.mean(after_box) >= 0.8, after_box
+    real = coins()
+    image = Image.fromarray(real.pixels)
+    coin_nocs = [noc(simulate(seg, image, real.mask(i), max_clicks=10), 0.9, max_clicks=10)
+                 for i in range(0, 24, 6)]
+    assert np.mean(coin_nocs) <= 3, coin_nocs
+
+
+def test_a_decision_with_a_mask_lands_in_fiftyone(tmp_path, journal):
+    import nblabel
+
+    real = coins()
+    path = tmp_path / "coins.png"
+    Image.fromarray(real.pixels).save(path)
+    ds = fo.Dataset(f"seg-{uuid.uuid4().hex[:8]}")
+    ds.add_sample(fo.Sample(filepath=str(path)))
+    try:
+        image = Image.fromarray(real.pixels)
+        mask = GrabCutSegmenter().segment(image, Prompt(box=real.boxes[2]))
+        box, png = mask_label(mask)
+        d = Decision.add("s", ImageSize(384, 303), "coin", box, mask=png)
+        assert Decision.from_dict(d.to_dict()).mask == png, "masks survive the journal"
+        w = nblabel.review(ds, journal=journal, classes=["coin"], assist=False)
+        w.session.add(w.state, "coin", box, mask=png)
+        w.session.flush()
+        (det,) = ds.first().ground_truth.detections
+        assert det.mask is not None and det.mask.shape == (round(box.h), round(box.w))
+        assert (det.mask > 0).sum() == decode_mask(png).sum()
+        w.close()
+    finally:
+        ds.delete()
+
+
+def test_masks_from_boxes_in_bulk_resume_and_report_errors(tmp_path):
+    real = coins()
+    good = tmp_path / "coins.png"
+    Image.fromarray(real.pixels).save(good)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    size = real.size
+    dets = fo.Detections(detections=[
+        fo.Detection(label="coin", bounding_box=b.to_relative(size)) for b in real.boxes[:6]])
+    ds = fo.Dataset(f"bulk-{uuid.uuid4().hex[:8]}")
+    ds.add_samples([fo.Sample(filepath=str(good), ground_truth=dets),
+                    fo.Sample(filepath=str(broken), ground_truth=dets.copy())])
+    try:
+        report = masks_from_boxes(ds, GrabCutSegmenter(), progress=False)
+        assert report.masks == 6 and report.images == 1
+        (bad_id,) = report.errors
+        assert "broken.png" in report.errors[bad_id]
+        first = ds.select(ds.first().id).first()
+        for d, i in zip(first.ground_truth.detections, range(6), strict=True):
+            truth = real.mask(i)[int(real.boxes[i].y):int(real.boxes[i].y2),
+                                 int(real.boxes[i].x):int(real.boxes[i].x2)]
+            inter = np.logical_and(d.mask > 0, truth).sum()
+            assert inter / np.logical_or(d.mask > 0, truth).sum() > 0.85
+        again = masks_from_boxes(ds, GrabCutSegmenter(), progress=False)
+        assert again.masks == 0 and again.skipped == 6, "a rerun resumes: done boxes skipped"
+    finally:
+        ds.delete()
