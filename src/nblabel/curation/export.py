@@ -8,6 +8,11 @@ labels in the exported samples unless ``classes`` is given, so every split share
 YOLO exports get a ``dataset.yaml`` with absolute paths and a deterministic train/val split
 (``val_fraction`` of the samples, at least one; with a single sample it is used for both), ready
 for ``ultralytics.YOLO(...).train(data=...)``.
+
+Instance masks: COCO exports carry each mask exactly, as uncompressed RLE, with its area in
+pixels (FiftyOne's exporter writes simplified polygons and the box's area; both are replaced);
+``"yolo-seg"`` writes YOLO segmentation labels (the outline of each mask's largest part; a box
+without a mask becomes its rectangle), ready for an ultralytics ``-seg`` model.
 """
 
 from __future__ import annotations
@@ -16,8 +21,12 @@ import os
 import random
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
+
+from nblabel.core.labels import Box, ImageSize
+from nblabel.core.masks import full_mask, largest_polygon, rle
 from nblabel.store import shim
 from nblabel.store.schema import REVIEWED_TAG
 
@@ -26,8 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMATS", "export_reviewed", "write_yolo_yaml"]
 
-Format = Literal["coco", "yolo", "voc"]
-FORMATS: tuple[str, ...] = ("coco", "yolo", "voc")
+Format = Literal["coco", "yolo", "yolo-seg", "voc"]
+FORMATS: tuple[str, ...] = ("coco", "yolo", "yolo-seg", "voc")
 
 
 def export_reviewed(
@@ -70,6 +79,7 @@ def export_reviewed(
     if format == "coco":
         target.export(export_dir=str(out), dataset_type=fo.types.COCODetectionDataset,
                       label_field=label_field, classes=classes, export_media=export_media)
+        _exact_coco_masks(out / "labels.json", target, label_field)
         return out / "labels.json"
     if format == "voc":
         target.export(export_dir=str(out), dataset_type=fo.types.VOCDetectionDataset,
@@ -87,7 +97,71 @@ def export_reviewed(
         target.select(split_ids).export(
             export_dir=str(out), dataset_type=fo.types.YOLOv5Dataset, label_field=label_field,
             split=split, classes=classes, export_media=export_media)
+        if format == "yolo-seg":
+            _yolo_seg_labels(out / "labels" / split, target.select(split_ids), label_field,
+                             classes)
     return write_yolo_yaml(out, classes)
+
+
+def _masks_of(view: fo.core.collections.SampleCollection, label_field: str
+              ) -> list[tuple[str, ImageSize, list[tuple[str, Box, np.ndarray | None]]]]:
+    """Per sample: file name, size, and each detection's label, pixel box and whole-image mask
+    (``None`` without a mask)."""
+    view.compute_metadata()
+    out = []
+    for path, dets, w, h in zip(*view.values(["filepath", label_field, "metadata.width",
+                                              "metadata.height"]), strict=True):
+        size = ImageSize(int(w), int(h))
+        items = []
+        for d in (dets.detections if dets is not None else []):
+            box = Box.from_relative(d.bounding_box, size)
+            mask = full_mask(d.mask, box, size) if d.mask is not None else None
+            items.append((d.label, box, mask))
+        out.append((Path(path).name, size, items))
+    return out
+
+
+def _exact_coco_masks(labels_json: Path, view: fo.core.collections.SampleCollection,
+                      label_field: str) -> None:
+    """Replace the exporter's polygons and box areas by exact RLE masks and their areas."""
+    import json
+
+    data = json.loads(labels_json.read_text())
+    by_file = {im["file_name"]: im["id"] for im in data.get("images", [])}
+    anns: dict[int, list[dict[str, Any]]] = {}
+    for a in data.get("annotations", []):
+        anns.setdefault(a["image_id"], []).append(a)
+    changed = False
+    for name, _size, items in _masks_of(view, label_field):
+        candidates = anns.get(by_file.get(name, -1), [])
+        for _label, box, mask in items:
+            if mask is None:
+                continue
+            match = min(candidates, default=None, key=lambda a: sum(
+                abs(u - v) for u, v in zip(a["bbox"], box.as_list(), strict=True)))
+            if match is None:
+                continue
+            match["segmentation"] = rle(mask)
+            match["area"] = float(mask.sum())
+            changed = True
+    if changed:
+        labels_json.write_text(json.dumps(data))
+
+
+def _yolo_seg_labels(labels_dir: Path, view: fo.core.collections.SampleCollection,
+                     label_field: str, classes: list[str]) -> None:
+    """Rewrite a YOLO split's label files as segmentation polygons (see the module doc)."""
+    for name, size, items in _masks_of(view, label_field):
+        lines = []
+        for label, box, mask in items:
+            if label not in classes:
+                continue
+            poly = largest_polygon(mask) if mask is not None else []
+            if len(poly) < 3:
+                poly = [(box.x, box.y), (box.x2, box.y), (box.x2, box.y2), (box.x, box.y2)]
+            coords = " ".join(f"{x / size.width:.6f} {y / size.height:.6f}" for x, y in poly)
+            lines.append(f"{classes.index(label)} {coords}")
+        (labels_dir / f"{Path(name).stem}.txt").write_text("\n".join(lines) + "\n")
 
 
 def write_yolo_yaml(root: Path, classes: list[str]) -> Path:
