@@ -123,7 +123,7 @@ def masked_shapes(tmp_path):
     samples = []
     for img in images:
         dets = []
-        for i, (label, box) in enumerate(img.objects):
+        for i, (label, _box) in enumerate(img.objects):
             full = shape_mask(img, i)
             if not full.any():
                 continue
