@@ -169,3 +169,34 @@ def test_yolo_seg_export_trains_a_segmentation_model(masked_shapes, tmp_path):
     weights = train_ultralytics(data, tmp_path / "seg.pt", model="yolov8n-seg.yaml", epochs=1,
                                 imgsz=160, batch=4, metrics_out=metrics)
     assert weights.exists() and "map50" in metrics
+
+
+def test_sam_family_encodes_each_image_once_and_runs_the_decoder_per_click(tmp_path):
+    """MobileSAM built with random weights (nothing downloaded): masks of the image's size;
+    the encoder runs once per image, also when switching back to an image prepared before."""
+    from ultralytics.models.sam.build import build_mobile_sam
+
+    from nblabel.segmentation import SAMSegmenter
+
+    seg = SAMSegmenter(build_mobile_sam(), imgsz=512, name="mobile_sam (random)")
+    encoded = []
+    original = seg.predictor.get_im_features
+    seg.predictor.get_im_features = lambda im: encoded.append(1) or original(im)
+    a = Image.fromarray(coins().pixels)
+    b = Image.new("RGB", (200, 150), (90, 120, 30))
+    seg.prepare(a, "a")
+    seg.prepare(b, "b")
+    for image, key in ((a, "a"), (b, "b"), (a, "a")):
+        mask = seg.segment(image, Prompt(box=Box(20, 20, 60, 50), points=((40, 40, True),)), key)
+        assert mask.shape == (image.height, image.width) and mask.dtype == bool
+    assert len(encoded) == 2, "one encoding per image"
+    with pytest.raises(SegmentationError, match="click at"):
+        seg.segment(a, Prompt(points=((999, 5, True),)), "a")
+
+
+def test_missing_sam_weights_offline_say_so(tmp_path, monkeypatch):
+    from nblabel.segmentation import SAMSegmenter
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SegmentationError, match=r"cannot load the segmenter 'mobile_sam.pt'"):
+        SAMSegmenter("mobile_sam.pt")

@@ -12,6 +12,7 @@ clicks (NoC) by :mod:`~nblabel.segmentation.evaluate`.
 from nblabel.segmentation.base import Prompt, SegmentationError, Segmenter, mask_label
 from nblabel.segmentation.bulk import BulkMasksReport, masks_from_boxes
 from nblabel.segmentation.grabcut import GrabCutSegmenter
+from nblabel.segmentation.sam import SAMSegmenter
 
-__all__ = ["BulkMasksReport", "GrabCutSegmenter", "Prompt", "SegmentationError", "Segmenter",
-           "mask_label", "masks_from_boxes"]
+__all__ = ["BulkMasksReport", "GrabCutSegmenter", "Prompt", "SAMSegmenter", "SegmentationError",
+           "Segmenter", "mask_label", "masks_from_boxes"]

@@ -1,0 +1,99 @@
+"""The SAM family through ultralytics: SAM, SAM 2 and MobileSAM (weights a user has, such as
+``mobile_sam.pt``, ``sam2.1_b.pt``, ``sam_b.pt``; nothing downloads in tests).
+
+The heavy image encoder runs once per image (:meth:`SAMSegmenter.prepare`, which the widget
+and bulk runs call ahead for the next images) and its features are kept for the last ``cache``
+images; each click then runs only the prompt decoder. FastSAM (segment everything, then pick)
+does not fit this prompt-per-click interface and is not wrapped.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nblabel.core.labels import ImageSize
+from nblabel.segmentation.base import Prompt, SegmentationError, points_array
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+__all__ = ["SAMSegmenter"]
+
+
+class SAMSegmenter:
+    """A SAM-family model as a segmenter. ``model``: a weights path or name, or a model built
+    by ``ultralytics.models.sam.build`` (e.g. ``build_mobile_sam()``, random weights, for
+    timing); ``sam2=True`` (or a name containing "sam2") uses SAM 2's predictor."""
+
+    def __init__(self, model: Any = "mobile_sam.pt", *, imgsz: int = 1024,
+                 device: str | None = None, cache: int = 4, sam2: bool | None = None,
+                 name: str | None = None) -> None:
+        from nblabel.sources.yolo import prepare_ultralytics
+
+        prepare_ultralytics()
+        from ultralytics.models.sam import Predictor, SAM2Predictor
+
+        label = model if isinstance(model, str) else type(model).__name__
+        is_sam2 = sam2 if sam2 is not None else "sam2" in str(label).lower()
+        overrides: dict[str, Any] = {"task": "segment", "mode": "predict", "imgsz": imgsz,
+                                     "conf": 0.0, "verbose": False, "save": False}
+        if device is not None:
+            overrides["device"] = device
+        if isinstance(model, str):
+            overrides["model"] = model
+        self.predictor = (SAM2Predictor if is_sam2 else Predictor)(overrides=overrides)
+        try:
+            self.predictor.setup_model(model=None if isinstance(model, str) else model,
+                                       verbose=False)
+        except Exception as exc:  # missing weights offline, a wrong file
+            raise SegmentationError(f"cannot load the segmenter {label!r}: {exc}") from exc
+        # The mask for the prompt is wanted whatever SAM's own quality score (set after the
+        # settings' validation, which keeps conf in [0, 1]).
+        self.predictor.args.conf = -1e9
+        self.name = name or str(label)
+        self.cache = cache
+        self._features: OrderedDict[str, Any] = OrderedDict()
+        self._on: str | None = None  # whose features the predictor holds
+
+    def _bgr(self, image: Image.Image) -> np.ndarray:
+        return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+
+    def prepare(self, image: Image.Image, key: str | None = None) -> None:
+        """Encode ``image`` (once per ``key``) and keep its features."""
+        key = key if key is not None else str(id(image))
+        if key in self._features:
+            self._features.move_to_end(key)
+            return
+        self.predictor.set_image(self._bgr(image))
+        self._features[key] = self.predictor.features
+        self._on = key
+        while len(self._features) > self.cache:
+            self._features.popitem(last=False)
+
+    def segment(self, image: Image.Image, prompt: Prompt, key: str | None = None
+                ) -> np.ndarray:
+        size = ImageSize(image.width, image.height)
+        prompt = prompt.checked(size)
+        key = key if key is not None else str(id(image))
+        if key not in self._features:
+            self.prepare(image, key)
+        elif self._on != key:  # the image, without encoding it again
+            self.predictor.setup_source(self._bgr(image))
+            self.predictor.features = self._features[key]
+            self._on = key
+        kwargs: dict[str, Any] = {}
+        if prompt.box is not None:
+            b = prompt.box
+            kwargs["bboxes"] = [[b.x, b.y, b.x2, b.y2]]
+        if prompt.points:
+            xy, labels = points_array(prompt.points)
+            kwargs["points"] = [xy.tolist()]
+            kwargs["labels"] = [labels.tolist()]
+        results = self.predictor(**kwargs)
+        masks = results[0].masks
+        if masks is None or len(masks.data) == 0:
+            raise SegmentationError(f"{self.name} returned no mask for this prompt")
+        return np.asarray(masks.data[0].cpu().numpy() > 0.5)
