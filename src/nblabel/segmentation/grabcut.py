@@ -26,8 +26,9 @@ __all__ = ["GrabCutSegmenter"]
 class GrabCutSegmenter:
     """GrabCut on a window around the prompt (see the module doc). ``iterations``: GrabCut
     rounds per call (2: in ``bench/click_to_mask.py`` 4 gave the same NoC@90, 2.85 against
-    2.89, at 2.3x the p95 time per click); ``radius``: click disc radius in pixels (default: 1/40 of the window's
-    side, at least 2); ``margin``: window margin around the box, as a share of its size."""
+    2.89, at 2.3x the p95 time per click); ``radius``: click disc radius in pixels (default:
+    1/40 of the window's side, at least 2); ``margin``: window margin around the box, as a share
+    of its size."""
 
     name = "grabcut"
 
