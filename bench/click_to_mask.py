@@ -7,10 +7,13 @@ number of clicks until IoU >= t (at most 20). Also: IoU after a box alone, after
 400 px) and scikit-image's coins photo (true masks by the documented watershed of
 :mod:`nblabel.demo.real`). Segmenter: the offline GrabCut (no weights).
 
-Time: the segmenter's own time per click in the kernel, p50/p95 over the clicks above (GrabCut),
-and for a SAM-family model built with MobileSAM's architecture and random weights (nothing
-downloaded): the image encoder once, then the prompt decoder per click. Click-to-painted time
-in Chromium needs the widget's click-to-mask mode, which is not built yet.
+Time, in real JupyterLab + Chromium: from a click in the widget's click-to-mask mode (key
+``s``) until the mask is painted (the browser's own clock: the message sent, Python segments,
+the mask PNG back, decoded, drawn, one frame), p50/p95 over 50 clicks on the coins photo, with
+GrabCut and with a SAM-family model built with MobileSAM's architecture and random weights
+(nothing downloaded; its image encoder runs once, on the first click). Also the segmenters' own
+time per call in the kernel (GrabCut over all the simulated clicks above; MobileSAM encoder
+once and decoder per click).
 Run: ``python bench/click_to_mask.py``; the last line is the JSON with the figures.
 """
 
@@ -85,10 +88,95 @@ def main() -> None:
     print(f"GrabCut per click in the kernel: p50 {grabcut_p50:.1f} ms, p95 {grabcut_p95:.1f} ms "
           f"over {len(times)} calls")
     sam = _sam_timing(real.pixels)
-    emit({"noc90": figures["shapes"]["noc90"], "noc85": figures["shapes"]["noc85"],
+    browser = _browser_clicks(real)
+    emit({"click_p95_ms": browser["grabcut"]["p95_ms"],
+          "click_p50_ms": browser["grabcut"]["p50_ms"],
+          "sam_click_p95_ms": browser["mobile_sam_random"]["p95_ms"],
+          "noc90": figures["shapes"]["noc90"], "noc85": figures["shapes"]["noc85"],
           "iou_after_box": figures["shapes"]["iou_after_box"], "quality": figures,
-          "kernel_click_p50_ms": round(float(grabcut_p50), 1),
+          "browser": browser, "kernel_click_p50_ms": round(float(grabcut_p50), 1),
           "kernel_click_p95_ms": round(float(grabcut_p95), 1), "sam_random_weights": sam})
+
+
+def _browser_clicks(real, clicks: int = 50) -> dict[str, dict[str, float]]:
+    """Click-to-painted times in JupyterLab + Chromium (see the module doc)."""
+    import numpy as np
+    from PIL import Image
+
+    from common import private_fiftyone
+    from nblabel.devtools import (
+        CHROMIUM_ARGS,
+        JupyterLab,
+        chromium_path,
+        open_and_run,
+        write_notebook,
+    )
+
+    work, mongod = private_fiftyone("click")
+    lab = JupyterLab(work / "lab")
+    out: dict[str, dict[str, float]] = {}
+    try:
+        import fiftyone as fo
+
+        path = work / "coins.png"
+        Image.fromarray(real.pixels).save(path)
+        ds = fo.Dataset("click-bench", persistent=True)
+        ds.add_sample(fo.Sample(filepath=str(path)))
+        lab.start()
+        from playwright.sync_api import sync_playwright
+
+        base = ("import nblabel, fiftyone as fo\nds = fo.load_dataset('click-bench')\n")
+        scenarios = {
+            "grabcut": base + "w = nblabel.review(ds, classes=['coin'], assist=False)\nw",
+            "mobile_sam_random": base + (
+                "from ultralytics.models.sam.build import build_mobile_sam\n"
+                "from nblabel.segmentation import SAMSegmenter\n"
+                "w = nblabel.review(ds, classes=['coin'], assist=False,\n"
+                "                   segmenter=SAMSegmenter(build_mobile_sam()))\nw"),
+        }
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            for name, cell in scenarios.items():
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                write_notebook(lab.root / f"{name}.ipynb", [cell])
+                open_and_run(page, lab.url, f"{name}.ipynb")
+                page.wait_for_function(
+                    "() => { const r = document.querySelector('.nblabel-root');"
+                    " return r && r.dataset.paintedSample; }", timeout=120_000)
+                page.locator(".nblabel-progress").click()
+                page.keyboard.press("s")
+                times = []
+                req = 0
+                for k in range(clicks + 1):  # the first click (SAM: encoder) is not counted
+                    b = real.boxes[k % len(real.boxes)]
+                    if k:  # a fresh prompt each time (Esc on an empty one leaves the mode)
+                        page.keyboard.press("Escape")
+                    cx, cy = page.evaluate(
+                        """([x, y]) => { const w = document.querySelector('.nblabel-world');
+                        const r = w.getBoundingClientRect();
+                        return [r.left + x * r.width / w.offsetWidth,
+                                r.top + y * r.height / w.offsetHeight]; }""",
+                        [b.x + b.w / 2, b.y + b.h / 2])
+                    page.mouse.click(cx, cy)
+                    page.wait_for_function(
+                        "(r) => { const d = document.querySelector('.nblabel-root').dataset;"
+                        " return d.maskReq && Number(d.maskReq) > r && !d.maskPending; }",
+                        arg=req, timeout=60_000)
+                    root = page.locator(".nblabel-root")
+                    req = int(root.get_attribute("data-mask-req"))
+                    if k:
+                        times.append(float(root.get_attribute("data-mask-ms")))
+                p50, p95 = np.percentile(times, [50, 95])
+                out[name] = {"clicks": len(times), "p50_ms": round(float(p50), 1),
+                             "p95_ms": round(float(p95), 1)}
+                print(f"click to painted mask in Chromium, {name}: p50 {p50:.1f} ms, "
+                      f"p95 {p95:.1f} ms ({len(times)} clicks)", flush=True)
+                page.close()
+            browser.close()
+    finally:
+        lab.stop()
+        mongod.stop()
+    return out
 
 
 def _sam_timing(pixels) -> dict[str, float]:

@@ -26,6 +26,10 @@ export interface PointerHost {
   moved(key: string, box: Box4 | null): void; // null: cancelled
   drawn(box: Box4): void;
   multi(): ReadonlySet<string>;
+  /** Click-to-mask mode: clicks are points, a drag is a box. */
+  segmenting(): boolean;
+  segmentPoint(x: number, y: number, positive: boolean): void;
+  segmentBox(box: Box4): void;
 }
 
 export function attachPointer(host: PointerHost): () => void {
@@ -47,7 +51,7 @@ export function attachPointer(host: PointerHost): () => void {
       root.classList.add("nblabel-panning");
       return;
     }
-    if (host.drawing()) {
+    if (host.drawing() || host.segmenting()) {
       host.drag = { kind: "draw", start: [ix, iy], box: null };
       return;
     }
@@ -127,7 +131,12 @@ export function attachPointer(host: PointerHost): () => void {
     host.drag = null;
     root.classList.remove("nblabel-panning");
     if (!drag) return;
-    if (drag.kind === "draw") {
+    if (drag.kind === "draw" && host.segmenting()) {
+      const big = drag.box && drag.box[2] * host.view.scale >= 3 && drag.box[3] * host.view.scale >= 3;
+      if (big && drag.box) host.segmentBox(drag.box);
+      else host.segmentPoint(...imagePoint(e), !e.shiftKey);
+      host.liveChanged();
+    } else if (drag.kind === "draw") {
       if (drag.box && drag.box[2] * host.view.scale >= 3 && drag.box[3] * host.view.scale >= 3) {
         host.drawn(drag.box);
       } else {

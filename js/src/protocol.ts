@@ -8,7 +8,7 @@ import {
 
 /** Every kind the browser sends (tests compare it with Python's dispatch table). */
 export const TO_PYTHON_KINDS = ["hello", "go", "goto", "decide", "add", "accept_all", "classify",
-  "add_class", "undo", "redo", "full_res"] as const satisfies readonly ToPython["kind"][];
+  "add_class", "undo", "redo", "full_res", "segment", "accept_mask"] as const satisfies readonly ToPython["kind"][];
 
 function floats(buffers: readonly DataView[], i: number, n: number, width: number): Float32Array {
   const view = buffers[i];
@@ -86,6 +86,11 @@ export function createSender(model: AnyModel<ModelTraits>) {
     classify: (sampleId: string, action: Decidable, label: string | null, seconds: number) =>
       send({ kind: "classify", seq: ++seq, sample_id: sampleId, action, label, seconds }),
     addClass: (name: string) => send({ kind: "add_class", seq: ++seq, name }),
+    segment: (sampleId: string, req: number, box: Box4 | null,
+      points: [number, number, boolean][]) =>
+      send({ kind: "segment", sample_id: sampleId, req, box, points }),
+    acceptMask: (sampleId: string, label: string, seconds: number) =>
+      send({ kind: "accept_mask", seq: ++seq, sample_id: sampleId, label, seconds }),
     undo: () => send({ kind: "undo", seq: ++seq }),
     redo: () => send({ kind: "redo", seq: ++seq }),
     fullRes: (sampleId: string) => send({ kind: "full_res", sample_id: sampleId }),

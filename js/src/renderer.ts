@@ -41,6 +41,28 @@ interface Scene {
 
 type Rect = [number, number, number, number]; // x0, y0, x1, y1 in image pixels
 
+/** A mask PNG (white inside) as a canvas tinted with `colour`, transparent outside. */
+export async function tintMask(png: Uint8Array, colour: string): Promise<HTMLCanvasElement> {
+  const bmp = await createImageBitmap(new Blob([png as BlobPart], { type: "image/png" }));
+  const c = document.createElement("canvas");
+  c.width = bmp.width;
+  c.height = bmp.height;
+  const g = c.getContext("2d")!;
+  g.drawImage(bmp, 0, 0);
+  const px = g.getImageData(0, 0, c.width, c.height);
+  const [r, gg, b] = [1, 3, 5].map((k) => parseInt(colour.slice(k, k + 2), 16));
+  for (let i = 0; i < px.data.length; i += 4) {
+    const inside = px.data[i]; // white inside, black outside
+    px.data[i] = r;
+    px.data[i + 1] = gg;
+    px.data[i + 2] = b;
+    px.data[i + 3] = inside;
+  }
+  g.putImageData(px, 0, 0);
+  bmp.close();
+  return c;
+}
+
 /** Tinted instance masks, decoded once per mask buffer. */
 class MaskCache {
   private done = new WeakMap<DataView, HTMLCanvasElement | null>();
@@ -53,23 +75,7 @@ class MaskCache {
     if (!this.pending.has(mask)) {
       this.pending.add(mask);
       const bytes = new Uint8Array(mask.buffer, mask.byteOffset, mask.byteLength).slice();
-      createImageBitmap(new Blob([bytes], { type: "image/png" })).then((bmp) => {
-        const c = document.createElement("canvas");
-        c.width = bmp.width;
-        c.height = bmp.height;
-        const g = c.getContext("2d")!;
-        g.drawImage(bmp, 0, 0);
-        const px = g.getImageData(0, 0, c.width, c.height);
-        const [r, gg, b] = [1, 3, 5].map((k) => parseInt(colour.slice(k, k + 2), 16));
-        for (let i = 0; i < px.data.length; i += 4) {
-          const inside = px.data[i]; // white inside, black outside
-          px.data[i] = r;
-          px.data[i + 1] = gg;
-          px.data[i + 2] = b;
-          px.data[i + 3] = inside;
-        }
-        g.putImageData(px, 0, 0);
-        bmp.close();
+      tintMask(bytes, colour).then((c) => {
         this.done.set(mask, c);
         this.onReady();
       }).catch(() => {
@@ -332,6 +338,15 @@ export interface Live {
   dragBox: Box4 | null; // the box being moved or resized, where it is now
   band: Box4 | null; // rubber band
   draft: Box4 | null; // box being drawn
+  /** Click to mask: the prompt (box, points) and the draft mask Python made for it. */
+  seg: SegDraft | null;
+}
+
+export interface SegDraft {
+  box: Box4 | null;
+  points: [number, number, boolean][];
+  mask: HTMLCanvasElement | null;
+  maskBox: Box4 | null;
 }
 
 /** The few boxes that follow the pointer, drawn in stage coordinates each frame. */
@@ -409,6 +424,31 @@ export class LiveLayer {
           g.fillRect(p.X(hx) - s / 2, p.Y(hy) - s / 2, s, s);
           g.strokeRect(p.X(hx) - s / 2 + 0.5, p.Y(hy) - s / 2 + 0.5, s - 1, s - 1);
         }
+      }
+    }
+    const seg = live.seg;
+    if (seg) {
+      const g = this.g;
+      if (seg.mask && seg.maskBox) {
+        const [x, y, w, h] = seg.maskBox;
+        g.globalAlpha = 0.5;
+        g.imageSmoothingEnabled = false;
+        g.drawImage(seg.mask, p.X(x), p.Y(y), p.X(x + w) - p.X(x), p.Y(y + h) - p.Y(y));
+        g.globalAlpha = 1;
+      }
+      if (seg.box) {
+        const path = new Path2D();
+        p.rect(path, seg.box);
+        p.stroke(path, "#ffffff", { width: 2, dash: [6, 3], alpha: 1, fill: 0 });
+      }
+      for (const [x, y, positive] of seg.points) {
+        g.beginPath();
+        g.arc(p.X(x), p.Y(y), 5 * dpr, 0, 2 * Math.PI);
+        g.fillStyle = positive ? "#22c55e" : "#ef4444";
+        g.fill();
+        g.lineWidth = 1.5 * dpr;
+        g.strokeStyle = "#ffffff";
+        g.stroke();
       }
     }
     for (const [b, dash] of [[live.band, [4, 3]], [live.draft, [5, 3]]] as const) {

@@ -111,6 +111,9 @@ export type ToPython =
   | { kind: "classify"; seq: number; sample_id: string; action: Decidable; label: string | null;
       seconds: number }
   | { kind: "add_class"; seq: number; name: string }
+  | { kind: "segment"; sample_id: string; req: number; box: Box4 | null;
+      points: [number, number, boolean][] }
+  | { kind: "accept_mask"; seq: number; sample_id: string; label: string; seconds: number }
   | { kind: "undo"; seq: number }
   | { kind: "redo"; seq: number }
   | { kind: "full_res"; sample_id: string };
@@ -134,7 +137,8 @@ export type FromPython =
   | ({ kind: "prefetch"; position: number; rows: RowsWire; selected: string | null } & ImageMeta)
   | { kind: "rows"; sample_id: string; full: boolean; rows: RowsWire; removed: string[];
       selected: string | null; seq: number | null }
-  | { kind: "full_res"; sample_id: string; image_mime: string };
+  | { kind: "full_res"; sample_id: string; image_mime: string }
+  | { kind: "mask"; sample_id: string; req: number; box: Box4 | null; error: string | null };
 
 export type ToPythonKind = ToPython["kind"];
 export type FromPythonKind = FromPython["kind"];

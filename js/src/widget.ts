@@ -12,9 +12,10 @@ import { type KeyAction, lookup } from "./keymap";
 import { Minimap } from "./minimap";
 import { attachPointer, type PointerHost } from "./pointer";
 import { type Sender, createSender, decodeRows } from "./protocol";
-import { BoxLayer, LiveLayer, type Scene, type Stats } from "./renderer";
+import { BoxLayer, LiveLayer, type Scene, type SegDraft, type Stats, tintMask } from "./renderer";
 import { RowList } from "./rowlist";
 import { GridIndex } from "./spatial";
+import { classColour } from "./style";
 import { RowStore, createUi, shown, stepKey, targetKeys } from "./state";
 import type { Box4, Decidable, FromPython, ImageMeta, ModelTraits, Row } from "./types";
 import {
@@ -48,6 +49,10 @@ export class ReviewView {
   private pendingClass: string | null = null;
   /** The class of the next box drawn (the class list while drawing, or a class just added). */
   private drawClass: string | null = null;
+  /** Click to mask: on or off, the last request's number, the prompt and Python's mask. */
+  private seg: { on: boolean; req: number; sentAt: number; draft: SegDraft } = {
+    on: false, req: 0, sentAt: 0, draft: { box: null, points: [], mask: null, maskBox: null },
+  };
   private fullResAsked = false;
   private fitted = false;
   private awaiting: number | null = null;
@@ -141,6 +146,7 @@ export class ReviewView {
           : this.pendingEdit && this.pendingEdit.key === this.selected ? this.pendingEdit.box : null,
         band: drag && drag.kind === "band" ? drag.box : null,
         draft: drag && drag.kind === "draw" ? drag.box : null,
+        seg: this.seg.on ? this.seg.draft : null,
       });
       this.minimap.draw(this.view, W, H);
     });
@@ -240,6 +246,7 @@ export class ReviewView {
     this.ui.multi.clear();
     this.ui.hover = null;
     this.ui.drag = null;
+    this.clearSegment();
     this.drawFirst = Boolean(meta.draw_first);
     this.ui.drawing = this.drawFirst;
     this.exclude.clear();
@@ -454,7 +461,7 @@ export class ReviewView {
   private readonly actions: Record<KeyAction, (index: number) => void> = {
     next_box: () => this.step(1),
     prev_box: () => this.step(-1),
-    accept: () => this.decide("accepted"),
+    accept: () => (this.seg.on ? this.acceptMask() : this.decide("accepted")),
     reject: () => this.decide("rejected"),
     accept_all: () => this.acceptAll(),
     relabel: (i) => this.relabel(this.classes()[i]),
@@ -467,6 +474,12 @@ export class ReviewView {
       this.selectionChanged(false);
     },
     escape: () => {
+      if (this.seg.on) {
+        const d = this.seg.draft;
+        if (d.box || d.points.length) this.clearSegment();
+        else this.setSegmenting(false);
+        return;
+      }
       this.c.root.classList.remove("nblabel-show-help");
       this.ui.drawing = false;
       this.c.root.classList.remove("nblabel-drawing");
@@ -508,6 +521,7 @@ export class ReviewView {
       const pick = (this.model.get("image_label").top || [])[i];
       if (pick) this.classify(pick[0]);
     },
+    segment: () => this.setSegmenting(!this.seg.on),
     help: () => this.c.root.classList.toggle("nblabel-show-help"),
   };
 
@@ -561,6 +575,84 @@ export class ReviewView {
     this.liveChanged();
   }
 
+  // ---- click to mask ---------------------------------------------------------------------
+  private setSegmenting(on: boolean): void {
+    this.seg.on = on;
+    this.clearSegment();
+    if (on) {
+      this.ui.drawing = false;
+      this.c.root.classList.remove("nblabel-drawing");
+    } else {
+      this.ui.drawing = this.drawFirst;
+      this.c.root.classList.toggle("nblabel-drawing", this.drawFirst);
+    }
+    this.c.root.classList.toggle("nblabel-segmenting", on);
+    this.c.root.dataset.segmenting = String(on);
+    this.liveChanged();
+  }
+
+  private clearSegment(): void {
+    this.seg.req++; // answers to earlier prompts are dropped
+    this.seg.draft = { box: null, points: [], mask: null, maskBox: null };
+    delete this.c.root.dataset.maskReq;
+    this.liveChanged();
+  }
+
+  private sendSegment(): void {
+    if (!this.store.sampleId) return;
+    const d = this.seg.draft;
+    this.seg.req++;
+    this.seg.sentAt = performance.now();
+    this.c.root.dataset.maskPending = String(this.seg.req);
+    this.send.segment(this.store.sampleId, this.seg.req, d.box, d.points);
+  }
+
+  private onMask(msg: Extract<FromPython, { kind: "mask" }>, buffers: DataView[]): void {
+    if (msg.sample_id !== this.store.sampleId || msg.req !== this.seg.req) return; // stale
+    const req = msg.req;
+    const done = () => {
+      this.liveChanged();
+      requestAnimationFrame(() => {
+        if (req !== this.seg.req) return;
+        const root = this.c.root;
+        root.dataset.maskReq = String(req);
+        root.dataset.maskMs = (performance.now() - this.seg.sentAt).toFixed(1);
+        delete root.dataset.maskPending;
+      });
+    };
+    if (msg.error || !msg.box || !buffers[0]) {
+      this.seg.draft.mask = null;
+      this.seg.draft.maskBox = null;
+      this.c.root.dataset.maskError = msg.error || "no mask";
+      done();
+      return;
+    }
+    delete this.c.root.dataset.maskError;
+    const view = buffers[0];
+    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice();
+    const cls = this.classes();
+    const label = this.drawClass ?? (this.c.classSelect.value || cls[0] || "object");
+    const box = msg.box;
+    tintMask(bytes, classColour(cls, label)).then((canvas) => {
+      if (req !== this.seg.req) return;
+      this.seg.draft.mask = canvas;
+      this.seg.draft.maskBox = box;
+      done();
+    });
+  }
+
+  private acceptMask(): void {
+    const cls = this.classes();
+    const label = (this.drawClass && cls.includes(this.drawClass) ? this.drawClass : null)
+      || this.c.classSelect.value || cls[0] || "object";
+    this.whenAnswered(() => {
+      if (!this.store.sampleId) return;
+      this.send.acceptMask(this.store.sampleId, label, this.seconds());
+      this.sent();
+    });
+    this.clearSegment();
+  }
+
   private drawn(box: Box4): void {
     const clipped = clipBox(box, this.width, this.height);
     // With nothing proposed, drawing stays the default action (Esc or b leaves it).
@@ -585,6 +677,18 @@ export class ReviewView {
       stage: this.c.stage,
       root: this.c.root,
       drawing: () => this.ui.drawing,
+      segmenting: () => this.seg.on,
+      segmentPoint: (x, y, positive) => {
+        if (x < 0 || y < 0 || x >= this.width || y >= this.height) return; // Python also checks
+        this.seg.draft.points.push([x, y, positive]);
+        this.sendSegment();
+      },
+      segmentBox: (box) => {
+        const clipped = clipBox(box, this.width, this.height);
+        if (!clipped) return;
+        this.seg.draft.box = clipped;
+        this.sendSegment();
+      },
       get drag() {
         return self.ui.drag;
       },
@@ -929,6 +1033,7 @@ export class ReviewView {
       if (msg.kind === "rows") this.onRows(msg, buffers);
       else if (msg.kind === "prefetch") this.onPrefetch(msg, buffers);
       else if (msg.kind === "full_res") this.onFullRes(msg, buffers);
+      else if (msg.kind === "mask") this.onMask(msg, buffers);
     });
     const resize = new ResizeObserver(() => {
       this.fitted = false;

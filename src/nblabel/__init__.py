@@ -101,8 +101,8 @@ def review(view: Any, **kwargs: Any) -> ReviewWidget:
     ``image_classes``, ``autosync``, ``consensus``, ``claims``) or to
     :class:`~nblabel.reviewing.widget.ReviewWidget` (``start``: first position in the queue,
     ``threshold``: initial confidence threshold, ``prefetch``, ``max_preview_side``,
-    ``assist``: exemplar proposals while drawing, on by default). The session is available as
-    ``widget.session``.
+    ``assist``: exemplar proposals while drawing, on by default; ``segmenter``: what click to
+    mask uses, GrabCut by default). The session is available as ``widget.session``.
 
     Labeling from scratch works the same: a dataset with no proposals field opens with drawing
     as the default action, ``classes=`` lists the box classes (more can be typed in the
@@ -114,5 +114,6 @@ def review(view: Any, **kwargs: Any) -> ReviewWidget:
     from nblabel.reviewing.widget import ReviewWidget
 
     widget_args = {k: kwargs.pop(k) for k in ("start", "threshold", "prefetch",
-                                              "max_preview_side", "assist") if k in kwargs}
+                                              "max_preview_side", "assist", "segmenter")
+                   if k in kwargs}
     return ReviewWidget(ReviewSession(view, **kwargs), **widget_args)

@@ -35,7 +35,7 @@ import anywidget
 import traitlets
 
 from nblabel.core import rules
-from nblabel.core.images import ImageLoadError, load_display_image
+from nblabel.core.images import ImageLoadError, load_display_image, load_rgb
 from nblabel.core.labels import IMAGE_LABEL_KEY, Action, Box, Decision, InvalidLabelError
 from nblabel.core.rules import can_finish_on_leave, visible
 from nblabel.reviewing import rows as rowlib
@@ -43,6 +43,7 @@ from nblabel.reviewing.assist import ExemplarAssist
 from nblabel.reviewing.keys import help_rows
 from nblabel.reviewing.session import ReviewSession, SampleState
 from nblabel.reviewing.syncer import DatabaseUnreachable, SyncStatus
+from nblabel.segmentation.base import Prompt, Segmenter
 from nblabel.store.journal import JournalError
 
 __all__ = ["KEYS", "ReviewWidget"]
@@ -98,6 +99,7 @@ class ReviewWidget(anywidget.AnyWidget):
         prefetch: int = 3,
         max_preview_side: int = 2560,
         assist: ExemplarAssist | bool = True,
+        segmenter: Segmenter | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(threshold=threshold, **kwargs)
@@ -107,6 +109,12 @@ class ReviewWidget(anywidget.AnyWidget):
                                               assist or None)
         #: Guards the rows on screen against the assistant's thread.
         self._screen = threading.RLock()
+        #: Click to mask (key ``s``): GrabCut unless a segmenter is given (e.g. a
+        #: :class:`~nblabel.segmentation.SAMSegmenter` when its weights are at hand).
+        self._segmenter = segmenter
+        #: The mask the last prompt made and not yet accepted: (sample id, box, PNG).
+        self._draft: tuple[str, Box, bytes] | None = None
+        self._full_image: tuple[str, Any] | None = None  # the image segmented on, full size
         self.state: SampleState | None = None
         #: Why the image on screen is not this reviewer's to review (another reviewer holds or
         #: finished it), or None when it is.
@@ -694,6 +702,69 @@ class ReviewWidget(anywidget.AnyWidget):
     def _on_redo(self, content: dict[str, Any], seq: int | None) -> None:
         self.redo(seq)
 
+    # -- click to mask ------------------------------------------------------------------------
+
+    @property
+    def segmenter(self) -> Segmenter:
+        if self._segmenter is None:
+            from nblabel.segmentation import GrabCutSegmenter
+
+            self._segmenter = GrabCutSegmenter()
+        return self._segmenter
+
+    def segment(self, prompt: Prompt, req: int = 0) -> tuple[Box, bytes] | None:
+        """Run the segmenter on the image on screen; the mask (or why there is none) goes to
+        the browser as a draft that ``accept_mask`` keeps."""
+        from nblabel.segmentation import SegmentationError, mask_label
+
+        state = self._current()
+        sid = state.sample_id
+        try:
+            if self._full_image is None or self._full_image[0] != sid:
+                self._full_image = (sid, load_rgb(state.filepath))
+            image = self._full_image[1]
+            mask = self.segmenter.segment(image, prompt, key=sid)
+            box, png = mask_label(mask, self.segmenter.name)
+        except (SegmentationError, ImageLoadError) as exc:
+            self._draft = None
+            self.message = f"no mask: {exc}"
+            self.send({"kind": "mask", "sample_id": sid, "req": req, "box": None,
+                       "error": str(exc)}, [])
+            return None
+        self._draft = (sid, box, png)
+        self.send({"kind": "mask", "sample_id": sid, "req": req, "box": _rounded(box),
+                   "error": None}, [png])
+        return box, png
+
+    def accept_mask(self, label: str, seconds: float | None = None,
+                    seq: int | None = None) -> Decision | None:
+        """Keep the draft mask as a new object of class ``label`` (an ``added`` decision)."""
+        draft = self._draft
+        if draft is None or self.state is None or draft[0] != self.state.sample_id:
+            self.message = "no mask to accept: click on an object first (s, then click)"
+            self._ack(seq)
+            return None
+        self._draft = None
+        _, box, png = draft
+        d = self.session.add(self.state, label, box, seconds_on_image=self._seconds(seconds),
+                             mask=png)
+        self._changed([d], select=d.key, seq=seq)
+        return d
+
+    def _on_segment(self, content: dict[str, Any], seq: int | None) -> None:
+        raw_box = content.get("box")
+        points = tuple((float(x), float(y), bool(pos)) for x, y, pos in content.get("points", []))
+        try:
+            box = Box(*(float(v) for v in raw_box)) if raw_box else None
+        except InvalidLabelError as exc:
+            self.message = f"no mask: {exc}"
+            return
+        self.segment(Prompt(box, points), int(content.get("req", 0)))
+
+    def _on_accept_mask(self, content: dict[str, Any], seq: int | None) -> None:
+        self.accept_mask(str(content.get("label") or (self.classes or ["object"])[0]),
+                         content.get("seconds"), seq)
+
     def _on_full_res(self, content: dict[str, Any], seq: int | None) -> None:
         self._send_full_res(str(content.get("sample_id")))
 
@@ -734,8 +805,11 @@ _HANDLERS: dict[str, Callable[[ReviewWidget, dict[str, Any], int | None], None]]
     "undo": ReviewWidget._on_undo,
     "redo": ReviewWidget._on_redo,
     "full_res": ReviewWidget._on_full_res,
+    "segment": ReviewWidget._on_segment,
+    "accept_mask": ReviewWidget._on_accept_mask,
 }
 #: Kinds that act on the image on screen: ignored (but answered) when it has changed since.
-_ON_SHOWN_SAMPLE = frozenset({"decide", "add", "accept_all", "classify"})
+_ON_SHOWN_SAMPLE = frozenset({"decide", "add", "accept_all", "classify", "segment",
+                              "accept_mask"})
 #: Every message kind Python sends (``FromPython`` in js/src/types.ts).
-SENT_KINDS = ("prefetch", "rows", "full_res")
+SENT_KINDS = ("prefetch", "rows", "full_res", "mask")

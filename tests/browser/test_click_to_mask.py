@@ -1,0 +1,78 @@
+"""Click to mask in the browser (real JupyterLab + Chromium) on the coins photo: s, a click on a
+coin, the mask is painted over the image, a second click refines it, Enter keeps it, and the
+mask lands in FiftyOne matching the coin's true mask (nblabel.demo.real)."""
+
+import uuid
+
+import fiftyone as fo
+import numpy as np
+import pytest
+from PIL import Image
+
+from nblabel.core.labels import Box, ImageSize
+from nblabel.core.masks import full_mask
+from nblabel.demo.real import coins
+from tests.browser.helpers import eventually, focus, review_cells, to_client, wait_widget
+
+
+@pytest.fixture
+def coins_photo(tmp_path):
+    real = coins()
+    path = tmp_path / "coins.png"
+    Image.fromarray(real.pixels).save(path)
+    ds = fo.Dataset(f"click-{uuid.uuid4().hex[:8]}")
+    ds.add_sample(fo.Sample(filepath=str(path)))
+    yield ds, real
+    ds.delete()
+
+
+def _click(page, x, y, shift=False):
+    cx, cy = to_client(page, x, y)
+    if shift:
+        page.keyboard.down("Shift")
+    page.mouse.click(cx, cy)
+    if shift:
+        page.keyboard.up("Shift")
+
+
+def _wait_mask(page, req_before):
+    page.wait_for_function(
+        "(r) => { const d = document.querySelector('.nblabel-root').dataset;"
+        " return d.maskReq && Number(d.maskReq) > r && !d.maskPending; }",
+        arg=req_before, timeout=30_000)
+    return int(page.locator(".nblabel-root").get_attribute("data-mask-req"))
+
+
+def test_click_to_mask_then_keep_it(coins_photo, open_notebook):
+    ds, real = coins_photo
+    page = open_notebook("click.ipynb", review_cells(ds.name, classes=["coin"], assist=False))
+    wait_widget(page)
+    focus(page)
+    page.keyboard.press("s")
+    root = page.locator(".nblabel-root")
+    assert root.get_attribute("data-segmenting") == "true"
+    k = 5
+    b = real.boxes[k]
+    _click(page, b.x + b.w / 2, b.y + b.h / 2)
+    req = _wait_mask(page, 0)
+    assert root.get_attribute("data-mask-error") is None
+    # A negative click outside the coin refines (the answer to the latest prompt is shown).
+    _click(page, b.x2 + 6, b.y2 + 6, shift=True)
+    _wait_mask(page, req)
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector(\".nblabel-box[data-status='added']\")"
+                           " && !document.querySelector('.nblabel-root').dataset.saving")
+    eventually(lambda: _gt(ds), 30, "the mask in FiftyOne")
+    (det,) = _gt(ds)
+    size = ImageSize(384, 303)
+    got = full_mask(det.mask, Box.from_relative(det.bounding_box, size), size)
+    truth = real.mask(k)
+    iou = np.logical_and(got, truth).sum() / np.logical_or(got, truth).sum()
+    assert iou > 0.85, iou
+    assert det.label == "coin"
+
+
+def _gt(ds):
+    ds.reload()
+    s = ds.first()
+    return s.ground_truth.detections if s.has_field("ground_truth") and s.ground_truth else []
