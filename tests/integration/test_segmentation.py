@@ -200,3 +200,44 @@ def test_missing_sam_weights_offline_say_so(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SegmentationError, match=r"cannot load the segmenter 'mobile_sam.pt'"):
         SAMSegmenter("mobile_sam.pt")
+
+
+def test_widget_click_to_mask_messages_and_bad_prompts(tmp_path, journal):
+    """The messages the browser sends: a mask comes back as a draft, a bad prompt gets a
+    message naming it and no mask, accepting with no draft says so, and nothing is lost."""
+    import nblabel
+
+    real = coins()
+    path = tmp_path / "coins.png"
+    Image.fromarray(real.pixels).save(path)
+    ds = fo.Dataset(f"clickw-{uuid.uuid4().hex[:8]}")
+    ds.add_sample(fo.Sample(filepath=str(path)))
+    try:
+        w = nblabel.review(ds, journal=journal, classes=["coin"], assist=False)
+        sent = []
+        w.send = lambda content, buffers=None: sent.append((content, buffers))
+
+        def msg(**content):
+            w._on_message(w, content, [])
+
+        msg(kind="accept_mask", seq=1, sample_id=w.sample_id, label="coin", seconds=1.0)
+        assert "no mask to accept" in w.message
+        msg(kind="segment", sample_id=w.sample_id, req=1, box=[10, 10, 0, 5], points=[])
+        (content, buffers), = [s for s in sent if s[0].get("kind") == "mask"]
+        assert content["error"] and "zero size" in content["error"] and buffers == []
+        assert "no mask" in w.message
+        b = real.boxes[4]
+        msg(kind="segment", sample_id=w.sample_id, req=2, box=None,
+            points=[[b.x + b.w / 2, b.y + b.h / 2, True]])
+        content, buffers = [s for s in sent if s[0].get("kind") == "mask"][-1]
+        assert content["req"] == 2 and content["error"] is None and buffers[0][:4] == b"\x89PNG"
+        mbox = Box(*content["box"])
+        assert mbox.iou(b) > 0.8
+        msg(kind="accept_mask", seq=2, sample_id=w.sample_id, label="coin", seconds=2.0)
+        (row,) = w.boxes
+        assert row["status"] == "added" and row["mask"] is not None
+        msg(kind="undo", seq=3)
+        assert w.boxes == [], "one undo takes the masked object back"
+        w.close()
+    finally:
+        ds.delete()

@@ -115,6 +115,7 @@ class ReviewWidget(anywidget.AnyWidget):
         #: The mask the last prompt made and not yet accepted: (sample id, box, PNG).
         self._draft: tuple[str, Box, bytes] | None = None
         self._full_image: tuple[str, Any] | None = None  # the image segmented on, full size
+        self._segmented = False  # click to mask used: prepare the next images ahead
         self.state: SampleState | None = None
         #: Why the image on screen is not this reviewer's to review (another reviewer holds or
         #: finished it), or None when it is.
@@ -214,6 +215,10 @@ class ReviewWidget(anywidget.AnyWidget):
             self.send({"kind": "prefetch", **content}, buffers)
             self._sent.add(sample_id)
             self._prefetched[sample_id] = digest
+            if self._segmented and state.image is not None:
+                # Click to mask is in use: the segmenter's per-image work (a SAM encoder) is
+                # done ahead for the next images, off the kernel's thread.
+                self.segmenter.prepare(load_rgb(state.filepath), key=sample_id)
         except Exception as exc:  # prefetch is an optimisation: the key press loads it anyway
             log.debug("prefetch of %s failed: %s", sample_id, exc)
 
@@ -719,6 +724,7 @@ class ReviewWidget(anywidget.AnyWidget):
 
         state = self._current()
         sid = state.sample_id
+        self._segmented = True
         try:
             if self._full_image is None or self._full_image[0] != sid:
                 self._full_image = (sid, load_rgb(state.filepath))

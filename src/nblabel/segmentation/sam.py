@@ -9,6 +9,7 @@ does not fit this prompt-per-click interface and is not wrapped.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +58,9 @@ class SAMSegmenter:
         self.cache = cache
         self._features: OrderedDict[str, Any] = OrderedDict()
         self._on: str | None = None  # whose features the predictor holds
+        #: One user of the predictor at a time (the widget encodes the next images in its
+        #: prefetch thread while clicks are answered in the kernel's).
+        self._lock = threading.Lock()
 
     def _bgr(self, image: Image.Image) -> np.ndarray:
         return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
@@ -64,14 +68,15 @@ class SAMSegmenter:
     def prepare(self, image: Image.Image, key: str | None = None) -> None:
         """Encode ``image`` (once per ``key``) and keep its features."""
         key = key if key is not None else str(id(image))
-        if key in self._features:
-            self._features.move_to_end(key)
-            return
-        self.predictor.set_image(self._bgr(image))
-        self._features[key] = self.predictor.features
-        self._on = key
-        while len(self._features) > self.cache:
-            self._features.popitem(last=False)
+        with self._lock:
+            if key in self._features:
+                self._features.move_to_end(key)
+                return
+            self.predictor.set_image(self._bgr(image))
+            self._features[key] = self.predictor.features
+            self._on = key
+            while len(self._features) > self.cache:
+                self._features.popitem(last=False)
 
     def segment(self, image: Image.Image, prompt: Prompt, key: str | None = None
                 ) -> np.ndarray:
@@ -80,7 +85,11 @@ class SAMSegmenter:
         key = key if key is not None else str(id(image))
         if key not in self._features:
             self.prepare(image, key)
-        elif self._on != key:  # the image, without encoding it again
+        with self._lock:
+            return self._decode(image, prompt, key)
+
+    def _decode(self, image: Image.Image, prompt: Prompt, key: str) -> np.ndarray:
+        if self._on != key:  # the image, without encoding it again
             self.predictor.setup_source(self._bgr(image))
             self.predictor.features = self._features[key]
             self._on = key
