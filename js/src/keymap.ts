@@ -6,7 +6,8 @@ export type KeyAction =
   | "next_box" | "prev_box" | "accept" | "reject" | "accept_all" | "relabel" | "draw"
   | "select_shown" | "escape" | "next_image" | "prev_image" | "undo" | "redo" | "hide_decided"
   | "only_class" | "labels" | "threshold_down" | "threshold_up" | "zoom_in" | "zoom_out" | "fit"
-  | "actual_pixels" | "mode" | "classify" | "image_class" | "segment" | "help";
+  | "actual_pixels" | "mode" | "classify" | "image_class" | "segment" | "brush"
+  | "help";
 
 export interface Binding {
   action: KeyAction;

@@ -30,6 +30,10 @@ export interface PointerHost {
   segmenting(): boolean;
   segmentPoint(x: number, y: number, positive: boolean): void;
   segmentBox(box: Box4): void;
+  /** Brush mode: a drag paints (Shift: erases) the selected mask, sent on release. */
+  brushing(): boolean;
+  brushPoint(x: number, y: number, erase: boolean, first: boolean): void;
+  brushEnd(): void;
 }
 
 export function attachPointer(host: PointerHost): () => void {
@@ -49,6 +53,11 @@ export function attachPointer(host: PointerHost): () => void {
     if (e.button === 1) {
       host.drag = { kind: "pan", start: [sx, sy], t: [host.view.tx, host.view.ty] };
       root.classList.add("nblabel-panning");
+      return;
+    }
+    if (host.brushing()) {
+      host.drag = { kind: "draw", start: [ix, iy], box: null };
+      host.brushPoint(ix, iy, e.shiftKey, true);
       return;
     }
     if (host.drawing() || host.segmenting()) {
@@ -103,6 +112,10 @@ export function attachPointer(host: PointerHost): () => void {
       return;
     }
     const [ix, iy] = imagePoint(e);
+    if (drag.kind === "draw" && host.brushing()) {
+      host.brushPoint(ix, iy, e.shiftKey, false);
+      return;
+    }
     if (drag.kind === "draw") {
       drag.box = boxFromCorners(drag.start[0], drag.start[1], ix, iy);
       host.liveChanged();
@@ -131,7 +144,9 @@ export function attachPointer(host: PointerHost): () => void {
     host.drag = null;
     root.classList.remove("nblabel-panning");
     if (!drag) return;
-    if (drag.kind === "draw" && host.segmenting()) {
+    if (drag.kind === "draw" && host.brushing()) {
+      host.brushEnd();
+    } else if (drag.kind === "draw" && host.segmenting()) {
       const big = drag.box && drag.box[2] * host.view.scale >= 3 && drag.box[3] * host.view.scale >= 3;
       if (big && drag.box) host.segmentBox(drag.box);
       else host.segmentPoint(...imagePoint(e), !e.shiftKey);

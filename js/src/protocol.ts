@@ -8,7 +8,8 @@ import {
 
 /** Every kind the browser sends (tests compare it with Python's dispatch table). */
 export const TO_PYTHON_KINDS = ["hello", "go", "goto", "decide", "add", "accept_all", "classify",
-  "add_class", "undo", "redo", "full_res", "segment", "accept_mask"] as const satisfies readonly ToPython["kind"][];
+  "add_class", "undo", "redo", "full_res", "segment", "accept_mask",
+  "paint"] as const satisfies readonly ToPython["kind"][];
 
 function floats(buffers: readonly DataView[], i: number, n: number, width: number): Float32Array {
   const view = buffers[i];
@@ -89,6 +90,9 @@ export function createSender(model: AnyModel<ModelTraits>) {
     segment: (sampleId: string, req: number, box: Box4 | null,
       points: [number, number, boolean][]) =>
       send({ kind: "segment", sample_id: sampleId, req, box, points }),
+    paint: (sampleId: string, key: string, stroke: [number, number][], radius: number,
+      erase: boolean) =>
+      send({ kind: "paint", seq: ++seq, sample_id: sampleId, key, stroke, radius, erase }),
     acceptMask: (sampleId: string, label: string, seconds: number) =>
       send({ kind: "accept_mask", seq: ++seq, sample_id: sampleId, label, seconds }),
     undo: () => send({ kind: "undo", seq: ++seq }),

@@ -340,6 +340,8 @@ export interface Live {
   draft: Box4 | null; // box being drawn
   /** Click to mask: the prompt (box, points) and the draft mask Python made for it. */
   seg: SegDraft | null;
+  /** A brush stroke on its way (image pixels). */
+  brush: { points: [number, number][]; radius: number; erase: boolean } | null;
 }
 
 export interface SegDraft {
@@ -450,6 +452,17 @@ export class LiveLayer {
         g.strokeStyle = "#ffffff";
         g.stroke();
       }
+    }
+    if (live.brush && live.brush.points.length) {
+      const g = this.g;
+      g.globalAlpha = 0.5;
+      g.fillStyle = live.brush.erase ? "#000000" : "#ffffff";
+      for (const [x, y] of live.brush.points) {
+        g.beginPath();
+        g.arc(p.X(x), p.Y(y), Math.max(1, live.brush.radius * k), 0, 2 * Math.PI);
+        g.fill();
+      }
+      g.globalAlpha = 1;
     }
     for (const [b, dash] of [[live.band, [4, 3]], [live.draft, [5, 3]]] as const) {
       if (!b) continue;

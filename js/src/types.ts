@@ -114,6 +114,8 @@ export type ToPython =
   | { kind: "segment"; sample_id: string; req: number; box: Box4 | null;
       points: [number, number, boolean][] }
   | { kind: "accept_mask"; seq: number; sample_id: string; label: string; seconds: number }
+  | { kind: "paint"; seq: number; sample_id: string; key: string; stroke: [number, number][];
+      radius: number; erase: boolean }
   | { kind: "undo"; seq: number }
   | { kind: "redo"; seq: number }
   | { kind: "full_res"; sample_id: string };

@@ -50,6 +50,8 @@ export class ReviewView {
   /** The class of the next box drawn (the class list while drawing, or a class just added). */
   private drawClass: string | null = null;
   /** Click to mask: on or off, the last request's number, the prompt and Python's mask. */
+  /** Brush mode: the stroke on its way, its radius (image pixels) and whether it erases. */
+  private brush = { on: false, points: [] as [number, number][], radius: 4, erase: false };
   private seg: { on: boolean; req: number; sentAt: number; draft: SegDraft } = {
     on: false, req: 0, sentAt: 0, draft: { box: null, points: [], mask: null, maskBox: null },
   };
@@ -147,6 +149,7 @@ export class ReviewView {
         band: drag && drag.kind === "band" ? drag.box : null,
         draft: drag && drag.kind === "draw" ? drag.box : null,
         seg: this.seg.on ? this.seg.draft : null,
+        brush: this.brush.on ? this.brush : null,
       });
       this.minimap.draw(this.view, W, H);
     });
@@ -474,6 +477,10 @@ export class ReviewView {
       this.selectionChanged(false);
     },
     escape: () => {
+      if (this.brush.on) {
+        this.setBrushing(false);
+        return;
+      }
       if (this.seg.on) {
         const d = this.seg.draft;
         if (d.box || d.points.length) this.clearSegment();
@@ -522,6 +529,7 @@ export class ReviewView {
       if (pick) this.classify(pick[0]);
     },
     segment: () => this.setSegmenting(!this.seg.on),
+    brush: () => this.setBrushing(!this.brush.on),
     help: () => this.c.root.classList.toggle("nblabel-show-help"),
   };
 
@@ -578,6 +586,7 @@ export class ReviewView {
   // ---- click to mask ---------------------------------------------------------------------
   private setSegmenting(on: boolean): void {
     this.seg.on = on;
+    if (on && this.brush.on) this.setBrushing(false);
     this.clearSegment();
     if (on) {
       this.ui.drawing = false;
@@ -588,6 +597,18 @@ export class ReviewView {
     }
     this.c.root.classList.toggle("nblabel-segmenting", on);
     this.c.root.dataset.segmenting = String(on);
+    this.liveChanged();
+  }
+
+  private setBrushing(on: boolean): void {
+    if (on && this.seg.on) this.setSegmenting(false);
+    this.brush.on = on;
+    this.brush.points = [];
+    // About 1 % of the image's smaller side, at least 2 px.
+    this.brush.radius = Math.max(2, Math.round(Math.min(this.width, this.height) / 100));
+    this.ui.drawing = on ? false : this.drawFirst;
+    this.c.root.classList.toggle("nblabel-drawing", this.ui.drawing);
+    this.c.root.dataset.brushing = String(on);
     this.liveChanged();
   }
 
@@ -678,6 +699,25 @@ export class ReviewView {
       root: this.c.root,
       drawing: () => this.ui.drawing,
       segmenting: () => this.seg.on,
+      brushing: () => this.brush.on,
+      brushPoint: (x, y, erase, first) => {
+        if (first) this.brush.points = [];
+        this.brush.erase = erase;
+        this.brush.points.push([x, y]);
+        this.liveChanged();
+      },
+      brushEnd: () => {
+        const pts = this.brush.points;
+        const key = this.selected;
+        this.brush.points = [];
+        if (!pts.length || !key || !this.store.sampleId) return;
+        const erase = this.brush.erase;
+        const radius = this.brush.radius;
+        this.whenAnswered(() => {
+          this.send.paint(this.store.sampleId!, key, pts, radius, erase);
+          this.sent();
+        });
+      },
       segmentPoint: (x, y, positive) => {
         if (x < 0 || y < 0 || x >= this.width || y >= this.height) return; // Python also checks
         this.seg.draft.points.push([x, y, positive]);

@@ -70,6 +70,20 @@ def test_click_to_mask_then_keep_it(coins_photo, open_notebook):
     iou = np.logical_and(got, truth).sum() / np.logical_or(got, truth).sum()
     assert iou > 0.85, iou
     assert det.label == "coin"
+    # Brush: e, a drag to the right of the coin paints; sent once on release, one decision.
+    area = int((det.mask > 0).sum())
+    page.keyboard.press("Escape")  # leave click to mask
+    page.keyboard.press("e")
+    assert root.get_attribute("data-brushing") == "true"
+    cy = b.y + b.h / 2
+    sx, sy = to_client(page, b.x2 - 3, cy)
+    ex, ey = to_client(page, b.x2 + 15, cy)
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move(ex, ey, steps=6)
+    page.mouse.up()
+    eventually(lambda: _gt(ds) and int((_gt(ds)[0].mask > 0).sum()) > area + 30, 30,
+               "the painted mask in FiftyOne")
 
 
 def _gt(ds):

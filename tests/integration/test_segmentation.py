@@ -241,3 +241,50 @@ def test_widget_click_to_mask_messages_and_bad_prompts(tmp_path, journal):
         w.close()
     finally:
         ds.delete()
+
+
+def test_brush_and_eraser_strokes_edit_a_mask_one_undo_each(tmp_path, journal):
+    import nblabel
+
+    real = coins()
+    path = tmp_path / "coins.png"
+    Image.fromarray(real.pixels).save(path)
+    ds = fo.Dataset(f"brush-{uuid.uuid4().hex[:8]}")
+    ds.add_sample(fo.Sample(filepath=str(path)))
+    try:
+        w = nblabel.review(ds, journal=journal, classes=["coin"], assist=False)
+        w.send = lambda content, buffers=None: None
+
+        def msg(**content):
+            w._on_message(w, content, [])
+
+        b = real.boxes[4]
+        msg(kind="segment", sample_id=w.sample_id, req=1, box=None,
+            points=[[b.x + b.w / 2, b.y + b.h / 2, True]])
+        msg(kind="accept_mask", seq=1, sample_id=w.sample_id, label="coin", seconds=1.0)
+        (row,) = w.boxes
+        key, area = row["key"], decode_mask(row["mask"]).sum()
+        # A stroke to the right of the coin: the mask grows and the box follows it.
+        stroke = [[b.x2 - 2, b.y + b.h / 2], [b.x2 + 20, b.y + b.h / 2]]
+        msg(kind="paint", seq=2, sample_id=w.sample_id, key=key, stroke=stroke, radius=4,
+            erase=False)
+        (row,) = w.boxes
+        assert row["key"] == key and decode_mask(row["mask"]).sum() > area
+        assert row["box"][0] + row["box"][2] >= b.x2 + 20
+        grown = decode_mask(row["mask"]).sum()
+        msg(kind="paint", seq=3, sample_id=w.sample_id, key=key,
+            stroke=[[b.x + b.w / 2, b.y + 2], [b.x + b.w / 2, b.y2 - 2]], radius=3, erase=True)
+        (row,) = w.boxes
+        assert decode_mask(row["mask"]).sum() < grown, "the eraser takes pixels away"
+        msg(kind="undo", seq=4)
+        (row,) = w.boxes
+        assert decode_mask(row["mask"]).sum() == grown, "one undo per stroke"
+        msg(kind="paint", seq=5, sample_id=w.sample_id, key="nope", stroke=[[1, 1]], radius=2,
+            erase=False)
+        assert "brush paints masks of boxes drawn here" in w.message
+        w.session.flush()
+        (det,) = ds.first().ground_truth.detections
+        assert (det.mask > 0).sum() == grown
+        w.close()
+    finally:
+        ds.delete()

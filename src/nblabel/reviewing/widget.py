@@ -757,6 +757,52 @@ class ReviewWidget(anywidget.AnyWidget):
         self._changed([d], select=d.key, seq=seq)
         return d
 
+    def paint_mask(self, key: str, stroke: Sequence[Sequence[float]], radius: float,
+                   erase: bool = False, seq: int | None = None) -> Decision | None:
+        """One brush (or eraser) stroke on the mask of a box drawn on this image: the
+        stroke's discs are added to (taken from) its mask, the box follows the mask; one
+        decision, so one undo step per stroke."""
+        import cv2
+        import numpy as np
+
+        from nblabel.core.images import decode_mask
+        from nblabel.core.masks import full_mask
+        from nblabel.segmentation import SegmentationError, mask_label
+
+        state = self._current()
+        d = self.session.decisions(state.sample_id).get(key)
+        if d is None or d.action is not Action.ADDED or d.box is None or state.size is None:
+            self.message = "the brush paints masks of boxes drawn here (s, click, Enter first)"
+            self._ack(seq)
+            return None
+        size = state.size
+        mask = (full_mask(np.asarray(decode_mask(d.mask)), d.box, size) if d.mask is not None
+                else np.zeros((size.height, size.width), bool))
+        canvas = mask.astype(np.uint8)
+        pts = [(round(float(x)), round(float(y))) for x, y in stroke]
+        r = max(1, round(float(radius)))
+        for a, b in zip(pts, pts[1:] or pts, strict=False):
+            cv2.line(canvas, a, b, 0 if erase else 1, 2 * r)
+            cv2.circle(canvas, b, r, 0 if erase else 1, -1)
+        if pts:
+            cv2.circle(canvas, pts[0], r, 0 if erase else 1, -1)
+        try:
+            box, png = mask_label(canvas > 0, "the eraser")
+        except SegmentationError as exc:
+            self.message = f"{exc}: reject the box to delete it"
+            self._ack(seq)
+            return None
+        new = Decision.add(state.sample_id, size, d.label or "object", box, key=d.key,
+                           mask=png, reviewer=self.session.reviewer,
+                           seconds_on_image=self.seconds_on_image())
+        self.session.record(new)  # same key: replaces the box's decision, one undo step
+        self._changed([new], select=new.key, seq=seq)
+        return new
+
+    def _on_paint(self, content: dict[str, Any], seq: int | None) -> None:
+        self.paint_mask(str(content.get("key", "")), content.get("stroke") or [],
+                        float(content.get("radius", 4)), bool(content.get("erase")), seq)
+
     def _on_segment(self, content: dict[str, Any], seq: int | None) -> None:
         raw_box = content.get("box")
         points = tuple((float(x), float(y), bool(pos)) for x, y, pos in content.get("points", []))
@@ -813,9 +859,10 @@ _HANDLERS: dict[str, Callable[[ReviewWidget, dict[str, Any], int | None], None]]
     "full_res": ReviewWidget._on_full_res,
     "segment": ReviewWidget._on_segment,
     "accept_mask": ReviewWidget._on_accept_mask,
+    "paint": ReviewWidget._on_paint,
 }
 #: Kinds that act on the image on screen: ignored (but answered) when it has changed since.
 _ON_SHOWN_SAMPLE = frozenset({"decide", "add", "accept_all", "classify", "segment",
-                              "accept_mask"})
+                              "accept_mask", "paint"})
 #: Every message kind Python sends (``FromPython`` in js/src/types.ts).
 SENT_KINDS = ("prefetch", "rows", "full_res", "mask")
