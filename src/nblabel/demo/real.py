@@ -120,18 +120,13 @@ def write_tiles(image: RealImage, out_dir: str | os.PathLike[str], tile: int,
     tile when at least ``min_visible`` of its box lies inside it (clipped there)."""
     from PIL import Image
 
-    from nblabel.sources.sliced import tile_grid
+    from nblabel.sources.sliced import in_tile, tile_grid
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tiles = []
     for k, (x, y, w, h) in enumerate(tile_grid(image.size, tile, 0.0)):
-        objects = []
-        for b in image.boxes:
-            x1, y1 = max(b.x, x), max(b.y, y)
-            x2, y2 = min(b.x2, x + w), min(b.y2, y + h)
-            if x2 > x1 and y2 > y1 and (x2 - x1) * (y2 - y1) >= min_visible * b.area:
-                objects.append((image.label, Box(x1 - x, y1 - y, x2 - x1, y2 - y1)))
+        objects = in_tile([(image.label, b) for b in image.boxes], (x, y, w, h), min_visible)
         path = out / f"{image.name}-{k:03d}.png"
         Image.fromarray(image.pixels[y:y + h, x:x + w]).save(path)
         tiles.append(SyntheticImage(path, w, h, tuple(objects)))

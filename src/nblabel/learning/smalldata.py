@@ -167,7 +167,7 @@ def tile_split(root: str | os.PathLike[str], split: str, tile: int, *, overlap: 
     from PIL import Image
 
     from nblabel.core.labels import ImageSize
-    from nblabel.sources.sliced import tile_grid
+    from nblabel.sources.sliced import in_tile, tile_grid
 
     root = Path(root)
     tiled = 0
@@ -178,12 +178,7 @@ def tile_split(root: str | os.PathLike[str], split: str, tile: int, *, overlap: 
             rgb = im.convert("RGB")
         pieces = []
         for k, (x, y, w, h) in enumerate(tile_grid(ImageSize(*rgb.size), tile, overlap)):
-            objects = []
-            for c, b in item.objects:
-                x1, y1 = max(b.x, x), max(b.y, y)
-                x2, y2 = min(b.x2, x + w), min(b.y2, y + h)
-                if x2 > x1 and y2 > y1 and (x2 - x1) * (y2 - y1) >= min_visible * b.area:
-                    objects.append((c, Box(x1 - x, y1 - y, x2 - x1, y2 - y1)))
+            objects = in_tile(item.objects, (x, y, w, h), min_visible)
             path = item.path.with_name(f"{item.path.stem}-tile{k:03d}.png")
             rgb.crop((x, y, x + w, y + h)).save(path)
             pieces.append(Labeled(path, tuple(objects)))

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from nblabel.core.labels import InvalidLabelError, Proposal
+from nblabel.core.labels import Box, InvalidLabelError, Proposal
 from nblabel.sources.base import ProposalError, ProposalSource, _Wrapper
 
 if TYPE_CHECKING:
@@ -62,10 +62,8 @@ def relabel_inside(label: str, inside: str, new_label: str, cover: float = 0.9) 
     return _named(rule, f"relabel_inside({label!r} in {inside!r} -> {new_label!r})")
 
 
-def _covered(p: Proposal, outer: object) -> float:
-    from nblabel.core.labels import Box
-
-    assert isinstance(outer, Box)
+def _covered(p: Proposal, outer: Box) -> float:
+    """Share of ``p``'s box inside ``outer``."""
     w = min(p.box.x2, outer.x2) - max(p.box.x, outer.x)
     h = min(p.box.y2, outer.y2) - max(p.box.y, outer.y)
     return max(0.0, w) * max(0.0, h) / p.box.area if p.box.area > 0 else 0.0

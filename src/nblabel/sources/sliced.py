@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from nblabel.core.labels import Box, ImageSize, Proposal
 from nblabel.sources.base import ProposalError, ProposalSource, _Wrapper
@@ -34,9 +34,10 @@ from nblabel.sources.base import ProposalError, ProposalSource, _Wrapper
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["SlicedSource", "merge_tiles", "tile_grid"]
+__all__ = ["SlicedSource", "in_tile", "merge_tiles", "tile_grid"]
 
 MERGES = ("union", "wbf")
+T = TypeVar("T")
 
 
 def tile_grid(size: ImageSize, tile: int, overlap: float) -> list[tuple[int, int, int, int]]:
@@ -56,6 +57,20 @@ def tile_grid(size: ImageSize, tile: int, overlap: float) -> list[tuple[int, int
 
     return [(x, y, min(tile, size.width), min(tile, size.height))
             for y in starts(size.height) for x in starts(size.width)]
+
+
+def in_tile(objects: Sequence[tuple[T, Box]], tile: tuple[int, int, int, int],
+            min_visible: float = 0.5) -> list[tuple[T, Box]]:
+    """The objects (anything paired with a box) at least ``min_visible`` inside ``tile``
+    ``(x, y, w, h)``, their boxes clipped to it, in the tile's pixels."""
+    x, y, w, h = tile
+    out = []
+    for item, b in objects:
+        x1, y1 = max(b.x, x), max(b.y, y)
+        x2, y2 = min(b.x2, x + w), min(b.y2, y + h)
+        if x2 > x1 and y2 > y1 and (x2 - x1) * (y2 - y1) >= min_visible * b.area:
+            out.append((item, Box(x1 - x, y1 - y, x2 - x1, y2 - y1)))
+    return out
 
 
 def _ios(a: Box, b: Box) -> float:
