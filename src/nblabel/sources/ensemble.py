@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 from nblabel.core.geometry import greedy_clusters
 from nblabel.sources.base import ProposalError, ProposalSource
 
-__all__ = ["EnsembleSource"]
+__all__ = ["EnsembleSource", "fuse_boxes"]
 
 log = logging.getLogger(__name__)
 
@@ -95,34 +95,41 @@ class EnsembleSource:
         return [Proposal(label, box, min(fused[label], 1.0), source=self.name, scores=fused,
                          agreement=agreement)]
     def _fuse(self, members: list[list[Proposal]]) -> list[Proposal]:
-        total = sum(self.weights)
-        tagged = sorted(
-            ((p, k) for k, props in enumerate(members) for p in props),
-            key=lambda pk: -(pk[0].confidence or 0.0) * self.weights[pk[1]],
-        )
-        groups = greedy_clusters(
-            tagged, lambda pk: pk[0].box.as_list(), min_iou=self.iou,
-            centre=lambda items: self._mean_box(items).as_list(),
-            can_join=lambda items, pk: items[0][0].label == pk[0].label,
-        )
-        clusters = [(self._mean_box(items) if len(items) > 1 else items[0][0].box,
-                     items[0][0].label, items) for items in groups]
-        fused_props = []
-        for box, label, items in clusters:
-            voters = {k for _, k in items}
-            vote_weight = sum(self.weights[k] for k in voters)
-            w = [self.weights[k] for _, k in items]
-            conf = sum((p.confidence or 0.0) * wi for (p, _), wi in zip(items, w, strict=True))
-            conf = conf / sum(w) * vote_weight / total
-            fused_props.append(Proposal(label, box, min(conf, 1.0), source=self.name,
-                                        agreement=len(voters) / len(self.sources)))
-        return fused_props
+        return fuse_boxes(members, self.weights, self.iou, self.name)
 
-    def _mean_box(self, items: list[tuple[Proposal, int]]) -> Box:
-        w = [(p.confidence or 1e-6) * self.weights[k] for p, k in items]
-        s = sum(w)
-        x1 = sum(p.box.x * wi for (p, _), wi in zip(items, w, strict=True)) / s
-        y1 = sum(p.box.y * wi for (p, _), wi in zip(items, w, strict=True)) / s
-        x2 = sum(p.box.x2 * wi for (p, _), wi in zip(items, w, strict=True)) / s
-        y2 = sum(p.box.y2 * wi for (p, _), wi in zip(items, w, strict=True)) / s
-        return Box.from_xyxy(x1, y1, x2, y2)
+
+def fuse_boxes(members: Sequence[Sequence[Proposal]], weights: Sequence[float], iou: float,
+               name: str) -> list[Proposal]:
+    """Weighted box fusion of the members' proposals of one image (the rule in
+    :class:`EnsembleSource`'s doc); one member fuses its own overlapping boxes."""
+    total = sum(weights)
+    tagged = sorted(
+        ((p, k) for k, props in enumerate(members) for p in props),
+        key=lambda pk: -(pk[0].confidence or 0.0) * weights[pk[1]],
+    )
+    groups = greedy_clusters(
+        tagged, lambda pk: pk[0].box.as_list(), min_iou=iou,
+        centre=lambda items: _mean_box(items, weights).as_list(),
+        can_join=lambda items, pk: items[0][0].label == pk[0].label,
+    )
+    fused = []
+    for items in groups:
+        box = _mean_box(items, weights) if len(items) > 1 else items[0][0].box
+        voters = {k for _, k in items}
+        vote_weight = sum(weights[k] for k in voters)
+        w = [weights[k] for _, k in items]
+        conf = sum((p.confidence or 0.0) * wi for (p, _), wi in zip(items, w, strict=True))
+        conf = conf / sum(w) * vote_weight / total
+        fused.append(Proposal(items[0][0].label, box, min(conf, 1.0), source=name,
+                              agreement=len(voters) / len(members)))
+    return fused
+
+
+def _mean_box(items: list[tuple[Proposal, int]], weights: Sequence[float]) -> Box:
+    w = [(p.confidence or 1e-6) * weights[k] for p, k in items]
+    s = sum(w)
+    x1 = sum(p.box.x * wi for (p, _), wi in zip(items, w, strict=True)) / s
+    y1 = sum(p.box.y * wi for (p, _), wi in zip(items, w, strict=True)) / s
+    x2 = sum(p.box.x2 * wi for (p, _), wi in zip(items, w, strict=True)) / s
+    y2 = sum(p.box.y2 * wi for (p, _), wi in zip(items, w, strict=True)) / s
+    return Box.from_xyxy(x1, y1, x2, y2)

@@ -24,7 +24,6 @@ and FiftyOne use). The whole image at 1280 px found only 24.5 % of the small obj
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
@@ -96,10 +95,9 @@ def merge_tiles(proposals: Sequence[Proposal], how: str = "union", match: float 
     order = sorted(range(len(proposals)), key=lambda i: -(proposals[i].confidence or 0.0))
     ordered = [proposals[i] for i in order]
     if how == "wbf":
-        from nblabel.sources.ensemble import EnsembleSource
+        from nblabel.sources.ensemble import fuse_boxes
 
-        fuse = EnsembleSource([_Null()], iou=match, name=source)  # type: ignore[list-item]
-        return fuse._fuse([ordered])
+        return fuse_boxes([ordered], [1.0], match, source)
     groups: list[list[Proposal]] = []
     leaders_cut: list[bool] = []
     for i in order:
@@ -135,17 +133,6 @@ def _touches_inner_edge(box: Box, x: int, y: int, w: int, h: int, size: ImageSiz
     return ((box.x <= margin and x > 0) or (box.y <= margin and y > 0)
             or (box.x2 >= w - margin and x + w < size.width)
             or (box.y2 >= h - margin and y + h < size.height))
-
-
-class _Null:
-    """A stand-in member, so the tiles' boxes fuse by the ensemble's WBF rule."""
-
-    name = "tiles"
-    task = "detect"
-    dropped = 0
-
-    def __init__(self) -> None:
-        self.unmapped: Counter[str] = Counter()
 
 
 class SlicedSource(_Wrapper):
