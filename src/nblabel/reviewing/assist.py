@@ -20,7 +20,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nblabel.core.images import load_rgb
 from nblabel.core.labels import Action, Box, ImageSize
@@ -52,6 +52,9 @@ class ExemplarAssist:
         self._version = 0  # grows with every image learned from
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nblabel-assist")
+        #: The image worked on last, and its pixel features once computed: every drawn box
+        #: on an image would otherwise read and filter it again.
+        self._last: tuple[str, Image.Image, Any] | None = None
         #: The last error (an exemplar outside the image, a failed fit), for the widget.
         self.error: str | None = None
 
@@ -64,17 +67,31 @@ class ExemplarAssist:
                 if d.action in (Action.ADDED, Action.EDITED, Action.ACCEPTED)
                 and d.box is not None and d.label]
 
+    def _image(self, state: SampleState) -> Image.Image:
+        """The sample's image, read once while it is the one worked on (holds the lock)."""
+        if self._last is None or self._last[0] != state.sample_id:
+            self._last = (state.sample_id, load_rgb(state.filepath), None)
+        return self._last[1]
+
+    def _features(self, state: SampleState, image: Image.Image) -> Any:
+        """:func:`~nblabel.sources.exemplar.pixel_features` of the image, computed once."""
+        from nblabel.sources.exemplar import _rgb, pixel_features
+
+        if self._last is None or self._last[0] != state.sample_id:
+            self._last = (state.sample_id, image, None)
+        if self._last[2] is None:
+            self._last = (state.sample_id, image, pixel_features(_rgb(image)))
+        return self._last[2]
+
     def _learn(self, session: ReviewSession, state: SampleState, image: Image.Image,
                background: bool = False) -> None:
         """Take the image's decided boxes not yet used as exemplars; with ``background``
         (the image is fully reviewed) also learn its background. Holds the lock."""
-        from nblabel.sources.exemplar import _rgb, pixel_features
-
         drawn = self._drawn(session, state.sample_id)
         fresh = [(k, label, box) for k, label, box in drawn if k not in self._used]
         if not fresh and not background:
             return
-        feats = pixel_features(_rgb(image))
+        feats = self._features(state, image)
         boxes = [b for _, _, b in drawn]
         for k, label, box in fresh:
             self._used.add(k)
@@ -92,8 +109,8 @@ class ExemplarAssist:
         from nblabel.preannotation import replace_proposals
 
         decided = session.decisions(state.sample_id)
-        image = load_rgb(state.filepath)
         with self._lock:
+            image = self._image(state)
             self._learn(session, state, image)
             if not self.source.exemplars:
                 return 0
@@ -159,9 +176,8 @@ class ExemplarAssist:
 
         def job() -> None:
             try:
-                image = load_rgb(state.filepath)
                 with self._lock:
-                    self._learn(session, state, image, background=True)
+                    self._learn(session, state, self._image(state), background=True)
                 then()
             except Exception as exc:  # an assistant's failure must not stop the review
                 self.error = f"learning from sample {state.sample_id} failed: {exc}"
