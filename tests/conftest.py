@@ -119,3 +119,22 @@ def shapes_dataset(tmp_path: Path) -> Iterator[object]:
     yield ds
     if fo.dataset_exists(ds.name):
         ds.delete()
+
+
+@pytest.fixture
+def coins_photo(tmp_path: Path) -> Iterator[tuple[object, object]]:
+    """scikit-image's coins photo as a one-sample dataset with no labels, and its documented
+    truth (``nblabel.demo.real.coins``: boxes and masks)."""
+    import fiftyone as fo
+    from PIL import Image
+
+    from nblabel.demo.real import coins
+
+    real = coins()
+    path = tmp_path / "coins.png"
+    Image.fromarray(real.pixels).save(path)
+    ds = fo.Dataset(f"coins-{uuid.uuid4().hex[:8]}")
+    ds.add_sample(fo.Sample(filepath=str(path)))
+    yield ds, real
+    if fo.dataset_exists(ds.name):
+        ds.delete()

@@ -2,28 +2,12 @@
 coin, the mask is painted over the image, a second click refines it, Enter keeps it, and the
 mask lands in FiftyOne matching the coin's true mask (nblabel.demo.real)."""
 
-import uuid
 
-import fiftyone as fo
 import numpy as np
-import pytest
-from PIL import Image
 
 from nblabel.core.labels import Box, ImageSize
 from nblabel.core.masks import full_mask
-from nblabel.demo.real import coins
 from tests.browser.helpers import eventually, focus, review_cells, to_client, wait_widget
-
-
-@pytest.fixture
-def coins_photo(tmp_path):
-    real = coins()
-    path = tmp_path / "coins.png"
-    Image.fromarray(real.pixels).save(path)
-    ds = fo.Dataset(f"click-{uuid.uuid4().hex[:8]}")
-    ds.add_sample(fo.Sample(filepath=str(path)))
-    yield ds, real
-    ds.delete()
 
 
 def _click(page, x, y, shift=False):

@@ -2,25 +2,9 @@
 proposals field, a drag draws at once, a class typed in the widget is used for the next box,
 and after two drawn coins the widget shows similar coins proposed by the exemplar assistant."""
 
-import uuid
 
-import fiftyone as fo
-import pytest
-from PIL import Image
 
-from nblabel.demo.real import coins
 from tests.browser.helpers import drag, eventually, focus, review_cells, wait_widget
-
-
-@pytest.fixture
-def coins_scratch(tmp_path):
-    real = coins()
-    path = tmp_path / "coins.png"
-    Image.fromarray(real.pixels).save(path)
-    ds = fo.Dataset(f"scratch-{uuid.uuid4().hex[:8]}")
-    ds.add_sample(fo.Sample(filepath=str(path)))
-    yield ds, real
-    ds.delete()
 
 
 def _gt(ds):
@@ -29,8 +13,8 @@ def _gt(ds):
     return s.ground_truth.detections if s.has_field("ground_truth") and s.ground_truth else []
 
 
-def test_draw_first_new_class_and_exemplar_proposals(coins_scratch, open_notebook):
-    ds, real = coins_scratch
+def test_draw_first_new_class_and_exemplar_proposals(coins_photo, open_notebook):
+    ds, real = coins_photo
     page = open_notebook("scratch.ipynb", review_cells(ds.name, classes=["coin"], prefetch=0))
     wait_widget(page)
     focus(page)

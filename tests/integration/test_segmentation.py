@@ -59,14 +59,10 @@ def test_offline_noc90_on_generated_shapes_and_real_coins(tmp_path):
     assert np.mean(coin_nocs) <= 3, coin_nocs
 
 
-def test_a_decision_with_a_mask_lands_in_fiftyone(tmp_path, journal):
+def test_a_decision_with_a_mask_lands_in_fiftyone(coins_photo, journal):
     import nblabel
 
-    real = coins()
-    path = tmp_path / "coins.png"
-    Image.fromarray(real.pixels).save(path)
-    ds = fo.Dataset(f"seg-{uuid.uuid4().hex[:8]}")
-    ds.add_sample(fo.Sample(filepath=str(path)))
+    ds, real = coins_photo
     try:
         image = Image.fromarray(real.pixels)
         mask = GrabCutSegmenter().segment(image, Prompt(box=real.boxes[2]))
@@ -202,16 +198,12 @@ def test_missing_sam_weights_offline_say_so(tmp_path, monkeypatch):
         SAMSegmenter("mobile_sam.pt")
 
 
-def test_widget_click_to_mask_messages_and_bad_prompts(tmp_path, journal):
+def test_widget_click_to_mask_messages_and_bad_prompts(coins_photo, journal):
     """The messages the browser sends: a mask comes back as a draft, a bad prompt gets a
     message naming it and no mask, accepting with no draft says so, and nothing is lost."""
     import nblabel
 
-    real = coins()
-    path = tmp_path / "coins.png"
-    Image.fromarray(real.pixels).save(path)
-    ds = fo.Dataset(f"clickw-{uuid.uuid4().hex[:8]}")
-    ds.add_sample(fo.Sample(filepath=str(path)))
+    ds, real = coins_photo
     try:
         w = nblabel.review(ds, journal=journal, classes=["coin"], assist=False)
         sent = []
@@ -243,14 +235,10 @@ def test_widget_click_to_mask_messages_and_bad_prompts(tmp_path, journal):
         ds.delete()
 
 
-def test_brush_and_eraser_strokes_edit_a_mask_one_undo_each(tmp_path, journal):
+def test_brush_and_eraser_strokes_edit_a_mask_one_undo_each(coins_photo, journal):
     import nblabel
 
-    real = coins()
-    path = tmp_path / "coins.png"
-    Image.fromarray(real.pixels).save(path)
-    ds = fo.Dataset(f"brush-{uuid.uuid4().hex[:8]}")
-    ds.add_sample(fo.Sample(filepath=str(path)))
+    ds, real = coins_photo
     try:
         w = nblabel.review(ds, journal=journal, classes=["coin"], assist=False)
         w.send = lambda content, buffers=None: None
