@@ -271,10 +271,68 @@ def test_brush_and_eraser_strokes_edit_a_mask_one_undo_each(coins_photo, journal
         assert decode_mask(row["mask"]).sum() == grown, "one undo per stroke"
         msg(kind="paint", seq=5, sample_id=w.sample_id, key="nope", stroke=[[1, 1]], radius=2,
             erase=False)
-        assert "brush paints masks of boxes drawn here" in w.message
+        assert "select a box first" in w.message
         w.session.flush()
         (det,) = ds.first().ground_truth.detections
         assert (det.mask > 0).sum() == grown
         w.close()
+    finally:
+        ds.delete()
+
+
+def test_mask_edits_on_proposals_land_for_the_whole_team(coins_photo, tmp_path):
+    """A brush stroke on a proposal's mask is an edit carrying the mask: shown, one undo step,
+    synced to the ground truth, and kept there when another reviewer's sync rebuilds the
+    merged state (the vote carries it). Moving or relabelling a masked box keeps its mask,
+    cut to the new box."""
+    import nblabel
+    from nblabel.store.journal import DecisionJournal
+
+    ds, real = coins_photo
+    try:
+        sample = ds.first()
+        dets = []
+        for i in (2, 4):
+            b, png = mask_label(real.mask(i))
+            dets.append(fo.Detection(label="coin", bounding_box=b.to_relative(real.size),
+                                     mask=decode_mask(png), confidence=0.9))
+        sample["predictions"] = fo.Detections(detections=dets)
+        sample.save()
+        pid = dets[1].id
+        b = real.boxes[4]
+        with DecisionJournal(tmp_path / "a.sqlite") as ja, \
+                DecisionJournal(tmp_path / "b.sqlite") as jb:
+            wa = nblabel.review(ds, journal=ja, reviewer="a", assist=False, claims=False)
+            wa.send = lambda content, buffers=None: None
+            area = int(real.mask(4).sum())
+            stroke = [[b.x2 - 2, b.y + b.h / 2], [b.x2 + 20, b.y + b.h / 2]]
+            wa._on_message(wa, dict(kind="paint", seq=1, sample_id=wa.sample_id, key=pid,
+                                    stroke=stroke, radius=4, erase=False), [])
+            row = next(r for r in wa.boxes if r["key"] == pid)
+            painted = int(decode_mask(row["mask"]).sum())
+            assert row["status"] == "edited" and painted > area
+            assert row["box"][0] + row["box"][2] >= b.x2 + 20, "the box follows the mask"
+            wa.session.flush()
+            det = next(d for d in ds.first().ground_truth.detections if d.proposal_id == pid)
+            assert int((det.mask > 0).sum()) == painted
+            # Reviewer b accepts the other coin: b's sync rebuilds the merged ground truth.
+            wb = nblabel.review(ds, journal=jb, reviewer="b", assist=False, claims=False)
+            wb.decide(dets[0].id, "accepted")
+            wb.session.flush()
+            gt = {d.proposal_id: d for d in ds.first().ground_truth.detections}
+            assert set(gt) == {dets[0].id, pid}
+            assert int((gt[pid].mask > 0).sum()) == painted, "a's mask edit survives b's sync"
+            wb.close()
+            wa._on_message(wa, dict(kind="undo", seq=2), [])
+            row = next(r for r in wa.boxes if r["key"] == pid)
+            assert row["status"] == "pending" and int(decode_mask(row["mask"]).sum()) == area
+            # Relabel keeps the mask; moving the box cuts it to the new box.
+            wa.decide(pid, "edited", label="dime")
+            assert wa.session.mask_of(wa.state, pid).sum() == area
+            right_half = Box(b.x + b.w / 2, b.y, b.w / 2 + 10, b.h)
+            wa.decide(pid, "edited", box=right_half)
+            kept = wa.session.mask_of(wa.state, pid)
+            assert 0 < kept.sum() < area and not kept[:, :int(b.x + b.w / 2)].any()
+            wa.close()
     finally:
         ds.delete()

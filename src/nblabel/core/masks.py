@@ -9,7 +9,7 @@ import numpy as np
 
 from nblabel.core.labels import Box, ImageSize
 
-__all__ = ["full_mask", "largest_polygon", "rle"]
+__all__ = ["fill_polygon", "full_mask", "largest_polygon", "recrop", "rle"]
 
 
 def full_mask(box_mask: np.ndarray, box: Box, size: ImageSize) -> np.ndarray:
@@ -52,3 +52,26 @@ def largest_polygon(mask: np.ndarray, epsilon: float = 0.5) -> list[tuple[float,
     c = max(contours, key=cv2.contourArea)
     c = cv2.approxPolyDP(c, epsilon, True)
     return [(float(x) + 0.5, float(y) + 0.5) for [[x, y]] in c]
+
+
+def recrop(box_mask: np.ndarray, old: Box, new: Box, size: ImageSize) -> np.ndarray | None:
+    """The mask of a box moved or resized from ``old`` to ``new``: the same image pixels, cut
+    to the new box (not stretched); ``None`` when nothing of it is left inside."""
+    whole = full_mask(box_mask, old, size)
+    x1, y1 = round(new.x), round(new.y)
+    w = max(1, min(size.width - x1, round(new.w)))
+    h = max(1, min(size.height - y1, round(new.h)))
+    crop = whole[y1:y1 + h, x1:x1 + w]
+    return crop if crop.any() else None
+
+
+def fill_polygon(points: list[tuple[float, float]] | np.ndarray, size: ImageSize) -> np.ndarray:
+    """The whole-image mask inside a polygon given in pixels (the inverse of
+    :func:`largest_polygon`, whose vertices sit at pixel centres)."""
+    import cv2
+
+    out = np.zeros((size.height, size.width), np.uint8)
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    if len(pts) >= 3:
+        cv2.fillPoly(out, [np.round(pts - 0.5).astype(np.int32)], 1)
+    return out > 0

@@ -60,7 +60,8 @@ def proposal_row(p: Any, d: Decision | None, threshold: float, focus: bool) -> R
         "confidence": p.confidence,
         "status": d.action.value if d is not None else "pending",
         "visible": visible(p.confidence, threshold),
-        "mask": p.mask, "focus": focus, "unusable": None,
+        "mask": d.mask if d is not None and d.mask is not None else p.mask,
+        "focus": focus, "unusable": None,
     }
 
 

@@ -27,10 +27,13 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from nblabel.core.labels import (
     Action,
     Box,
     Decision,
+    ImageSize,
     InvalidLabelError,
     Proposal,
 )
@@ -311,7 +314,7 @@ class ReviewSession:
                 return Decision.clear(sid, key, size, **common)
             assert added.label is not None and added.box is not None
             return Decision.add(sid, size, label or added.label, box or added.box, key=key,
-                                **common)
+                                mask=_carried(added.mask, added.box, box, size), **common)
         if proposal.source == "unusable" and action is not Action.REJECTED:
             unusable = next(u for u in state.unusable if u.id == key)
             raise InvalidLabelError(f"{unusable}; it can only be rejected")
@@ -322,13 +325,57 @@ class ReviewSession:
         if action is Action.EDITED:
             current = decided.get(key)
             base = current if current is not None and current.box is not None else None
+            old_box = base.box if base is not None and base.box is not None else proposal.box
+            old_mask = base.mask if base is not None and base.mask is not None else proposal.mask
+            # Unmoved: the reviewer's mask if any (the proposal's own is the sync's default).
+            mask = (base.mask if base is not None else None) if box in (None, old_box) \
+                else _carried(old_mask, old_box, box, size)
             return Decision.edit(
                 sid, proposal, size,
                 label or (base.label if base and base.label else proposal.label),
-                box or (base.box if base and base.box else proposal.box),
-                **common,
+                box or old_box, mask=mask, **common,
             )
         raise InvalidLabelError(f"{action.value} is not a decision on a proposal")
+
+    def mask_of(self, state: SampleState, key: str) -> np.ndarray | None:
+        """The whole-image mask of a proposal or drawn box as it stands (the reviewer's mask,
+        else the proposal's), or ``None`` when it has none."""
+        from nblabel.core.images import decode_mask
+        from nblabel.core.masks import full_mask
+
+        if state.size is None:
+            return None
+        d = self.decisions(state.sample_id).get(key)
+        p = self._proposal(state, key)
+        if d is not None and d.keeps_label and d.box is not None:
+            png = d.mask if d.mask is not None else p.mask if p is not None else None
+            box = d.box
+        elif p is not None:
+            png, box = p.mask, p.box
+        else:
+            raise KeyError(f"nothing with key {key} on sample {state.sample_id}")
+        if png is None:
+            return None
+        return full_mask(np.asarray(decode_mask(png)), box, state.size)
+
+    def set_mask(self, state: SampleState, key: str, mask: np.ndarray, *,
+                 seconds_on_image: float = 0.0, source: str = "the edit") -> Decision:
+        """Replace the mask of a proposal (an ``edited`` decision keeping its class) or of a
+        box drawn here (still ``added``); the box follows the mask. One decision, one undo
+        step; a :class:`~nblabel.segmentation.SegmentationError` when the mask is empty."""
+        from nblabel.segmentation.base import mask_label
+
+        if state.size is None:
+            raise InvalidLabelError(f"cannot decide on {state.filepath}: {state.error}")
+        box, png = mask_label(mask, source)
+        d = self._decision(state, key, Action.EDITED, seconds_on_image, box=box)
+        if d.action is Action.ADDED:
+            d = Decision.add(state.sample_id, state.size, d.label or "object", box, key=key,
+                             mask=png, reviewer=self.reviewer, seconds_on_image=seconds_on_image)
+        else:
+            d = replace(d, mask=png)
+        self.record(d)
+        return d
 
     def decide(
         self,
@@ -474,3 +521,15 @@ class ReviewSession:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _carried(mask: bytes | None, old: Box, new: Box | None, size: ImageSize) -> bytes | None:
+    """A mask kept through a box edit: cut to the moved or resized box (``None`` when nothing
+    of it is left)."""
+    if mask is None or new is None or new == old:
+        return mask
+    from nblabel.core.images import decode_mask, encode_mask
+    from nblabel.core.masks import recrop
+
+    cut = recrop(np.asarray(decode_mask(mask)), old, new, size)
+    return encode_mask(cut) if cut is not None else None

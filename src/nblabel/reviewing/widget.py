@@ -759,26 +759,25 @@ class ReviewWidget(anywidget.AnyWidget):
 
     def paint_mask(self, key: str, stroke: Sequence[Sequence[float]], radius: float,
                    erase: bool = False, seq: int | None = None) -> Decision | None:
-        """One brush (or eraser) stroke on the mask of a box drawn on this image: the
-        stroke's discs are added to (taken from) its mask, the box follows the mask; one
-        decision, so one undo step per stroke."""
+        """One brush (or eraser) stroke on the mask of the selected box (a proposal's or one
+        drawn here; a box without a mask starts an empty one): the stroke's discs are added
+        to (taken from) its mask and the box follows the mask; one decision, one undo step."""
         import cv2
         import numpy as np
 
-        from nblabel.core.images import decode_mask
-        from nblabel.core.masks import full_mask
-        from nblabel.segmentation import SegmentationError, mask_label
-
         state = self._current()
-        d = self.session.decisions(state.sample_id).get(key)
-        if d is None or d.action is not Action.ADDED or d.box is None or state.size is None:
-            self.message = "the brush paints masks of boxes drawn here (s, click, Enter first)"
+        if state.size is None:
+            self._ack(seq)
+            return None
+        try:
+            mask = self.session.mask_of(state, key)
+        except KeyError:
+            self.message = "select a box first: the brush paints the selected box's mask"
             self._ack(seq)
             return None
         size = state.size
-        mask = (full_mask(np.asarray(decode_mask(d.mask)), d.box, size) if d.mask is not None
-                else np.zeros((size.height, size.width), bool))
-        canvas = mask.astype(np.uint8)
+        canvas = (mask if mask is not None
+                  else np.zeros((size.height, size.width), bool)).astype(np.uint8)
         pts = [(round(float(x)), round(float(y))) for x, y in stroke]
         r = max(1, round(float(radius)))
         for a, b in zip(pts, pts[1:] or pts, strict=False):
@@ -786,18 +785,25 @@ class ReviewWidget(anywidget.AnyWidget):
             cv2.circle(canvas, b, r, 0 if erase else 1, -1)
         if pts:
             cv2.circle(canvas, pts[0], r, 0 if erase else 1, -1)
+        return self._set_mask(state, key, canvas > 0, "the eraser", seq)
+
+    def _set_mask(self, state: SampleState, key: str, mask: Any, source: str,
+                  seq: int | None) -> Decision | None:
+        from nblabel.segmentation import SegmentationError
+
         try:
-            box, png = mask_label(canvas > 0, "the eraser")
+            d = self.session.set_mask(state, key, mask, source=source,
+                                      seconds_on_image=self.seconds_on_image())
         except SegmentationError as exc:
             self.message = f"{exc}: reject the box to delete it"
             self._ack(seq)
             return None
-        new = Decision.add(state.sample_id, size, d.label or "object", box, key=d.key,
-                           mask=png, reviewer=self.session.reviewer,
-                           seconds_on_image=self.seconds_on_image())
-        self.session.record(new)  # same key: replaces the box's decision, one undo step
-        self._changed([new], select=new.key, seq=seq)
-        return new
+        except InvalidLabelError as exc:
+            self.message = str(exc)
+            self._ack(seq)
+            return None
+        self._changed([d], select=d.key, seq=seq)
+        return d
 
     def _on_paint(self, content: dict[str, Any], seq: int | None) -> None:
         self.paint_mask(str(content.get("key", "")), content.get("stroke") or [],

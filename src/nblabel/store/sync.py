@@ -249,6 +249,8 @@ class FiftyOneSync:
         if d.action is Action.EDITED or d.proposal is None:
             vote["label"] = d.label
             vote["box"] = d.box.to_relative(d.image_size) if d.box is not None else None
+        if d.mask is not None and d.proposal is not None:  # a proposal's mask, edited
+            vote["mask"] = _stored_mask(d.mask)
         return vote
 
     def _merge_votes(self, stored: list[dict[str, Any]] | None, d: Decision
@@ -385,8 +387,9 @@ class FiftyOneSync:
         from bson import ObjectId
 
         doc: dict[str, Any] = {"_cls": "Detection", "tags": []}
-        if proposal.get("mask") is not None:
-            doc["mask"] = proposal["mask"]
+        mask = v.get("mask") if v.get("mask") is not None else proposal.get("mask")
+        if mask is not None:
+            doc["mask"] = mask
         doc.update({
             "_id": ObjectId(label_id_for_key(name, sid, pid, str(v["journal"]))),
             "label": v.get("label") or proposal.get("label"),
@@ -405,9 +408,7 @@ class FiftyOneSync:
         doc: dict[str, Any] = {"_cls": "Detection", "tags": []}
         mask = d.mask if d.mask is not None else d.proposal.mask if d.proposal else None
         if mask is not None:
-            import fiftyone as fo
-
-            doc = dict(fo.Detection(mask=decode_mask(mask)).to_mongo())
+            doc["mask"] = _stored_mask(mask)
         doc.update({
             "_id": ObjectId(label_id_for_key(dataset_name, d.sample_id, d.key,
                                              self.journal.journal_id)),
@@ -421,3 +422,10 @@ class FiftyOneSync:
             JOURNAL_ATTR: self.journal.journal_id,
         })
         return doc
+
+
+def _stored_mask(png: bytes) -> Any:
+    """A mask (PNG bytes, as decisions hold it) in the form FiftyOne stores a detection's."""
+    import fiftyone as fo
+
+    return fo.Detection(mask=decode_mask(png)).to_mongo()["mask"]
