@@ -7,7 +7,7 @@ export type KeyAction =
   | "select_shown" | "escape" | "next_image" | "prev_image" | "undo" | "redo" | "hide_decided"
   | "only_class" | "labels" | "threshold_down" | "threshold_up" | "zoom_in" | "zoom_out" | "fit"
   | "actual_pixels" | "mode" | "classify" | "image_class" | "segment" | "brush"
-  | "help";
+  | "polygon" | "help";
 
 export interface Binding {
   action: KeyAction;

@@ -1,8 +1,9 @@
 // Pointer interactions on the stage: pan (drag on empty space), move and resize the selected box
 // (drag its body or a handle), draw (key b, then drag), select (click: the smallest box under the
 // pointer), add to the selection (Shift+click) or select a rectangle (Shift+drag), hover, and
-// zoom with the wheel. Everything stays in the browser until the mouse is released: then one
-// decision (an edit, a drawn box) or one selection.
+// zoom with the wheel; in polygon editing (key g), drag a corner or an edge. Everything stays in
+// the browser until the mouse is released: then one decision (an edit, a drawn box, a polygon)
+// or one selection.
 import type { Drag } from "./state";
 import type { Box4 } from "./types";
 import { type Handle, type View, boxFromCorners, handleAt, resizeBox, toImage, zoomAt } from "./view";
@@ -34,6 +35,10 @@ export interface PointerHost {
   brushing(): boolean;
   brushPoint(x: number, y: number, erase: boolean, first: boolean): void;
   brushEnd(): void;
+  /** Polygon editing: a press on a corner or an edge of the polygon shown (true: handled). */
+  polygonDown(x: number, y: number, remove: boolean): boolean;
+  polygonMove(x: number, y: number): void;
+  polygonUp(): void;
 }
 
 export function attachPointer(host: PointerHost): () => void {
@@ -53,6 +58,10 @@ export function attachPointer(host: PointerHost): () => void {
     if (e.button === 1) {
       host.drag = { kind: "pan", start: [sx, sy], t: [host.view.tx, host.view.ty] };
       root.classList.add("nblabel-panning");
+      return;
+    }
+    if (host.polygonDown(ix, iy, e.shiftKey)) {
+      host.drag = { kind: "vertex" };
       return;
     }
     if (host.brushing()) {
@@ -112,6 +121,10 @@ export function attachPointer(host: PointerHost): () => void {
       return;
     }
     const [ix, iy] = imagePoint(e);
+    if (drag.kind === "vertex") {
+      host.polygonMove(ix, iy);
+      return;
+    }
     if (drag.kind === "draw" && host.brushing()) {
       host.brushPoint(ix, iy, e.shiftKey, false);
       return;
@@ -144,7 +157,9 @@ export function attachPointer(host: PointerHost): () => void {
     host.drag = null;
     root.classList.remove("nblabel-panning");
     if (!drag) return;
-    if (drag.kind === "draw" && host.brushing()) {
+    if (drag.kind === "vertex") {
+      host.polygonUp();
+    } else if (drag.kind === "draw" && host.brushing()) {
       host.brushEnd();
     } else if (drag.kind === "draw" && host.segmenting()) {
       const big = drag.box && drag.box[2] * host.view.scale >= 3 && drag.box[3] * host.view.scale >= 3;

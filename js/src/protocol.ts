@@ -9,7 +9,7 @@ import {
 /** Every kind the browser sends (tests compare it with Python's dispatch table). */
 export const TO_PYTHON_KINDS = ["hello", "go", "goto", "decide", "add", "accept_all", "classify",
   "add_class", "undo", "redo", "full_res", "segment", "accept_mask",
-  "paint"] as const satisfies readonly ToPython["kind"][];
+  "paint", "polygon", "set_polygon"] as const satisfies readonly ToPython["kind"][];
 
 function floats(buffers: readonly DataView[], i: number, n: number, width: number): Float32Array {
   const view = buffers[i];
@@ -93,6 +93,10 @@ export function createSender(model: AnyModel<ModelTraits>) {
     paint: (sampleId: string, key: string, stroke: [number, number][], radius: number,
       erase: boolean) =>
       send({ kind: "paint", seq: ++seq, sample_id: sampleId, key, stroke, radius, erase }),
+    polygon: (sampleId: string, key: string) =>
+      send({ kind: "polygon", sample_id: sampleId, key }),
+    setPolygon: (sampleId: string, key: string, points: [number, number][]) =>
+      send({ kind: "set_polygon", seq: ++seq, sample_id: sampleId, key, points }),
     acceptMask: (sampleId: string, label: string, seconds: number) =>
       send({ kind: "accept_mask", seq: ++seq, sample_id: sampleId, label, seconds }),
     undo: () => send({ kind: "undo", seq: ++seq }),

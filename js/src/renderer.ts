@@ -342,6 +342,8 @@ export interface Live {
   seg: SegDraft | null;
   /** A brush stroke on its way (image pixels). */
   brush: { points: [number, number][]; radius: number; erase: boolean } | null;
+  /** The selected mask as a polygon being edited (image pixels). */
+  polygon: [number, number][] | null;
 }
 
 export interface SegDraft {
@@ -415,7 +417,7 @@ export class LiveLayer {
       p.stroke(path, colour, { width: 3, dash: sel.status === "rejected" ? [6, 3] : [], alpha: 1,
         fill: 0.1 });
       p.label(labelText(sel), colour, box);
-      if (sel.status !== "rejected") {
+      if (sel.status !== "rejected" && !live.polygon) {
         const s = 8 * dpr;
         const g = this.g;
         g.fillStyle = "#fff";
@@ -451,6 +453,27 @@ export class LiveLayer {
         g.lineWidth = 1.5 * dpr;
         g.strokeStyle = "#ffffff";
         g.stroke();
+      }
+    }
+    if (live.polygon && live.polygon.length) {
+      const g = this.g;
+      const path = new Path2D();
+      live.polygon.forEach(([x, y], i) => (i ? path.lineTo(p.X(x), p.Y(y)) : path.moveTo(p.X(x), p.Y(y))));
+      path.closePath();
+      const colour = sel ? classColour(classes, sel.label) : "#22c55e";
+      g.lineWidth = 3 * dpr;
+      g.strokeStyle = "#ffffff";
+      g.stroke(path);
+      g.lineWidth = 1.5 * dpr;
+      g.strokeStyle = colour;
+      g.stroke(path);
+      const s = 6 * dpr;
+      g.fillStyle = "#fff";
+      g.strokeStyle = "#000";
+      g.lineWidth = dpr;
+      for (const [x, y] of live.polygon) {
+        g.fillRect(p.X(x) - s / 2, p.Y(y) - s / 2, s, s);
+        g.strokeRect(p.X(x) - s / 2 + 0.5, p.Y(y) - s / 2 + 0.5, s - 1, s - 1);
       }
     }
     if (live.brush && live.brush.points.length) {

@@ -62,7 +62,8 @@ export type Drag =
   | { kind: "box"; key: string; handle: Handle | "move"; start: [number, number]; orig: Box4;
       box: Box4; moved: boolean }
   | { kind: "draw"; start: [number, number]; box: Box4 | null }
-  | { kind: "band"; start: [number, number]; box: Box4 | null; base: Set<string> };
+  | { kind: "band"; start: [number, number]; box: Box4 | null; base: Set<string> }
+  | { kind: "vertex" };
 
 /** What only this view holds. */
 export interface UiState {

@@ -116,6 +116,9 @@ export type ToPython =
   | { kind: "accept_mask"; seq: number; sample_id: string; label: string; seconds: number }
   | { kind: "paint"; seq: number; sample_id: string; key: string; stroke: [number, number][];
       radius: number; erase: boolean }
+  | { kind: "polygon"; sample_id: string; key: string }
+  | { kind: "set_polygon"; seq: number; sample_id: string; key: string;
+      points: [number, number][] }
   | { kind: "undo"; seq: number }
   | { kind: "redo"; seq: number }
   | { kind: "full_res"; sample_id: string };
@@ -140,7 +143,9 @@ export type FromPython =
   | { kind: "rows"; sample_id: string; full: boolean; rows: RowsWire; removed: string[];
       selected: string | null; seq: number | null }
   | { kind: "full_res"; sample_id: string; image_mime: string }
-  | { kind: "mask"; sample_id: string; req: number; box: Box4 | null; error: string | null };
+  | { kind: "mask"; sample_id: string; req: number; box: Box4 | null; error: string | null }
+  | { kind: "polygon"; sample_id: string; key: string; points: [number, number][];
+      error: string | null };
 
 export type ToPythonKind = ToPython["kind"];
 export type FromPythonKind = FromPython["kind"];

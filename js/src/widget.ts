@@ -11,6 +11,7 @@ import { type Entry, ImageCache, decode } from "./imagecache";
 import { type KeyAction, lookup } from "./keymap";
 import { Minimap } from "./minimap";
 import { attachPointer, type PointerHost } from "./pointer";
+import { PolygonEdit } from "./polygon";
 import { type Sender, createSender, decodeRows } from "./protocol";
 import { BoxLayer, LiveLayer, type Scene, type SegDraft, type Stats, tintMask } from "./renderer";
 import { RowList } from "./rowlist";
@@ -55,6 +56,7 @@ export class ReviewView {
   private seg: { on: boolean; req: number; sentAt: number; draft: SegDraft } = {
     on: false, req: 0, sentAt: 0, draft: { box: null, points: [], mask: null, maskBox: null },
   };
+  private poly = new PolygonEdit();
   private fullResAsked = false;
   private fitted = false;
   private awaiting: number | null = null;
@@ -150,6 +152,7 @@ export class ReviewView {
         draft: drag && drag.kind === "draw" ? drag.box : null,
         seg: this.seg.on ? this.seg.draft : null,
         brush: this.brush.on ? this.brush : null,
+        polygon: this.poly.on ? this.poly.points : null,
       });
       this.minimap.draw(this.view, W, H);
     });
@@ -250,6 +253,7 @@ export class ReviewView {
     this.ui.hover = null;
     this.ui.drag = null;
     this.clearSegment();
+    this.setPolygon(false);
     this.drawFirst = Boolean(meta.draw_first);
     this.ui.drawing = this.drawFirst;
     this.exclude.clear();
@@ -347,6 +351,7 @@ export class ReviewView {
   }
 
   private selectionChanged(follow: boolean): void {
+    if (this.poly.on && this.poly.key !== this.selected) this.setPolygon(false);
     this.c.root.dataset.multi = String(this.ui.multi.size);
     this.liveChanged();
     if (follow && this.ui.multi.size === 0 && this.listMulti === 0) {
@@ -477,6 +482,10 @@ export class ReviewView {
       this.selectionChanged(false);
     },
     escape: () => {
+      if (this.poly.on) {
+        this.setPolygon(false);
+        return;
+      }
       if (this.brush.on) {
         this.setBrushing(false);
         return;
@@ -530,6 +539,7 @@ export class ReviewView {
     },
     segment: () => this.setSegmenting(!this.seg.on),
     brush: () => this.setBrushing(!this.brush.on),
+    polygon: () => this.setPolygon(!this.poly.on),
     help: () => this.c.root.classList.toggle("nblabel-show-help"),
   };
 
@@ -585,6 +595,7 @@ export class ReviewView {
 
   // ---- click to mask ---------------------------------------------------------------------
   private setSegmenting(on: boolean): void {
+    if (on && this.poly.on) this.setPolygon(false);
     this.seg.on = on;
     if (on && this.brush.on) this.setBrushing(false);
     this.clearSegment();
@@ -600,7 +611,37 @@ export class ReviewView {
     this.liveChanged();
   }
 
+  /** Polygon editing of the selected box's mask: ask Python for its outline (onPolygon). */
+  private setPolygon(on: boolean): void {
+    const key = this.selected;
+    if (on && (!key || !this.store.sampleId)) return;
+    if (on) {
+      if (this.seg.on) this.setSegmenting(false);
+      if (this.brush.on) this.setBrushing(false);
+      this.poly.start(key!);
+      this.send.polygon(this.store.sampleId!, key!);
+    } else {
+      this.poly.stop();
+    }
+    this.c.root.dataset.polygon = on ? key! : "";
+    this.c.root.dataset.polygonPoints = "0";
+    this.liveChanged();
+  }
+
+  private onPolygon(msg: Extract<FromPython, { kind: "polygon" }>): void {
+    if (msg.sample_id !== this.store.sampleId || msg.key !== this.poly.key) return; // stale
+    if (msg.error || msg.points.length < 3) {
+      this.setPolygon(false);
+      return;
+    }
+    this.poly.points = msg.points.map(([x, y]) => [x, y]);
+    this.c.root.dataset.polygonPoints = String(this.poly.points.length);
+    this.liveChanged();
+    this.painted();
+  }
+
   private setBrushing(on: boolean): void {
+    if (on && this.poly.on) this.setPolygon(false);
     if (on && this.seg.on) this.setSegmenting(false);
     this.brush.on = on;
     this.brush.points = [];
@@ -715,6 +756,25 @@ export class ReviewView {
         const radius = this.brush.radius;
         this.whenAnswered(() => {
           this.send.paint(this.store.sampleId!, key, pts, radius, erase);
+          this.sent();
+        });
+      },
+      polygonDown: (x, y, remove) => {
+        const hit = this.poly.down(x, y, 6 / this.view.scale, remove);
+        if (hit) this.liveChanged();
+        return hit;
+      },
+      polygonMove: (x, y) => {
+        this.poly.move(x, y);
+        this.liveChanged();
+      },
+      polygonUp: () => {
+        const points = this.poly.up();
+        const key = this.poly.key;
+        this.c.root.dataset.polygonPoints = String(this.poly.points.length);
+        if (!points || !key || !this.store.sampleId) return;
+        this.whenAnswered(() => {
+          this.send.setPolygon(this.store.sampleId!, key, points);
           this.sent();
         });
       },
@@ -1074,6 +1134,7 @@ export class ReviewView {
       else if (msg.kind === "prefetch") this.onPrefetch(msg, buffers);
       else if (msg.kind === "full_res") this.onFullRes(msg, buffers);
       else if (msg.kind === "mask") this.onMask(msg, buffers);
+      else if (msg.kind === "polygon") this.onPolygon(msg);
     });
     const resize = new ResizeObserver(() => {
       this.fitted = false;

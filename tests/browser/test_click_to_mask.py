@@ -6,7 +6,7 @@ mask lands in FiftyOne matching the coin's true mask (nblabel.demo.real)."""
 import numpy as np
 
 from nblabel.core.labels import Box, ImageSize
-from nblabel.core.masks import full_mask
+from nblabel.core.masks import editable_polygon, full_mask
 from tests.browser.helpers import eventually, focus, review_cells, to_client, wait_widget
 
 
@@ -68,6 +68,27 @@ def test_click_to_mask_then_keep_it(coins_photo, open_notebook):
     page.mouse.up()
     eventually(lambda: _gt(ds) and int((_gt(ds)[0].mask > 0).sum()) > area + 30, 30,
                "the painted mask in FiftyOne")
+    # Polygon: g shows the mask's outline; dragging its rightmost corner 20 px further right
+    # is one edit, filled into the mask by Python.
+    page.keyboard.press("Escape")  # leave the brush
+    page.keyboard.press("g")
+    page.wait_for_function("() => Number(document.querySelector('.nblabel-root')"
+                           ".dataset.polygonPoints) >= 3", timeout=30_000)
+    (det,) = _gt(ds)
+    box = Box.from_relative(det.bounding_box, size)
+    painted = full_mask(det.mask, box, size)
+    x, y = max(editable_polygon(painted), key=lambda p: p[0])
+    sx, sy = to_client(page, x, y)
+    ex, ey = to_client(page, x + 20, y)
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move(ex, ey, steps=5)
+    page.mouse.up()
+    eventually(lambda: Box.from_relative(_gt(ds)[0].bounding_box, size).x2 >= x + 18, 30,
+               "the polygon's new corner in FiftyOne")
+    assert root.get_attribute("data-polygon"), "editing goes on after an edit"
+    page.keyboard.press("Escape")
+    assert root.get_attribute("data-polygon") == ""
 
 
 def _gt(ds):

@@ -165,6 +165,19 @@ def test_yolo_seg_export_trains_a_segmentation_model(masked_shapes, tmp_path):
     weights = train_ultralytics(data, tmp_path / "seg.pt", model="yolov8n-seg.yaml", epochs=1,
                                 imgsz=160, batch=4, metrics_out=metrics)
     assert weights.exists() and "map50" in metrics
+    # The trained weights as FastSAM (any ultralytics segmentation model segments everything):
+    # one pass per image, however many clicks; each answer a whole-image mask or a named error.
+    from nblabel.segmentation import FastSAMSegmenter
+
+    seg = FastSAMSegmenter(weights, imgsz=160, conf=0.001, name="seg (1 epoch)")
+    image = Image.open(ds.first().filepath).convert("RGB")
+    for x in (20, 60, 100):
+        try:
+            mask = seg.segment(image, Prompt(points=((x, 50, True),)), key="a")
+            assert mask.shape == (image.height, image.width) and mask.any()
+        except SegmentationError as exc:
+            assert "FastSAM found no segment" in str(exc)
+    assert seg.runs == 1, "everything is segmented once per image"
 
 
 def test_sam_family_encodes_each_image_once_and_runs_the_decoder_per_click(tmp_path):
@@ -190,6 +203,32 @@ def test_sam_family_encodes_each_image_once_and_runs_the_decoder_per_click(tmp_p
         seg.segment(a, Prompt(points=((999, 5, True),)), "a")
 
 
+def test_fastsam_picks_the_innermost_segment_under_each_click():
+    """The pick from FastSAM's segments: the smallest segment under a positive click, never
+    one holding a negative click; a box alone takes the best match; nothing fits: an error."""
+    from nblabel.segmentation.fastsam import pick_mask
+
+    masks = np.zeros((3, 40, 60), bool)
+    masks[0, :, :] = True               # the background segment
+    masks[1, 5:30, 5:40] = True         # a table
+    masks[2, 10:20, 10:20] = True       # a cup on it
+    assert (pick_mask(masks, Prompt(points=((15, 15, True),))) == masks[2]).all()
+    assert (pick_mask(masks, Prompt(points=((30, 25, True),))) == masks[1]).all()
+    # Crossing segments under one click: the smaller, unless it holds the negative click.
+    cross = np.zeros((2, 40, 60), bool)
+    cross[0, 10:20, 10:30] = True
+    cross[1, 5:25, 15:22] = True
+    assert (pick_mask(cross, Prompt(points=((18, 15, True),))) == cross[1]).all()
+    assert (pick_mask(cross, Prompt(points=((18, 15, True), (18, 7, False)))) == cross[0]).all()
+    both = pick_mask(masks, Prompt(points=((15, 15, True), (35, 25, True))))
+    assert (both == masks[1]).all()
+    assert (pick_mask(masks, Prompt(box=Box(9, 9, 12, 12))) == masks[2]).all()
+    with pytest.raises(SegmentationError, match="no segment under the click"):
+        pick_mask(masks[1:], Prompt(points=((55, 35, True),)))
+    with pytest.raises(SegmentationError, match="no segment on this image"):
+        pick_mask(np.zeros((0, 40, 60), bool), Prompt(points=((1, 1, True),)))
+
+
 def test_missing_sam_weights_say_so(tmp_path):
     """Weights that cannot be loaded: an error naming them (a name that is no ultralytics
     asset, so that nothing is ever downloaded, even on a machine with network)."""
@@ -198,6 +237,10 @@ def test_missing_sam_weights_say_so(tmp_path):
     missing = str(tmp_path / "missing-sam-weights.pt")
     with pytest.raises(SegmentationError, match=r"cannot load the segmenter '.*missing-sam"):
         SAMSegmenter(missing)
+    from nblabel.segmentation import FastSAMSegmenter
+
+    with pytest.raises(SegmentationError, match=r"cannot load the segmenter '.*missing-sam"):
+        FastSAMSegmenter(missing)
 
 
 def test_widget_click_to_mask_messages_and_bad_prompts(coins_photo, journal):
@@ -334,5 +377,62 @@ def test_mask_edits_on_proposals_land_for_the_whole_team(coins_photo, tmp_path):
             kept = wa.session.mask_of(wa.state, pid)
             assert 0 < kept.sum() < area and not kept[:, :int(b.x + b.w / 2)].any()
             wa.close()
+    finally:
+        ds.delete()
+
+
+def test_polygon_editing_of_a_mask(coins_photo, journal):
+    """g: Python sends the mask's outline (few corners, close to the mask), the edited polygon
+    comes back and replaces the mask's largest part (one undo step); a box without a mask
+    starts from its corners; too few corners or no box get a message, nothing is lost."""
+    import nblabel
+    from nblabel.core.masks import editable_polygon, fill_polygon
+
+    ds, real = coins_photo
+    try:
+        mask = real.mask(4)
+        poly = editable_polygon(mask)
+        assert 8 <= len(poly) <= 100
+        back = fill_polygon(poly, real.size)
+        assert np.logical_and(back, mask).sum() / np.logical_or(back, mask).sum() > 0.9
+
+        w = nblabel.review(ds, journal=journal, classes=["coin"], assist=False)
+        sent = []
+        w.send = lambda content, buffers=None: sent.append(content)
+
+        def msg(**content):
+            w._on_message(w, content, [])
+
+        b = real.boxes[4]
+        msg(kind="segment", sample_id=w.sample_id, req=1, box=[b.x, b.y, b.w, b.h], points=[])
+        msg(kind="accept_mask", seq=1, sample_id=w.sample_id, label="coin", seconds=1.0)
+        (row,) = w.boxes
+        key = row["key"]
+        msg(kind="polygon", sample_id=w.sample_id, key=key)
+        reply = [s for s in sent if s.get("kind") == "polygon"][-1]
+        assert reply["error"] is None and reply["key"] == key and len(reply["points"]) >= 8
+        # Pull one corner 15 px out to the right: the mask grows there, the box follows.
+        pts = [list(p) for p in reply["points"]]
+        i = max(range(len(pts)), key=lambda k: pts[k][0])
+        pts[i][0] += 15
+        before = decode_mask(row["mask"]).sum()
+        msg(kind="set_polygon", seq=2, sample_id=w.sample_id, key=key, points=pts)
+        (row,) = w.boxes
+        assert row["status"] == "added" and decode_mask(row["mask"]).sum() > before
+        assert row["box"][0] + row["box"][2] >= b.x2 + 10
+        msg(kind="undo", seq=3)
+        assert decode_mask(w.boxes[0]["mask"]).sum() == before, "one undo per polygon edit"
+        msg(kind="set_polygon", seq=4, sample_id=w.sample_id, key=key, points=pts[:2])
+        assert "3 corners" in w.message
+        msg(kind="polygon", sample_id=w.sample_id, key="nope")
+        assert [s for s in sent if s.get("kind") == "polygon"][-1]["error"]
+        # A drawn box without a mask: its corners start the polygon.
+        msg(kind="add", seq=5, sample_id=w.sample_id, label="coin", box=[5, 5, 20, 10],
+            seconds=1.0)
+        drawn = next(r for r in w.boxes if r["key"] != key)
+        msg(kind="polygon", sample_id=w.sample_id, key=drawn["key"])
+        corners = [s for s in sent if s.get("kind") == "polygon"][-1]["points"]
+        assert corners == [[5, 5], [25, 5], [25, 15], [5, 15]]
+        w.close()
     finally:
         ds.delete()

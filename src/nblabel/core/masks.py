@@ -9,7 +9,8 @@ import numpy as np
 
 from nblabel.core.labels import Box, ImageSize
 
-__all__ = ["fill_polygon", "full_mask", "largest_polygon", "recrop", "rle"]
+__all__ = ["editable_polygon", "fill_polygon", "full_mask", "largest_part", "largest_polygon",
+           "recrop", "rle"]
 
 
 def full_mask(box_mask: np.ndarray, box: Box, size: ImageSize) -> np.ndarray:
@@ -75,3 +76,25 @@ def fill_polygon(points: list[tuple[float, float]] | np.ndarray, size: ImageSize
     if len(pts) >= 3:
         cv2.fillPoly(out, [np.round(pts - 0.5).astype(np.int32)], 1)
     return out > 0
+
+
+def largest_part(mask: np.ndarray) -> np.ndarray:
+    """The mask's largest 8-connected part (all False when the mask is empty)."""
+    import cv2
+
+    m = np.asarray(mask, np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    if n <= 1:
+        return np.zeros(m.shape, bool)
+    return labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+
+
+def editable_polygon(mask: np.ndarray, max_vertices: int = 100) -> list[tuple[float, float]]:
+    """The outline of the mask's largest part with at most ``max_vertices`` corners, for editing
+    by hand: simplified within 0.75 px, the tolerance doubled until few enough are left."""
+    epsilon = 0.75
+    poly = largest_polygon(mask, epsilon)
+    while len(poly) > max_vertices:
+        epsilon *= 2
+        poly = largest_polygon(mask, epsilon)
+    return poly

@@ -805,6 +805,65 @@ class ReviewWidget(anywidget.AnyWidget):
         self._changed([d], select=d.key, seq=seq)
         return d
 
+    def polygon(self, key: str) -> list[tuple[float, float]] | None:
+        """The selected mask's largest part as a polygon to edit (sent to the browser); a box
+        without a mask gives its four corners, so a polygon can start a mask."""
+        from nblabel.core.masks import editable_polygon
+
+        state = self._current()
+        try:
+            mask = self.session.mask_of(state, key)
+        except KeyError:
+            mask, points = None, None
+        else:
+            row = next((r for r in self.boxes if r["key"] == key), None)
+            if mask is not None and mask.any():
+                points = editable_polygon(mask)
+            elif row is not None:
+                x, y, w, h = row["box"]
+                points = [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
+            else:
+                points = None
+        error = None if points else "select a box first: g edits the selected box's mask"
+        if error:
+            self.message = error
+        self.send({"kind": "polygon", "sample_id": state.sample_id, "key": key,
+                   "points": [[round(x, 2), round(y, 2)] for x, y in points or []],
+                   "error": error}, [])
+        return points
+
+    def set_polygon(self, key: str, points: Sequence[Sequence[float]],
+                    seq: int | None = None) -> Decision | None:
+        """The mask edited as a polygon: the polygon's inside replaces the mask's largest part
+        (other parts are kept); one decision, one undo step."""
+        from nblabel.core.masks import fill_polygon, largest_part
+
+        state = self._current()
+        if state.size is None:
+            self._ack(seq)
+            return None
+        pts = [(float(x), float(y)) for x, y in points]
+        if len(pts) < 3:
+            self.message = f"a polygon needs 3 corners or more, got {len(pts)}"
+            self._ack(seq)
+            return None
+        try:
+            old = self.session.mask_of(state, key)
+        except KeyError:
+            self.message = "select a box first: g edits the selected box's mask"
+            self._ack(seq)
+            return None
+        mask = fill_polygon(pts, state.size)
+        if old is not None:
+            mask |= old & ~largest_part(old)
+        return self._set_mask(state, key, mask, "the polygon", seq)
+
+    def _on_polygon(self, content: dict[str, Any], seq: int | None) -> None:
+        self.polygon(str(content.get("key", "")))
+
+    def _on_set_polygon(self, content: dict[str, Any], seq: int | None) -> None:
+        self.set_polygon(str(content.get("key", "")), content.get("points") or [], seq)
+
     def _on_paint(self, content: dict[str, Any], seq: int | None) -> None:
         self.paint_mask(str(content.get("key", "")), content.get("stroke") or [],
                         float(content.get("radius", 4)), bool(content.get("erase")), seq)
@@ -866,9 +925,11 @@ _HANDLERS: dict[str, Callable[[ReviewWidget, dict[str, Any], int | None], None]]
     "segment": ReviewWidget._on_segment,
     "accept_mask": ReviewWidget._on_accept_mask,
     "paint": ReviewWidget._on_paint,
+    "polygon": ReviewWidget._on_polygon,
+    "set_polygon": ReviewWidget._on_set_polygon,
 }
 #: Kinds that act on the image on screen: ignored (but answered) when it has changed since.
 _ON_SHOWN_SAMPLE = frozenset({"decide", "add", "accept_all", "classify", "segment",
-                              "accept_mask", "paint"})
+                              "accept_mask", "paint", "polygon", "set_polygon"})
 #: Every message kind Python sends (``FromPython`` in js/src/types.ts).
-SENT_KINDS = ("prefetch", "rows", "full_res", "mask")
+SENT_KINDS = ("prefetch", "rows", "full_res", "mask", "polygon")

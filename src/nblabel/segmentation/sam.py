@@ -4,7 +4,7 @@
 The heavy image encoder runs once per image (:meth:`SAMSegmenter.prepare`, which the widget
 and bulk runs call ahead for the next images) and its features are kept for the last ``cache``
 images; each click then runs only the prompt decoder. FastSAM (segment everything, then pick)
-does not fit this prompt-per-click interface and is not wrapped.
+is :class:`nblabel.segmentation.fastsam.FastSAMSegmenter`.
 """
 
 from __future__ import annotations
