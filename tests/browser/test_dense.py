@@ -96,7 +96,7 @@ def test_rubber_band_then_accept_is_one_step(dense, open_notebook):
     _wait_idle(page)
     eventually(lambda: {k for k, v in _reviews(ds, sid).items() if v == "accepted"} == chosen,
                what="the selection accepted in FiftyOne")
-    # The decided boxes, zoomed in a little, with the next rectangle selected (README picture).
+    # The decided boxes, zoomed in, the next rectangle selected (a picture in docs/reviewing.md).
     cx, cy = to_client(page, (x0 + x1) / 2, (y0 + y1) / 2)
     page.mouse.move(cx, cy)
     for _ in range(3):

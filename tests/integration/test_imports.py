@@ -1,4 +1,4 @@
-"""Bringing existing labels in: the README's recipes for COCO, YOLO, VOC and CVAT exports
+"""Bringing existing labels in: the recipes of docs/from-scratch.md for COCO, YOLO, VOC and CVAT
 through FiftyOne's importers, as proposals to review or as truth.
 
 The exports are made here by FiftyOne's exporters from the coins photo and its documented
@@ -41,7 +41,7 @@ def exported(tmp_path, request):
 
 
 def _import(fmt, directory, label_field):
-    """The README recipe: one FiftyOne importer call per format (COCO: boxes only; YOLO: the
+    """The documented recipe: one FiftyOne importer call per format (COCO: boxes only; YOLO: the
     split; CVAT names its field ``<label_field>_detections``, renamed)."""
     kwargs = {"coco": {"label_types": "detections"}, "yolo": {"split": "val"}}.get(fmt, {})
     ds = fo.Dataset.from_dir(dataset_dir=str(directory), dataset_type=FORMATS[fmt],

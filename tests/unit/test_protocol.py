@@ -116,10 +116,10 @@ def test_next_pending_is_the_next_shown_pending_box_in_order():
     assert rowlib.first_selection([*rows, _row("f", focus=True)]) == "f"
 
 
-def test_readme_keys_table_is_generated_from_the_keymap():
+def test_docs_keys_table_is_generated_from_the_keymap():
     from nblabel.reviewing.keys import markdown_table
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    readme = (Path(__file__).parents[2] / "docs" / "reviewing.md").read_text()
     start = readme.index("<!-- keys:start -->\n") + len("<!-- keys:start -->\n")
     end = readme.index("\n<!-- keys:end -->")
     assert readme[start:end] == markdown_table(), "run: python -m nblabel.reviewing.keys"

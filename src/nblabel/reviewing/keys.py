@@ -35,7 +35,7 @@ def help_rows() -> tuple[tuple[str, str], ...]:
 
 
 def markdown_table() -> str:
-    """The keys as a Markdown table (the README's, generated: ``python -m
+    """The keys as a Markdown table (the docs' keys table, docs/reviewing.md, generated: ``python -m
     nblabel.reviewing.keys``)."""
     lines = ["| keys | action |", "| --- | --- |"]
     lines += [f"| {' / '.join(f'`{k}`' for k in keys.split(' / '))} | {what} |"
