@@ -157,10 +157,12 @@ def _release_fiftyone(uri: str) -> None:
 
 class JupyterLab:
     """A token-less JupyterLab (or, with ``app="notebook"``, Notebook 7) on 127.0.0.1 serving
-    ``root`` (kernels inherit ``env``)."""
+    ``root`` (kernels inherit ``env``), run by ``python`` (default: this interpreter)."""
 
-    def __init__(self, workdir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, workdir: Path, env: dict[str, str] | None = None,
+                 python: str | None = None) -> None:
         self.workdir = workdir
+        self.python = python or sys.executable
         self.root = workdir / "notebooks"
         self.env = dict(os.environ if env is None else env)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -180,7 +182,7 @@ class JupyterLab:
                    JUPYTER_RUNTIME_DIR=str(self.workdir / "runtime"), JUPYTER_PLATFORM_DIRS="1")
         port = free_port()
         cmd = [
-            sys.executable, "-m", app, "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+            self.python, "-m", app, "--no-browser", "--ip=127.0.0.1", f"--port={port}",
             "--port-retries=0", f"--ServerApp.root_dir={self.root}",
             "--IdentityProvider.token=", "--ServerApp.password=",
             "--ServerApp.disable_check_xsrf=True",
