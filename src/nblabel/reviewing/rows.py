@@ -24,7 +24,7 @@ from nblabel.core.rules import visible
 from nblabel.reviewing.loading import SampleState
 
 __all__ = ["FLAG_FOCUS", "FLAG_PROPOSAL", "FLAG_VISIBLE", "STATUSES", "build_rows", "encode",
-           "first_selection", "next_pending", "offset", "reading_order"]
+           "first_selection", "next_pending", "offset", "reading_order", "rounded_box"]
 
 #: Status codes on the wire: the index in this tuple (``STATUSES`` in types.ts).
 STATUSES: tuple[str, ...] = ("pending", "accepted", "rejected", "edited", "added")
@@ -47,7 +47,8 @@ def reading_order(boxes: Sequence[Sequence[float]]) -> list[int]:
     return [int(i) for i in np.lexsort((cx, np.floor(cy / band)))]
 
 
-def _rounded(box: Box) -> list[float]:
+def rounded_box(box: Box) -> list[float]:
+    """A box as sent to the browser: ``[x, y, w, h]`` in pixels, to 0.01 px."""
     return [round(v, 2) for v in box.as_list()]
 
 
@@ -56,7 +57,7 @@ def proposal_row(p: Any, d: Decision | None, threshold: float, focus: bool) -> R
     return {
         "key": p.id, "proposal_id": p.id,
         "label": d.label if d is not None and d.label else p.label,
-        "box": _rounded(box), "original_box": _rounded(p.box), "original_label": p.label,
+        "box": rounded_box(box), "original_box": rounded_box(p.box), "original_label": p.label,
         "confidence": p.confidence,
         "status": d.action.value if d is not None else "pending",
         "visible": visible(p.confidence, threshold),
@@ -92,7 +93,7 @@ def build_rows(state: SampleState, decided: Mapping[str, Decision], threshold: f
 def added_row(d: Decision) -> Row:
     assert d.box is not None
     return {
-        "key": d.key, "proposal_id": None, "label": d.label, "box": _rounded(d.box),
+        "key": d.key, "proposal_id": None, "label": d.label, "box": rounded_box(d.box),
         "original_box": None, "original_label": None, "confidence": None, "status": "added",
         "visible": True, "mask": d.mask, "focus": False, "unusable": None,
     }
