@@ -11,12 +11,11 @@ import { type Entry, ImageCache, decode } from "./imagecache";
 import { type KeyAction, lookup } from "./keymap";
 import { Minimap } from "./minimap";
 import { attachPointer, type PointerHost } from "./pointer";
-import { PolygonEdit } from "./polygon";
+import { MaskTools } from "./masktools";
 import { type Sender, createSender, decodeRows } from "./protocol";
-import { BoxLayer, LiveLayer, type Scene, type SegDraft, type Stats, tintMask } from "./renderer";
+import { BoxLayer, LiveLayer, type Scene, type Stats } from "./renderer";
 import { RowList } from "./rowlist";
 import { GridIndex } from "./spatial";
-import { classColour } from "./style";
 import { RowStore, createUi, shown, stepKey, targetKeys } from "./state";
 import type { Box4, Decidable, FromPython, ImageMeta, ModelTraits, Row } from "./types";
 import {
@@ -50,13 +49,8 @@ export class ReviewView {
   private pendingClass: string | null = null;
   /** The class of the next box drawn (the class list while drawing, or a class just added). */
   private drawClass: string | null = null;
-  /** Click to mask: on or off, the last request's number, the prompt and Python's mask. */
-  /** Brush mode: the stroke on its way, its radius (image pixels) and whether it erases. */
-  private brush = { on: false, points: [] as [number, number][], radius: 4, erase: false };
-  private seg: { on: boolean; req: number; sentAt: number; draft: SegDraft } = {
-    on: false, req: 0, sentAt: 0, draft: { box: null, points: [], mask: null, maskBox: null },
-  };
-  private poly = new PolygonEdit();
+  /** Click to mask, brush and polygon editing (masktools.ts). */
+  private masks: MaskTools;
   private fullResAsked = false;
   private fitted = false;
   private awaiting: number | null = null;
@@ -77,6 +71,25 @@ export class ReviewView {
     this.send = createSender(model);
     this.position = model.get("position");
     this.imageCtx = this.c.image.getContext("2d")!;
+    this.masks = new MaskTools({
+      root: this.c.root,
+      send: this.send,
+      sampleId: () => this.store.sampleId,
+      selected: () => this.selected,
+      size: () => [this.width, this.height],
+      scale: () => this.view.scale,
+      classes: () => this.classes(),
+      newLabel: () => this.newLabel(),
+      seconds: () => this.seconds(),
+      toolChanged: (on) => {
+        this.ui.drawing = on ? false : this.drawFirst;
+        this.c.root.classList.toggle("nblabel-drawing", this.ui.drawing);
+      },
+      liveChanged: () => this.liveChanged(),
+      painted: () => this.painted(),
+      whenAnswered: (fn) => this.whenAnswered(fn),
+      sent: () => this.sent(),
+    });
     this.boxes = new BoxLayer((s) => this.showStats(s));
     this.c.stage.append(this.boxes.canvas, this.live.canvas);
     this.minimap = new Minimap((x, y) => {
@@ -150,9 +163,7 @@ export class ReviewView {
           : this.pendingEdit && this.pendingEdit.key === this.selected ? this.pendingEdit.box : null,
         band: drag && drag.kind === "band" ? drag.box : null,
         draft: drag && drag.kind === "draw" ? drag.box : null,
-        seg: this.seg.on ? this.seg.draft : null,
-        brush: this.brush.on ? this.brush : null,
-        polygon: this.poly.on ? this.poly.points : null,
+        ...this.masks.live(),
       });
       this.minimap.draw(this.view, W, H);
     });
@@ -252,8 +263,7 @@ export class ReviewView {
     this.ui.multi.clear();
     this.ui.hover = null;
     this.ui.drag = null;
-    this.clearSegment();
-    this.setPolygon(false);
+    this.masks.reset();
     this.drawFirst = Boolean(meta.draw_first);
     this.ui.drawing = this.drawFirst;
     this.exclude.clear();
@@ -351,7 +361,7 @@ export class ReviewView {
   }
 
   private selectionChanged(follow: boolean): void {
-    if (this.poly.on && this.poly.key !== this.selected) this.setPolygon(false);
+    this.masks.selectionChanged();
     this.c.root.dataset.multi = String(this.ui.multi.size);
     this.liveChanged();
     if (follow && this.ui.multi.size === 0 && this.listMulti === 0) {
@@ -469,7 +479,7 @@ export class ReviewView {
   private readonly actions: Record<KeyAction, (index: number) => void> = {
     next_box: () => this.step(1),
     prev_box: () => this.step(-1),
-    accept: () => (this.seg.on ? this.acceptMask() : this.decide("accepted")),
+    accept: () => this.masks.accept() || this.decide("accepted"),
     reject: () => this.decide("rejected"),
     accept_all: () => this.acceptAll(),
     relabel: (i) => this.relabel(this.classes()[i]),
@@ -482,20 +492,7 @@ export class ReviewView {
       this.selectionChanged(false);
     },
     escape: () => {
-      if (this.poly.on) {
-        this.setPolygon(false);
-        return;
-      }
-      if (this.brush.on) {
-        this.setBrushing(false);
-        return;
-      }
-      if (this.seg.on) {
-        const d = this.seg.draft;
-        if (d.box || d.points.length) this.clearSegment();
-        else this.setSegmenting(false);
-        return;
-      }
+      if (this.masks.escape()) return;
       this.c.root.classList.remove("nblabel-show-help");
       this.ui.drawing = false;
       this.c.root.classList.remove("nblabel-drawing");
@@ -537,9 +534,9 @@ export class ReviewView {
       const pick = (this.model.get("image_label").top || [])[i];
       if (pick) this.classify(pick[0]);
     },
-    segment: () => this.setSegmenting(!this.seg.on),
-    brush: () => this.setBrushing(!this.brush.on),
-    polygon: () => this.setPolygon(!this.poly.on),
+    segment: () => this.masks.setSegmenting(!this.masks.seg.on),
+    brush: () => this.masks.setBrushing(!this.masks.brush.on),
+    polygon: () => this.masks.setPolygon(!this.masks.poly.on),
     help: () => this.c.root.classList.toggle("nblabel-show-help"),
   };
 
@@ -593,126 +590,11 @@ export class ReviewView {
     this.liveChanged();
   }
 
-  // ---- click to mask ---------------------------------------------------------------------
-  private setSegmenting(on: boolean): void {
-    if (on && this.poly.on) this.setPolygon(false);
-    this.seg.on = on;
-    if (on && this.brush.on) this.setBrushing(false);
-    this.clearSegment();
-    if (on) {
-      this.ui.drawing = false;
-      this.c.root.classList.remove("nblabel-drawing");
-    } else {
-      this.ui.drawing = this.drawFirst;
-      this.c.root.classList.toggle("nblabel-drawing", this.drawFirst);
-    }
-    this.c.root.classList.toggle("nblabel-segmenting", on);
-    this.c.root.dataset.segmenting = String(on);
-    this.liveChanged();
-  }
-
-  /** Polygon editing of the selected box's mask: ask Python for its outline (onPolygon). */
-  private setPolygon(on: boolean): void {
-    const key = this.selected;
-    if (on && (!key || !this.store.sampleId)) return;
-    if (on) {
-      if (this.seg.on) this.setSegmenting(false);
-      if (this.brush.on) this.setBrushing(false);
-      this.poly.start(key!);
-      this.send.polygon(this.store.sampleId!, key!);
-    } else {
-      this.poly.stop();
-    }
-    this.c.root.dataset.polygon = on ? key! : "";
-    this.c.root.dataset.polygonPoints = "0";
-    this.liveChanged();
-  }
-
-  private onPolygon(msg: Extract<FromPython, { kind: "polygon" }>): void {
-    if (msg.sample_id !== this.store.sampleId || msg.key !== this.poly.key) return; // stale
-    if (msg.error || msg.points.length < 3) {
-      this.setPolygon(false);
-      return;
-    }
-    this.poly.points = msg.points.map(([x, y]) => [x, y]);
-    this.c.root.dataset.polygonPoints = String(this.poly.points.length);
-    this.liveChanged();
-    this.painted();
-  }
-
-  private setBrushing(on: boolean): void {
-    if (on && this.poly.on) this.setPolygon(false);
-    if (on && this.seg.on) this.setSegmenting(false);
-    this.brush.on = on;
-    this.brush.points = [];
-    // About 1 % of the image's smaller side, at least 2 px.
-    this.brush.radius = Math.max(2, Math.round(Math.min(this.width, this.height) / 100));
-    this.ui.drawing = on ? false : this.drawFirst;
-    this.c.root.classList.toggle("nblabel-drawing", this.ui.drawing);
-    this.c.root.dataset.brushing = String(on);
-    this.liveChanged();
-  }
-
-  private clearSegment(): void {
-    this.seg.req++; // answers to earlier prompts are dropped
-    this.seg.draft = { box: null, points: [], mask: null, maskBox: null };
-    delete this.c.root.dataset.maskReq;
-    this.liveChanged();
-  }
-
-  private sendSegment(): void {
-    if (!this.store.sampleId) return;
-    const d = this.seg.draft;
-    this.seg.req++;
-    this.seg.sentAt = performance.now();
-    this.c.root.dataset.maskPending = String(this.seg.req);
-    this.send.segment(this.store.sampleId, this.seg.req, d.box, d.points);
-  }
-
-  private onMask(msg: Extract<FromPython, { kind: "mask" }>, buffers: DataView[]): void {
-    if (msg.sample_id !== this.store.sampleId || msg.req !== this.seg.req) return; // stale
-    const req = msg.req;
-    const done = () => {
-      this.liveChanged();
-      requestAnimationFrame(() => {
-        if (req !== this.seg.req) return;
-        const root = this.c.root;
-        root.dataset.maskReq = String(req);
-        root.dataset.maskMs = (performance.now() - this.seg.sentAt).toFixed(1);
-        delete root.dataset.maskPending;
-      });
-    };
-    if (msg.error || !msg.box || !buffers[0]) {
-      this.seg.draft.mask = null;
-      this.seg.draft.maskBox = null;
-      this.c.root.dataset.maskError = msg.error || "no mask";
-      done();
-      return;
-    }
-    delete this.c.root.dataset.maskError;
-    const view = buffers[0];
-    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice();
+  /** The class a new object gets: the class chosen for drawing, else the class list's. */
+  private newLabel(): string {
     const cls = this.classes();
-    const label = this.drawClass ?? (this.c.classSelect.value || cls[0] || "object");
-    const box = msg.box;
-    tintMask(bytes, classColour(cls, label)).then((canvas) => {
-      if (req !== this.seg.req) return;
-      this.seg.draft.mask = canvas;
-      this.seg.draft.maskBox = box;
-      done();
-    });
-  }
-
-  private acceptMask(): void {
-    const cls = this.classes();
-    const label = (this.drawClass && cls.includes(this.drawClass) ? this.drawClass : null)
+    return (this.drawClass && cls.includes(this.drawClass) ? this.drawClass : null)
       || this.c.classSelect.value || cls[0] || "object";
-    this.whenAnswered(() => {
-      if (!this.store.sampleId) return;
-      this.send.acceptMask(this.store.sampleId, label, this.seconds());
-      this.sent();
-    });
-    this.clearSegment();
   }
 
   private drawn(box: Box4): void {
@@ -721,9 +603,7 @@ export class ReviewView {
     this.ui.drawing = this.drawFirst;
     this.c.root.classList.toggle("nblabel-drawing", this.drawFirst);
     if (!clipped || clipped[2] * this.view.scale < 3 || clipped[3] * this.view.scale < 3) return;
-    const cls = this.classes();
-    const label = (this.drawClass && cls.includes(this.drawClass) ? this.drawClass : null)
-      || this.c.classSelect.value || cls[0] || "object";
+    const label = this.newLabel();
     this.whenAnswered(() => {
       if (!this.store.sampleId) return;
       this.send.add(this.store.sampleId, label, clipped, this.seconds());
@@ -739,56 +619,15 @@ export class ReviewView {
       stage: this.c.stage,
       root: this.c.root,
       drawing: () => this.ui.drawing,
-      segmenting: () => this.seg.on,
-      brushing: () => this.brush.on,
-      brushPoint: (x, y, erase, first) => {
-        if (first) this.brush.points = [];
-        this.brush.erase = erase;
-        this.brush.points.push([x, y]);
-        this.liveChanged();
-      },
-      brushEnd: () => {
-        const pts = this.brush.points;
-        const key = this.selected;
-        this.brush.points = [];
-        if (!pts.length || !key || !this.store.sampleId) return;
-        const erase = this.brush.erase;
-        const radius = this.brush.radius;
-        this.whenAnswered(() => {
-          this.send.paint(this.store.sampleId!, key, pts, radius, erase);
-          this.sent();
-        });
-      },
-      polygonDown: (x, y, remove) => {
-        const hit = this.poly.down(x, y, 6 / this.view.scale, remove);
-        if (hit) this.liveChanged();
-        return hit;
-      },
-      polygonMove: (x, y) => {
-        this.poly.move(x, y);
-        this.liveChanged();
-      },
-      polygonUp: () => {
-        const points = this.poly.up();
-        const key = this.poly.key;
-        this.c.root.dataset.polygonPoints = String(this.poly.points.length);
-        if (!points || !key || !this.store.sampleId) return;
-        this.whenAnswered(() => {
-          this.send.setPolygon(this.store.sampleId!, key, points);
-          this.sent();
-        });
-      },
-      segmentPoint: (x, y, positive) => {
-        if (x < 0 || y < 0 || x >= this.width || y >= this.height) return; // Python also checks
-        this.seg.draft.points.push([x, y, positive]);
-        this.sendSegment();
-      },
-      segmentBox: (box) => {
-        const clipped = clipBox(box, this.width, this.height);
-        if (!clipped) return;
-        this.seg.draft.box = clipped;
-        this.sendSegment();
-      },
+      segmenting: () => this.masks.seg.on,
+      brushing: () => this.masks.brush.on,
+      brushPoint: (x, y, erase, first) => this.masks.brushPoint(x, y, erase, first),
+      brushEnd: () => this.masks.brushEnd(),
+      polygonDown: (x, y, remove) => this.masks.polygonDown(x, y, remove),
+      polygonMove: (x, y) => this.masks.polygonMove(x, y),
+      polygonUp: () => this.masks.polygonUp(),
+      segmentPoint: (x, y, positive) => this.masks.segmentPoint(x, y, positive),
+      segmentBox: (box) => this.masks.segmentBox(box),
       get drag() {
         return self.ui.drag;
       },
@@ -1133,8 +972,8 @@ export class ReviewView {
       if (msg.kind === "rows") this.onRows(msg, buffers);
       else if (msg.kind === "prefetch") this.onPrefetch(msg, buffers);
       else if (msg.kind === "full_res") this.onFullRes(msg, buffers);
-      else if (msg.kind === "mask") this.onMask(msg, buffers);
-      else if (msg.kind === "polygon") this.onPolygon(msg);
+      else if (msg.kind === "mask") this.masks.onMask(msg, buffers);
+      else if (msg.kind === "polygon") this.masks.onPolygon(msg);
     });
     const resize = new ResizeObserver(() => {
       this.fitted = false;
