@@ -123,6 +123,19 @@ class Painter {
     g.setLineDash([]);
   }
 
+  /** Square handles (white, black border) of side `side` CSS px at image points. */
+  handles(points: Iterable<readonly [number, number]>, side: number): void {
+    const g = this.g;
+    const s = side * this.dpr;
+    g.fillStyle = "#fff";
+    g.strokeStyle = "#000";
+    g.lineWidth = this.dpr;
+    for (const [x, y] of points) {
+      g.fillRect(this.X(x) - s / 2, this.Y(y) - s / 2, s, s);
+      g.strokeRect(this.X(x) - s / 2 + 0.5, this.Y(y) - s / 2 + 0.5, s - 1, s - 1);
+    }
+  }
+
   /** A label: a pill in the class colour with black or white text, above the box. */
   label(text: string, colour: string, b: Box4): void {
     const g = this.g;
@@ -418,16 +431,7 @@ export class LiveLayer {
         fill: 0.1 });
       p.label(labelText(sel), colour, box);
       if (sel.status !== "rejected" && !live.polygon) {
-        const s = 8 * dpr;
-        const g = this.g;
-        g.fillStyle = "#fff";
-        g.strokeStyle = "#000";
-        g.lineWidth = dpr;
-        for (const h of HANDLES) {
-          const [hx, hy] = handlePoint(box, h);
-          g.fillRect(p.X(hx) - s / 2, p.Y(hy) - s / 2, s, s);
-          g.strokeRect(p.X(hx) - s / 2 + 0.5, p.Y(hy) - s / 2 + 0.5, s - 1, s - 1);
-        }
+        p.handles(HANDLES.map((h) => handlePoint(box, h)), 8);
       }
     }
     const seg = live.seg;
@@ -456,25 +460,13 @@ export class LiveLayer {
       }
     }
     if (live.polygon && live.polygon.length) {
-      const g = this.g;
       const path = new Path2D();
       live.polygon.forEach(([x, y], i) => (i ? path.lineTo(p.X(x), p.Y(y)) : path.moveTo(p.X(x), p.Y(y))));
       path.closePath();
       const colour = sel ? classColour(classes, sel.label) : "#22c55e";
-      g.lineWidth = 3 * dpr;
-      g.strokeStyle = "#ffffff";
-      g.stroke(path);
-      g.lineWidth = 1.5 * dpr;
-      g.strokeStyle = colour;
-      g.stroke(path);
-      const s = 6 * dpr;
-      g.fillStyle = "#fff";
-      g.strokeStyle = "#000";
-      g.lineWidth = dpr;
-      for (const [x, y] of live.polygon) {
-        g.fillRect(p.X(x) - s / 2, p.Y(y) - s / 2, s, s);
-        g.strokeRect(p.X(x) - s / 2 + 0.5, p.Y(y) - s / 2 + 0.5, s - 1, s - 1);
-      }
+      p.stroke(path, "#ffffff", { width: 3, dash: [], alpha: 1, fill: 0 });
+      p.stroke(path, colour, { width: 1.5, dash: [], alpha: 1, fill: 0 });
+      p.handles(live.polygon, 6);
     }
     if (live.brush && live.brush.points.length) {
       const g = this.g;

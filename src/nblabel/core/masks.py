@@ -13,14 +13,19 @@ __all__ = ["editable_polygon", "fill_polygon", "full_mask", "largest_part", "lar
            "recrop", "rle"]
 
 
+def _pixels(box: Box, size: ImageSize) -> tuple[int, int, int, int]:
+    """The pixel rectangle ``(x, y, w, h)`` a mask covering ``box`` spans (at least 1 px)."""
+    x1, y1 = round(box.x), round(box.y)
+    return (x1, y1, max(1, min(size.width - x1, round(box.w))),
+            max(1, min(size.height - y1, round(box.h))))
+
+
 def full_mask(box_mask: np.ndarray, box: Box, size: ImageSize) -> np.ndarray:
     """A mask covering ``box`` (FiftyOne's form) placed in a whole-image mask. The box mask is
     resized to the box's pixel size when they differ (as FiftyOne does when drawing it)."""
     from PIL import Image
 
-    x1, y1 = round(box.x), round(box.y)
-    w = max(1, min(size.width - x1, round(box.w)))
-    h = max(1, min(size.height - y1, round(box.h)))
+    x1, y1, w, h = _pixels(box, size)
     m = np.asarray(box_mask) > 0
     if m.shape != (h, w):
         m = np.asarray(Image.fromarray(m.astype(np.uint8) * 255).resize((w, h))) > 127
@@ -59,9 +64,7 @@ def recrop(box_mask: np.ndarray, old: Box, new: Box, size: ImageSize) -> np.ndar
     """The mask of a box moved or resized from ``old`` to ``new``: the same image pixels, cut
     to the new box (not stretched); ``None`` when nothing of it is left inside."""
     whole = full_mask(box_mask, old, size)
-    x1, y1 = round(new.x), round(new.y)
-    w = max(1, min(size.width - x1, round(new.w)))
-    h = max(1, min(size.height - y1, round(new.h)))
+    x1, y1, w, h = _pixels(new, size)
     crop = whole[y1:y1 + h, x1:x1 + w]
     return crop if crop.any() else None
 

@@ -32,8 +32,6 @@ class MaskEditing:
         _full_image: tuple[str, Any] | None
         _segmented: bool
 
-        @property
-        def boxes(self) -> list[dict[str, Any]]: ...
         def send(self, content: dict[str, Any], buffers: Sequence[bytes] | None = None
                  ) -> None: ...
         def seconds_on_image(self) -> float: ...
@@ -99,17 +97,12 @@ class MaskEditing:
         import cv2
         import numpy as np
 
-        state = self._current()
-        if state.size is None:
-            self._ack(seq)
+        found = self._editable(key, seq, "the brush paints the selected box's mask")
+        if found is None:
             return None
-        try:
-            mask = self.session.mask_of(state, key)
-        except KeyError:
-            self.message = "select a box first: the brush paints the selected box's mask"
-            self._ack(seq)
-            return None
+        state, mask = found
         size = state.size
+        assert size is not None
         canvas = (mask if mask is not None
                   else np.zeros((size.height, size.width), bool)).astype(np.uint8)
         pts = [(round(float(x)), round(float(y))) for x, y in stroke]
@@ -120,6 +113,22 @@ class MaskEditing:
         if pts:
             cv2.circle(canvas, pts[0], r, 0 if erase else 1, -1)
         return self._set_mask(state, key, canvas > 0, "the eraser", seq)
+
+    def _editable(self, key: str, seq: int | None, what: str
+                  ) -> tuple[SampleState, Any] | None:
+        """The image on screen and the current whole-image mask of ``key`` (``None`` if it
+        has none) for an edit; ``None`` (the message sent, the browser answered) when the image
+        cannot be edited or ``key`` is not on it."""
+        state = self._current()
+        if state.size is None:
+            self._ack(seq)
+            return None
+        try:
+            return state, self.session.mask_of(state, key)
+        except KeyError:
+            self.message = f"select a box first: {what}"
+            self._ack(seq)
+            return None
 
     def _set_mask(self, state: SampleState, key: str, mask: Any, source: str,
                   seq: int | None) -> Decision | None:
@@ -145,19 +154,16 @@ class MaskEditing:
         from nblabel.core.masks import editable_polygon
 
         state = self._current()
+        points: list[tuple[float, float]] | None = None
         try:
             mask = self.session.mask_of(state, key)
-        except KeyError:
-            mask, points = None, None
-        else:
-            row = next((r for r in self.boxes if r["key"] == key), None)
             if mask is not None and mask.any():
                 points = editable_polygon(mask)
-            elif row is not None:
-                x, y, w, h = row["box"]
-                points = [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
             else:
-                points = None
+                b = self.session.box_of(state, key)
+                points = [(b.x, b.y), (b.x2, b.y), (b.x2, b.y2), (b.x, b.y2)]
+        except KeyError:
+            pass
         error = None if points else "select a box first: g edits the selected box's mask"
         if error:
             self.message = error
@@ -172,21 +178,16 @@ class MaskEditing:
         (other parts are kept); one decision, one undo step."""
         from nblabel.core.masks import fill_polygon, largest_part
 
-        state = self._current()
-        if state.size is None:
-            self._ack(seq)
-            return None
         pts = [(float(x), float(y)) for x, y in points]
         if len(pts) < 3:
             self.message = f"a polygon needs 3 corners or more, got {len(pts)}"
             self._ack(seq)
             return None
-        try:
-            old = self.session.mask_of(state, key)
-        except KeyError:
-            self.message = "select a box first: g edits the selected box's mask"
-            self._ack(seq)
+        found = self._editable(key, seq, "g edits the selected box's mask")
+        if found is None:
             return None
+        state, old = found
+        assert state.size is not None
         mask = fill_polygon(pts, state.size)
         if old is not None:
             mask |= old & ~largest_part(old)

@@ -298,7 +298,10 @@ class ReviewSession:
         label: str | None = None,
         box: Box | None = None,
         decided: dict[str, Decision] | None = None,
+        mask: bytes | None = None,
     ) -> Decision:
+        """The decision ``action`` makes on ``key``. A kept mask follows a moved box
+        (:func:`_carried`) unless ``mask`` gives the new one."""
         action = Action(action)
         if state.size is None:
             raise InvalidLabelError(f"cannot decide on {state.filepath}: {state.error}")
@@ -314,7 +317,8 @@ class ReviewSession:
                 return Decision.clear(sid, key, size, **common)
             assert added.label is not None and added.box is not None
             return Decision.add(sid, size, label or added.label, box or added.box, key=key,
-                                mask=_carried(added.mask, added.box, box, size), **common)
+                                mask=mask or _carried(added.mask, added.box, box, size),
+                                **common)
         if proposal.source == "unusable" and action is not Action.REJECTED:
             unusable = next(u for u in state.unusable if u.id == key)
             raise InvalidLabelError(f"{unusable}; it can only be rejected")
@@ -328,14 +332,30 @@ class ReviewSession:
             old_box = base.box if base is not None and base.box is not None else proposal.box
             old_mask = base.mask if base is not None and base.mask is not None else proposal.mask
             # Unmoved: the reviewer's mask if any (the proposal's own is the sync's default).
-            mask = (base.mask if base is not None else None) if box in (None, old_box) \
-                else _carried(old_mask, old_box, box, size)
+            if mask is None:
+                mask = (base.mask if base is not None else None) if box in (None, old_box) \
+                    else _carried(old_mask, old_box, box, size)
             return Decision.edit(
                 sid, proposal, size,
                 label or (base.label if base and base.label else proposal.label),
                 box or old_box, mask=mask, **common,
             )
         raise InvalidLabelError(f"{action.value} is not a decision on a proposal")
+
+    def _standing(self, state: SampleState, key: str) -> tuple[Box, bytes | None]:
+        """The box and mask (PNG covering the box) of a proposal or drawn box as it stands:
+        the reviewer's, else the proposal's; :class:`KeyError` for an unknown key."""
+        d = self.decisions(state.sample_id).get(key)
+        p = self._proposal(state, key)
+        if d is not None and d.keeps_label and d.box is not None:
+            return d.box, d.mask if d.mask is not None else p.mask if p is not None else None
+        if p is not None:
+            return p.box, p.mask
+        raise KeyError(f"nothing with key {key} on sample {state.sample_id}")
+
+    def box_of(self, state: SampleState, key: str) -> Box:
+        """The box of a proposal or drawn box as it stands (see :meth:`mask_of`)."""
+        return self._standing(state, key)[0]
 
     def mask_of(self, state: SampleState, key: str) -> np.ndarray | None:
         """The whole-image mask of a proposal or drawn box as it stands (the reviewer's mask,
@@ -345,15 +365,7 @@ class ReviewSession:
 
         if state.size is None:
             return None
-        d = self.decisions(state.sample_id).get(key)
-        p = self._proposal(state, key)
-        if d is not None and d.keeps_label and d.box is not None:
-            png = d.mask if d.mask is not None else p.mask if p is not None else None
-            box = d.box
-        elif p is not None:
-            png, box = p.mask, p.box
-        else:
-            raise KeyError(f"nothing with key {key} on sample {state.sample_id}")
+        box, png = self._standing(state, key)
         if png is None:
             return None
         return full_mask(np.asarray(decode_mask(png)), box, state.size)
@@ -368,12 +380,7 @@ class ReviewSession:
         if state.size is None:
             raise InvalidLabelError(f"cannot decide on {state.filepath}: {state.error}")
         box, png = mask_label(mask, source)
-        d = self._decision(state, key, Action.EDITED, seconds_on_image, box=box)
-        if d.action is Action.ADDED:
-            d = Decision.add(state.sample_id, state.size, d.label or "object", box, key=key,
-                             mask=png, reviewer=self.reviewer, seconds_on_image=seconds_on_image)
-        else:
-            d = replace(d, mask=png)
+        d = self._decision(state, key, Action.EDITED, seconds_on_image, box=box, mask=png)
         self.record(d)
         return d
 

@@ -216,7 +216,8 @@ class ReviewWidget(MaskEditing, anywidget.AnyWidget):
             self.send({"kind": "prefetch", **content}, buffers)
             self._sent.add(sample_id)
             self._prefetched[sample_id] = digest
-            if self._segmented and state.image is not None:
+            if (self._segmented and state.image is not None
+                    and getattr(self.segmenter, "prepares_ahead", True)):
                 # Click to mask is in use: the segmenter's per-image work (a SAM encoder) is
                 # done ahead for the next images, off the kernel's thread.
                 self.segmenter.prepare(load_rgb(state.filepath), key=sample_id)

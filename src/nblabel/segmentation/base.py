@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -14,7 +16,9 @@ from nblabel.core.labels import Box, ImageSize
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["Prompt", "SegmentationError", "Segmenter", "mask_label"]
+__all__ = ["PerImage", "Prompt", "SegmentationError", "Segmenter", "bgr", "mask_label"]
+
+T = TypeVar("T")
 
 
 class SegmentationError(ValueError):
@@ -52,9 +56,11 @@ class Prompt:
 
 @runtime_checkable
 class Segmenter(Protocol):
-    """Makes a mask (H x W, bool, the whole image) from a prompt."""
+    """Makes a mask (H x W, bool, the whole image) from a prompt. ``prepares_ahead``: whether
+    :meth:`prepare` does any work (the widget reads the next images for it only then)."""
 
     name: str
+    prepares_ahead: bool
 
     def prepare(self, image: Image.Image, key: str | None = None) -> None:
         """Do the per-image work ahead (an image encoder); ``key`` names the image."""
@@ -80,3 +86,31 @@ def points_array(points: Sequence[tuple[float, float, bool]]) -> tuple[np.ndarra
         return np.zeros((0, 2), np.float32), np.zeros((0,), np.int32)
     return (np.array([[x, y] for x, y, _ in points], np.float32),
             np.array([1 if p else 0 for _, _, p in points], np.int32))
+
+
+def bgr(image: Image.Image) -> np.ndarray:
+    """The image as ultralytics reads arrays: contiguous BGR, 8 bits."""
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+
+
+class PerImage(Generic[T]):
+    """A segmenter's per-image work (an encoder's features, FastSAM's segments) for the last
+    ``size`` images, by key; computed once per image, one computation at a time (the widget
+    prepares the next images in its prefetch thread while clicks come in the kernel's)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, T] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, compute: Callable[[], T]) -> T:
+        """The value for ``key``, computed by ``compute`` if it is not kept."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            value = compute()
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+            return value

@@ -10,14 +10,12 @@ is ours, written once and tested on its own.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nblabel.core.labels import ImageSize
-from nblabel.segmentation.base import Prompt, SegmentationError
+from nblabel.segmentation.base import PerImage, Prompt, SegmentationError, bgr
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -71,6 +69,8 @@ class FastSAMSegmenter:
     """FastSAM (or any ultralytics segmentation weights) as a segmenter (see the module doc).
     ``conf``/``iou``: its detection thresholds for the segment-everything pass."""
 
+    prepares_ahead = True
+
     def __init__(self, model: str | Path = "FastSAM-s.pt", *, imgsz: int = 1024,
                  conf: float = 0.4, iou: float = 0.9, device: str | None = None,
                  cache: int = 4, name: str | None = None) -> None:
@@ -88,37 +88,27 @@ class FastSAMSegmenter:
         if device is not None:
             self.kwargs["device"] = device
         self.name = name or str(model)
-        self.cache = cache
         self.runs = 0  # segment-everything passes (one per image)
-        self._masks: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        self._masks: PerImage[np.ndarray] = PerImage(cache)
+
+    def _everything(self, image: Image.Image) -> np.ndarray:
+        try:
+            (result,) = self.model.predict(bgr(image), **self.kwargs)
+        except Exception as exc:
+            raise SegmentationError(f"{self.name} failed on this image: {exc}") from exc
+        self.runs += 1
+        h, w = image.height, image.width
+        data = result.masks.data.cpu().numpy() > 0.5 if result.masks is not None else None
+        return data if data is not None and data.shape[1:] == (h, w) \
+            else np.zeros((0, h, w), bool)
 
     def prepare(self, image: Image.Image, key: str | None = None) -> None:
         """Segment everything on ``image`` once per ``key`` and keep the masks."""
         key = key if key is not None else str(id(image))
-        with self._lock:
-            if key in self._masks:
-                self._masks.move_to_end(key)
-                return
-            bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
-            try:
-                (result,) = self.model.predict(bgr, **self.kwargs)
-            except Exception as exc:
-                raise SegmentationError(f"{self.name} failed on this image: {exc}") from exc
-            self.runs += 1
-            h, w = image.height, image.width
-            data = result.masks.data.cpu().numpy() > 0.5 if result.masks is not None else None
-            masks = data if data is not None and data.shape[1:] == (h, w) \
-                else np.zeros((0, h, w), bool)
-            self._masks[key] = masks
-            while len(self._masks) > self.cache:
-                self._masks.popitem(last=False)
+        self._masks.get(key, lambda: self._everything(image))
 
     def segment(self, image: Image.Image, prompt: Prompt, key: str | None = None
                 ) -> np.ndarray:
         prompt = prompt.checked(ImageSize(image.width, image.height))
         key = key if key is not None else str(id(image))
-        self.prepare(image, key)
-        with self._lock:
-            masks = self._masks[key]
-        return pick_mask(masks, prompt)
+        return pick_mask(self._masks.get(key, lambda: self._everything(image)), prompt)

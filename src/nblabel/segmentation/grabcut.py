@@ -31,6 +31,7 @@ class GrabCutSegmenter:
     of its size."""
 
     name = "grabcut"
+    prepares_ahead = False
 
     def __init__(self, iterations: int = 2, radius: int | None = None, margin: float = 0.3
                  ) -> None:

@@ -10,14 +10,12 @@ is :class:`nblabel.segmentation.fastsam.FastSAMSegmenter`.
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nblabel.core.labels import ImageSize
-from nblabel.segmentation.base import Prompt, SegmentationError, points_array
+from nblabel.segmentation.base import PerImage, Prompt, SegmentationError, bgr, points_array
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -31,6 +29,8 @@ class SAMSegmenter:
     timing); ``sam2=True`` (or a name containing "sam2") uses SAM 2's predictor; ``threads``:
     torch's CPU threads (default: every core this process may use; the setting is
     process-wide)."""
+
+    prepares_ahead = True
 
     def __init__(self, model: Any = "mobile_sam.pt", *, imgsz: int = 1024,
                  device: str | None = None, cache: int = 4, sam2: bool | None = None,
@@ -66,39 +66,28 @@ class SAMSegmenter:
 
             torch.set_num_threads(threads)
         self.name = name or str(label)
-        self.cache = cache
-        self._features: OrderedDict[str, Any] = OrderedDict()
-        #: One user of the predictor at a time (the widget encodes the next images in its
-        #: prefetch thread while clicks are answered in the kernel's).
-        self._lock = threading.Lock()
+        self._features: PerImage[Any] = PerImage(cache)
 
-    def _bgr(self, image: Image.Image) -> np.ndarray:
-        return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+    def _encode(self, image: Image.Image) -> Any:
+        self.predictor.set_image(bgr(image))
+        return self.predictor.features
 
     def prepare(self, image: Image.Image, key: str | None = None) -> None:
         """Encode ``image`` (once per ``key``) and keep its features."""
         key = key if key is not None else str(id(image))
-        with self._lock:
-            if key in self._features:
-                self._features.move_to_end(key)
-                return
-            self.predictor.set_image(self._bgr(image))
-            self._features[key] = self.predictor.features
-            while len(self._features) > self.cache:
-                self._features.popitem(last=False)
+        self._features.get(key, lambda: self._encode(image))
 
     def segment(self, image: Image.Image, prompt: Prompt, key: str | None = None
                 ) -> np.ndarray:
         size = ImageSize(image.width, image.height)
         prompt = prompt.checked(size)
         key = key if key is not None else str(id(image))
-        if key not in self._features:
-            self.prepare(image, key)
-        with self._lock:
-            return self._decode(image, prompt, key)
+        features = self._features.get(key, lambda: self._encode(image))
+        return self._decode(features, size, prompt)
 
-    def _decode(self, image: Image.Image, prompt: Prompt, key: str) -> np.ndarray:
-        # The prompt decoder alone on the cached features: no image preprocessing per click.
+    def _decode(self, features: Any, size: ImageSize, prompt: Prompt) -> np.ndarray:
+        # The prompt decoder alone on the cached features: no image preprocessing per click,
+        # and no predictor state touched (an encoding ahead may run meanwhile).
         import torch
 
         kwargs: dict[str, Any] = {}
@@ -111,7 +100,7 @@ class SAMSegmenter:
             kwargs["labels"] = [labels.tolist()]
         with torch.inference_mode():
             masks, _ = self.predictor.inference_features(
-                self._features[key], (image.height, image.width), **kwargs)
+                features, (size.height, size.width), **kwargs)
         if masks is None or len(masks) == 0:
             raise SegmentationError(f"{self.name} returned no mask for this prompt")
         return np.asarray(masks[0].cpu().numpy(), bool)

@@ -406,15 +406,19 @@ class FiftyOneSync:
 
         assert d.box is not None and d.label is not None
         doc: dict[str, Any] = {"_cls": "Detection", "tags": []}
-        mask = d.mask if d.mask is not None else d.proposal.mask if d.proposal else None
-        if mask is not None:
-            doc["mask"] = _stored_mask(mask)
+        vote = self._vote(d)
+        png = d.mask if d.mask is not None else d.proposal.mask if d.proposal else None
+        stored = vote.get("mask")  # an edited mask, already in FiftyOne's form
+        if stored is None and png is not None:
+            stored = _stored_mask(png)
+        if stored is not None:
+            doc["mask"] = stored
         doc.update({
             "_id": ObjectId(label_id_for_key(dataset_name, d.sample_id, d.key,
                                              self.journal.journal_id)),
             "label": d.label,
             "bounding_box": d.box.to_relative(d.image_size),
-            **_review_attrs(self._vote(d)),
+            **_review_attrs(vote),
             "proposal_id": d.proposal.id if d.proposal is not None else None,
             "proposal_confidence": d.proposal.confidence if d.proposal is not None else None,
             "seconds_on_image": d.seconds_on_image,
