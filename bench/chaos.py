@@ -21,12 +21,13 @@ import subprocess
 import sys
 import time
 
-from common import emit, parse_args, percentile, print_table, private_fiftyone
+from common import ROOT, emit, parse_args, percentile, print_table, private_fiftyone
 
 
 def _faults(command: str, args: dict[str, object]) -> dict[str, object]:
-    proc = subprocess.run([sys.executable, "-m", "nblabel.faults", command, json.dumps(args)],
-                          capture_output=True, text=True, env=dict(os.environ), timeout=1800)
+    proc = subprocess.run([sys.executable, "-m", "tests.harness.faults", command, json.dumps(args)],
+                          capture_output=True, text=True, env=dict(os.environ), timeout=1800,
+                          cwd=ROOT)
     if proc.returncode:
         raise RuntimeError(proc.stderr[-3000:])
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -39,8 +40,8 @@ def main() -> None:
     work, mongod = private_fiftyone("chaos")
     try:
         import fiftyone as fo
+        from tests.harness.faults import check_team_state, make_dataset
 
-        from nblabel.faults import check_team_state, make_dataset
         from nblabel.reviewing.session import ReviewSession
         from nblabel.store.journal import DecisionJournal
 
@@ -73,10 +74,11 @@ def main() -> None:
             names = ["ann", "bob", "cy", "dee"]
             t = time.perf_counter()
             procs = [subprocess.Popen(
-                [sys.executable, "-m", "nblabel.faults", "review", json.dumps({
+                [sys.executable, "-m", "tests.harness.faults", "review", json.dumps({
                     "dataset": tds.name, "journal": str(work / f"{mode}-{r}.sqlite"),
                     "reviewer": r, "mode": mode, "gt_field": gt, "seed": k})],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+                cwd=ROOT)
                 for k, r in enumerate(names)]
             seen: dict[str, int] = {}
             for p in procs:

@@ -102,15 +102,15 @@ def _browser_clicks(real, clicks: int = 50) -> dict[str, dict[str, float]]:
     """Click-to-painted times in JupyterLab + Chromium (see the module doc)."""
     import numpy as np
     from PIL import Image
-
-    from common import private_fiftyone
-    from nblabel.devtools import (
+    from tests.harness.devtools import (
         CHROMIUM_ARGS,
         JupyterLab,
         chromium_path,
         open_and_run,
         write_notebook,
     )
+
+    from common import private_fiftyone
 
     work, mongod = private_fiftyone("click")
     lab = JupyterLab(work / "lab")

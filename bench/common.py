@@ -6,12 +6,19 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nblabel.devtools import Mongod
+#: The repository root: the test harnesses (tests/harness, not in the installed package) are
+#: imported from it.
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.harness.devtools import Mongod  # noqa: E402
 
 
 def parse_args(description: str) -> argparse.Namespace:

@@ -26,8 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from tests.harness.devtools import CHROMIUM_ARGS, chromium_path
+
 from common import emit, percentile
-from nblabel.devtools import CHROMIUM_ARGS, chromium_path
 
 PAGE = """
 <html><body style="margin:0"><div id="stage" style="position:relative;width:1920px;height:1000px;

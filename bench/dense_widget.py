@@ -31,9 +31,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from tests.harness.devtools import (
+    CHROMIUM_ARGS,
+    JupyterLab,
+    chromium_path,
+    open_and_run,
+    write_notebook,
+)
+
 from common import emit, percentile, print_table, private_fiftyone
 from nblabel.demo import synthetic
-from nblabel.devtools import CHROMIUM_ARGS, JupyterLab, chromium_path, open_and_run, write_notebook
 from widget_latency import bbw_cells, build_dataset
 
 RECORD_START_JS = """

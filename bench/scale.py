@@ -75,11 +75,11 @@ def main() -> None:
     work, mongod = private_fiftyone("scale")
     try:
         import fiftyone as fo
+        from tests.harness.faults import make_dataset
 
         import nblabel
         from nblabel.curation.queue import build_queue
         from nblabel.curation.uncertainty import compute_uncertainty
-        from nblabel.faults import make_dataset
         from nblabel.reviewing.session import ReviewSession
 
         t = time.perf_counter()

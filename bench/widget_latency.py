@@ -27,14 +27,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import emit, median, parse_args, percentile, print_table, private_fiftyone
-from nblabel.devtools import (
+from tests.harness.devtools import (
     CHROMIUM_ARGS,
     JupyterLab,
     chromium_path,
     open_and_run,
     write_notebook,
 )
+
+from common import emit, median, parse_args, percentile, print_table, private_fiftyone
 
 NBLABEL_NAV_JS = """
 async ([n, dwell]) => {

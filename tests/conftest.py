@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from nblabel.devtools import Mongod
+from tests.harness.devtools import Mongod
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"

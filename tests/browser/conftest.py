@@ -13,8 +13,14 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from nblabel.devtools import CHROMIUM_ARGS, JupyterLab, chromium_path, open_and_run, write_notebook
 from tests.conftest import ARTIFACTS
+from tests.harness.devtools import (
+    CHROMIUM_ARGS,
+    JupyterLab,
+    chromium_path,
+    open_and_run,
+    write_notebook,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -6,14 +6,6 @@ from collections.abc import Iterator
 import pytest
 from fiftyone import ViewField as F
 
-from nblabel.devtools import (
-    JupyterLab,
-    Marimo,
-    Voila,
-    open_and_run,
-    write_marimo_app,
-    write_notebook,
-)
 from tests.browser.helpers import (
     eventually,
     focus,
@@ -23,6 +15,14 @@ from tests.browser.helpers import (
     wait_widget,
 )
 from tests.conftest import ARTIFACTS
+from tests.harness.devtools import (
+    JupyterLab,
+    Marimo,
+    Voila,
+    open_and_run,
+    write_marimo_app,
+    write_notebook,
+)
 
 
 @pytest.fixture(scope="module")

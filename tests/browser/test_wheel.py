@@ -21,9 +21,9 @@ from pathlib import Path
 import fiftyone as fo
 import pytest
 
-from nblabel.devtools import JupyterLab, open_and_run, write_notebook
 from tests.browser.helpers import eventually, focus, review_cells, wait_status, wait_widget
 from tests.conftest import ARTIFACTS
+from tests.harness.devtools import JupyterLab, open_and_run, write_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,18 +19,19 @@ from pathlib import Path
 import fiftyone as fo
 import pytest
 
-from nblabel.faults import check_team_state, make_dataset
 from nblabel.reviewing.session import ReviewSession
 from nblabel.store.journal import DecisionJournal
+from tests.harness.faults import check_team_state, make_dataset
 
 pytestmark = pytest.mark.fiftyone
+ROOT = Path(__file__).resolve().parents[2]  # python -m tests.harness.faults runs from here
 
 
 def _run(command: str, args: dict[str, object], env: dict[str, str] | None = None,
          timeout: float = 240) -> dict[str, object]:
-    proc = subprocess.run([sys.executable, "-m", "nblabel.faults", command, json.dumps(args)],
+    proc = subprocess.run([sys.executable, "-m", "tests.harness.faults", command, json.dumps(args)],
                           capture_output=True, text=True, timeout=timeout,
-                          env=env or dict(os.environ))
+                          env=env or dict(os.environ), cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
@@ -67,13 +68,13 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(small_dataset, t
 _DB_FAULTS = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path
-    from nblabel.devtools import Mongod
+    from tests.harness.devtools import Mongod
     work = Path(sys.argv[1])
     mongod = Mongod(work)
     import os
     os.environ["FIFTYONE_DATABASE_URI"] = mongod.start()
     import fiftyone as fo
-    from nblabel.faults import check_team_state, make_dataset
+    from tests.harness.faults import check_team_state, make_dataset
     from nblabel.reviewing.session import ReviewSession
     from nblabel.reviewing.widget import ReviewWidget
 
@@ -150,10 +151,11 @@ def test_four_reviewer_processes_converge(mode, tmp_path):
     gt_field = "reviews" if mode == "consensus" else "ground_truth"
     reviewers = ["ann", "bob", "cy", "dee"]
     procs = [subprocess.Popen(
-        [sys.executable, "-m", "nblabel.faults", "review", json.dumps({
+        [sys.executable, "-m", "tests.harness.faults", "review", json.dumps({
             "dataset": ds.name, "journal": str(tmp_path / f"{r}.sqlite"), "reviewer": r,
             "mode": mode, "gt_field": gt_field, "seed": k})],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+        cwd=ROOT)
         for k, r in enumerate(reviewers)]
     results = []
     for proc in procs:

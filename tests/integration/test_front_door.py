@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from nblabel.devtools import free_port
+from tests.harness.devtools import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 NOISE = re.compile(r"Traceback|Error|error|Warning|WARN|warn|Exception|yarn|\[I ")

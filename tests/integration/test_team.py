@@ -23,7 +23,7 @@ from nblabel.store.sync import REVIEWERS_FIELD, label_id_for_key
 
 @pytest.fixture
 def team_dataset(tmp_path: Path):
-    from nblabel.faults import make_dataset
+    from tests.harness.faults import make_dataset
 
     ds = make_dataset(f"team-{uuid.uuid4().hex[:8]}", tmp_path / "images", 24, seed=5)
     yield ds

@@ -2,7 +2,7 @@
 moments, a database stopped or frozen mid-session, several reviewer processes at once, and the
 check that the team's state in FiftyOne is the one the journals say.
 
-Run as ``python -m nblabel.faults <command> <json args>``; each command prints one JSON line.
+Run as ``python -m tests.harness.faults <command> <json args>``; each command prints one JSON line.
 The dataset used is any FiftyOne dataset with proposals in ``predictions`` on readable images.
 """
 
