@@ -4,7 +4,8 @@ import keymap from "./keymap.json";
 
 export type KeyAction =
   | "next_box" | "prev_box" | "accept" | "reject" | "accept_all" | "relabel" | "draw"
-  | "select_shown" | "escape" | "next_image" | "prev_image" | "undo" | "redo" | "hide_decided"
+  | "select_shown" | "escape" | "next_image" | "prev_image" | "done" | "undo" | "redo"
+  | "hide_decided"
   | "only_class" | "labels" | "threshold_down" | "threshold_up" | "zoom_in" | "zoom_out" | "fit"
   | "actual_pixels" | "mode" | "classify" | "image_class" | "segment" | "brush"
   | "polygon" | "help";

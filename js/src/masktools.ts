@@ -25,9 +25,9 @@ export interface MaskHost {
   toolChanged(on: boolean): void;
   liveChanged(): void;
   painted(): void;
-  /** Run `fn` once Python has answered the decision on its way (decisions go one by one). */
-  whenAnswered(fn: () => void): void;
-  sent(): void;
+  /** Send a request once Python has answered the one on its way (they go one by one): `send`
+   *  sends it and says whether it did; its answer is then awaited. */
+  request(send: () => boolean): void;
 }
 
 export class MaskTools {
@@ -75,11 +75,11 @@ export class MaskTools {
   accept(): boolean {
     if (!this.seg.on) return false;
     const label = this.host.newLabel();
-    this.host.whenAnswered(() => {
+    this.host.request(() => {
       const sid = this.host.sampleId();
-      if (!sid) return;
+      if (!sid) return false;
       this.host.send.acceptMask(sid, label, this.host.seconds());
-      this.host.sent();
+      return true;
     });
     this.clearSegment();
     return true;
@@ -218,9 +218,9 @@ export class MaskTools {
     this.brush.points = [];
     if (!pts.length || !key || !sid) return;
     const { erase, radius } = this.brush;
-    this.host.whenAnswered(() => {
+    this.host.request(() => {
       this.host.send.paint(sid, key, pts, radius, erase);
-      this.host.sent();
+      return true;
     });
   }
 
@@ -241,9 +241,9 @@ export class MaskTools {
     const sid = this.host.sampleId();
     this.host.root.dataset.polygonPoints = String(this.poly.points.length);
     if (!points || !key || !sid) return;
-    this.host.whenAnswered(() => {
+    this.host.request(() => {
       this.host.send.setPolygon(sid, key, points);
-      this.host.sent();
+      return true;
     });
   }
 }

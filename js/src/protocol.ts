@@ -7,7 +7,7 @@ import {
 } from "./types";
 
 /** Every kind the browser sends (tests compare it with Python's dispatch table). */
-export const TO_PYTHON_KINDS = ["hello", "go", "goto", "decide", "add", "accept_all", "classify",
+export const TO_PYTHON_KINDS = ["hello", "go", "goto", "done", "decide", "add", "accept_all", "classify",
   "add_class", "undo", "redo", "full_res", "segment", "accept_mask",
   "paint", "polygon", "set_polygon"] as const satisfies readonly ToPython["kind"][];
 
@@ -77,6 +77,8 @@ export function createSender(model: AnyModel<ModelTraits>) {
     hello: () => send({ kind: "hello" }),
     go: (delta: number, have?: string) => send(have ? { kind: "go", delta, have } : { kind: "go", delta }),
     goto: (position: number) => send({ kind: "goto", position }),
+    done: (sampleId: string, seconds: number) =>
+      send({ kind: "done", seq: ++seq, sample_id: sampleId, seconds }),
     decide: (sampleId: string, keys: string[], action: Decidable, seconds: number,
       extra: { label?: string; box?: Box4 } = {}) =>
       send({ kind: "decide", seq: ++seq, sample_id: sampleId, keys, action, seconds, ...extra }),

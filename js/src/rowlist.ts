@@ -1,8 +1,8 @@
 // The list of boxes beside the image (class, confidence, status), virtualised: only the rows in
 // the scrolled window exist in the DOM, so 10,000 boxes cost as much as 30. Each row is an
 // element with the stable test contract: class nblabel-box (+ nblabel-status-*, nblabel-selected,
-// nblabel-below, nblabel-focus, nblabel-multi) and data-key, data-index, data-status,
-// data-label, data-box. Reference boxes (truth the model missed) come first, not decidable.
+// nblabel-below, nblabel-focus, nblabel-multi, nblabel-sending: a decision on its way) and
+// data-key, data-index, data-status, data-sending, data-label, data-box. Reference boxes (truth the model missed) come first, not decidable.
 import { classColour, labelText } from "./style";
 import type { ReferenceBox, Row } from "./types";
 
@@ -108,8 +108,10 @@ export class RowList {
         const sel = row.key === st.selected;
         node.className = `nblabel-box nblabel-status-${row.status}` +
           `${sel ? " nblabel-selected" : ""}${st.multi.has(row.key) ? " nblabel-multi" : ""}` +
-          `${row.visible ? "" : " nblabel-below"}${row.focus ? " nblabel-focus" : ""}`;
+          `${row.visible ? "" : " nblabel-below"}${row.focus ? " nblabel-focus" : ""}` +
+          `${row.sending ? " nblabel-sending" : ""}`;
         node.dataset.key = row.key;
+        node.dataset.sending = String(Boolean(row.sending));
         node.dataset.index = String(i);
         node.dataset.status = row.status;
         node.dataset.label = row.label;

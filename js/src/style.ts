@@ -25,9 +25,17 @@ export interface LineStyle {
 }
 
 /** Pending: thin, more opaque the more confident; decided: solid and tinted; rejected: dashed
- *  and faint; below the threshold: dotted and fainter still. */
-export function lineStyle(row: Pick<Row, "status" | "confidence" | "visible" | "focus">): LineStyle {
+ *  and faint; below the threshold: dotted and fainter still. A decision on its way (painted
+ *  before Python journaled it): its status's colour and weight, short dashes, half the tint. */
+export function lineStyle(
+  row: Pick<Row, "status" | "confidence" | "visible" | "focus" | "sending">,
+): LineStyle {
   if (!row.visible) return { width: 1, dash: [1, 3], alpha: 0.3, fill: 0 };
+  if (row.sending) {
+    const rejected = row.status === "rejected";
+    return { width: rejected ? 1 : 1.5, dash: [2, 2], alpha: rejected ? 0.45 : 0.9,
+      fill: rejected ? 0 : 0.07 };
+  }
   const focus = row.focus ? 1 : 0;
   const byStatus: Record<Status, LineStyle> = {
     pending: { width: 1 + focus, dash: [], alpha: confidenceAlpha(row.confidence), fill: 0 },
@@ -52,9 +60,10 @@ export const MARKS: Record<Status, string> = {
 };
 
 /** The text shown for a box: class, confidence, status mark. Always set as text. */
-export function labelText(row: Pick<Row, "label" | "confidence" | "status">): string {
+export function labelText(row: Pick<Row, "label" | "confidence" | "status" | "sending">
+): string {
   const conf = row.confidence === null ? "" : ` ${(row.confidence * 100).toFixed(0)}%`;
-  return `${row.label}${conf}${MARKS[row.status]}`;
+  return `${row.label}${conf}${MARKS[row.status]}${row.sending ? " …" : ""}`;
 }
 
 /** Black or white text, whichever reads better on `hex`. */

@@ -29,6 +29,8 @@ export interface Row {
   focus: boolean;
   unusable: string | null;
   mask: DataView | null;
+  /** Painted as decided ahead of Python's answer (on its way); the browser's own, never sent. */
+  sending?: boolean;
 }
 
 /**
@@ -104,6 +106,7 @@ export type ToPython =
   | { kind: "hello" }
   | { kind: "go"; delta: number; have?: string }
   | { kind: "goto"; position: number }
+  | { kind: "done"; seq: number; sample_id: string; seconds: number }
   | { kind: "decide"; seq: number; sample_id: string; keys: string[]; action: Decidable;
       seconds: number; label?: string; box?: Box4 }
   | { kind: "add"; seq: number; sample_id: string; label: string; box: Box4; seconds: number }
@@ -141,7 +144,9 @@ export interface ImageMeta {
 export type FromPython =
   | ({ kind: "prefetch"; position: number; rows: RowsWire; selected: string | null } & ImageMeta)
   | { kind: "rows"; sample_id: string; full: boolean; rows: RowsWire; removed: string[];
-      selected: string | null; seq: number | null }
+      selected: string | null; seq: number | null;
+      /** Why Python refused the request `seq` answers (nothing changed), else null. */
+      error?: string | null }
   | { kind: "full_res"; sample_id: string; image_mime: string }
   | { kind: "mask"; sample_id: string; req: number; box: Box4 | null; error: string | null }
   | { kind: "polygon"; sample_id: string; key: string; points: [number, number][];

@@ -10,6 +10,7 @@ import pytest
 
 from nblabel.curation.analytics import decisions_frame
 from nblabel.curation.queue import build_queue
+from nblabel.reviewing.messages import dispatch
 from nblabel.reviewing.session import ReviewSession
 from nblabel.reviewing.widget import ReviewWidget
 from nblabel.store import shim
@@ -61,8 +62,8 @@ def test_unusable_proposals_are_shown_with_the_reason_and_can_be_rejected(shapes
     bad_rows = [r for r in widget.boxes if r.get("unusable")]
     assert len(bad_rows) == 4
     # Accepting one from the browser is refused, with the reason.
-    widget._on_message(widget, {"kind": "decide", "sample_id": first,
-                                "keys": [bad_rows[0]["key"]], "action": "accepted"}, [])
+    dispatch(widget, {"kind": "decide", "sample_id": first,
+                      "keys": [bad_rows[0]["key"]], "action": "accepted"})
     assert "not saved" in widget.message and "only be rejected" in widget.message
     for row in widget.boxes:
         widget.decide(row["key"], "rejected" if row.get("unusable") else "accepted")

@@ -10,10 +10,11 @@ import fiftyone as fo
 from fiftyone import ViewField as F
 
 import nblabel
+from nblabel.reviewing.messages import dispatch
 
 
 def _msg(widget, **content):
-    widget._on_message(widget, content, [])
+    dispatch(widget, content)
 
 
 def test_widget_shows_image_as_binary_and_proposals_in_pixels(shapes_dataset, journal):
@@ -84,16 +85,32 @@ def test_broken_image_shows_error_and_session_moves_on(shapes_dataset, journal, 
         "predictions.detections") == 1, "the decision before the broken images is kept"
 
 
-def test_image_without_proposals_counts_as_reviewed_when_left(shapes_dataset, journal):
+def test_moving_past_an_empty_image_skips_it_and_nothing_here_completes_it(shapes_dataset,
+                                                                           journal):
     ds = shapes_dataset
-    sid = ds.first().id
+    sid, second = ds.values("id")[:2]
     ds.set_values("predictions", {sid: fo.Detections(detections=[])}, key_field="id")
     w = nblabel.review(ds, journal=journal)
     assert w.boxes == [] and w.reviewed == 0
-    _msg(w, kind="go", delta=1)
-    assert w.reviewed == 1
+    _msg(w, kind="go", delta=1)  # looking ahead is a skip: not a labeled negative
+    assert w.reviewed == 0 and w.position == 1
+    _msg(w, kind="go", delta=-1)
+    _msg(w, kind="done", seq=1, sample_id=sid, seconds=1.0)  # Shift+N: nothing here
+    assert w.reviewed == 1 and w.position == 1, "done marks it reviewed and moves on"
+    # On an image with pending boxes shown, "done" is refused with the reason.
+    assert w.sample_id == second and any(r["status"] == "pending" for r in w.boxes)
+    sent: list = []
+    w.send = lambda content, buffers=None: sent.append(content)
+    _msg(w, kind="done", seq=2, sample_id=second, seconds=1.0)
+    assert w.position == 1 and w.reviewed == 1 and "still pending" in w.message
+    answer = [c for c in sent if c.get("seq") == 2]
+    assert answer and "still pending" in answer[0]["error"], "the browser is told why"
     w.session.flush()
-    assert "reviewed" in ds[sid].tags
+    ds.reload()
+    assert "reviewed" in ds[sid].tags and "reviewed" not in ds[second].tags
+    # The learning loop trains on completed images only: the empty one, as a negative.
+    from nblabel.learning.loop import REVIEWED_TAG
+    assert ds.match_tags(REVIEWED_TAG).values("id") == [sid]
 
 
 def test_leaving_with_every_shown_proposal_decided_completes_the_image(shapes_dataset, journal):
@@ -221,7 +238,7 @@ def test_instance_masks_are_shown_and_land_in_ground_truth(shapes_dataset, journ
     w = nblabel.review(ds, journal=journal)
     with_mask, plain = w.boxes
     assert with_mask["mask"][:8] == b"\x89PNG\r\n\x1a\n" and plain["mask"] is None
-    content, buffers = w._payload(w.state, 0)
+    content, buffers = w.prefetcher.payload(w.state, 0)
     masks = content["rows"]["masks"]
     assert list(masks) == ["0"] and buffers[masks["0"]] == with_mask["mask"], \
         "prefetch sends masks as binary buffers"
@@ -306,12 +323,12 @@ def test_rows_sent_ahead_are_not_sent_again(shapes_dataset, journal):
     """Moving onto an image the browser already has (prefetched, unchanged) sends no rows; if a
     decision changed it since, the rows go again."""
     w = nblabel.review(shapes_dataset, journal=journal)
-    w._loader.shutdown(wait=True)  # prefetch by hand below, not in the background
-    w._loader = SimpleNamespace(submit=lambda *a: None, shutdown=lambda **k: None)
+    w.prefetcher.loader.shutdown(wait=True)  # prefetch by hand below, not in the background
+    w.prefetcher.loader = SimpleNamespace(submit=lambda *a: None, shutdown=lambda **k: None)
     sent: list[dict] = []
     w.send = lambda content, buffers=None: sent.append(content)
     queue = w.session.queue
-    w._prefetch_one(1, queue[1])
+    w.prefetcher.one(1, queue[1])
     assert [c["kind"] for c in sent] == ["prefetch"]
     sent.clear()
     _msg(w, kind="go", delta=1, have=queue[1])
@@ -320,7 +337,7 @@ def test_rows_sent_ahead_are_not_sent_again(shapes_dataset, journal):
     assert [r["key"] for r in w.boxes], "Python still knows what the browser shows"
     _msg(w, kind="decide", seq=1, sample_id=queue[1], keys=[w.boxes[0]["key"]],
          action="rejected")
-    w._prefetch_one(0, queue[0])
+    w.prefetcher.one(0, queue[0])
     _msg(w, kind="decide", seq=2, sample_id=queue[1], keys=[w.boxes[0]["key"]],
          action="accepted")
     sent.clear()

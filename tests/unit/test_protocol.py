@@ -40,7 +40,7 @@ def test_traits_match_the_declaration():
 
 
 def test_message_kinds_match_the_declaration():
-    assert set(widget_module._HANDLERS) == _kinds("ToPython"), "one handler per kind"
+    assert set(widget_module.HANDLERS) == _kinds("ToPython"), "one handler per kind"
     assert set(widget_module.SENT_KINDS) == _kinds("FromPython")
     protocol = (JS / "protocol.ts").read_text()
     listed = re.search(r"TO_PYTHON_KINDS = \[([^\]]*)\]", protocol)

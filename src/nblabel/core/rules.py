@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-__all__ = ["can_finish_on_leave", "draws_first", "is_complete", "latest_vote", "visible"]
+__all__ = ["DEFAULT_THRESHOLD", "can_finish_on_leave", "draws_first", "is_complete",
+           "latest_vote", "visible"]
+
+
+#: The confidence threshold proposals are shown at unless one is given: the widget, the
+#: uncertainty measures (hidden proposals are likely misses) and the simulated reviewer share it.
+DEFAULT_THRESHOLD = 0.25
 
 
 def visible(confidence: float | None, threshold: float) -> bool:
@@ -47,13 +53,22 @@ def is_complete(
 
 def can_finish_on_leave(
     shown_ids: Iterable[str], decided_ids: Collection[str], *, has_image_label: bool = False,
-    image_decided: bool = False,
+    image_decided: bool = False, anything_decided: bool | None = None,
 ) -> bool:
-    """Moving past an image finishes it when every proposal it showed is decided (proposals
-    hidden below the threshold stay undecided: they are not objects, for the ground truth)."""
+    """Moving past an image finishes it when the reviewer decided something on it (a proposal,
+    a box drawn, the image's class) and every proposal it showed is decided (proposals hidden
+    below the threshold stay undecided: they are not objects, for the ground truth).
+
+    Moving past an image where nothing was decided is a skip: it stays unreviewed, so looking
+    ahead never stores empty images as labeled negatives. "Nothing here" is its own action
+    (the widget's ``mark_done``), which completes the image with what it holds.
+    ``anything_decided`` defaults to whether ``decided_ids`` or the image class is decided.
+    """
     if has_image_label and not image_decided:
         return False
-    return all(pid in decided_ids for pid in shown_ids)
+    if anything_decided is None:
+        anything_decided = bool(decided_ids) or image_decided
+    return anything_decided and all(pid in decided_ids for pid in shown_ids)
 
 
 def latest_vote(votes: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nblabel.store.schema import REVIEWED_TAG
+from nblabel.store.schema import ACCURACY_EVAL_KEY, DEFAULT_EVAL_KEY, REVIEWED_TAG
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -40,7 +40,7 @@ def evaluate(
     view: fo.core.collections.SampleCollection,
     pred_field: str = "predictions",
     gt_field: str = "ground_truth",
-    eval_key: str = "nblabel_eval",
+    eval_key: str = DEFAULT_EVAL_KEY,
     *,
     iou: float = 0.5,
     min_confidence: float | None = None,
@@ -118,7 +118,7 @@ def proposal_accuracy(
     *,
     iou: float = 0.5,
     min_confidence: float | None = None,
-    eval_key: str = "nblabel_acc",
+    eval_key: str = ACCURACY_EVAL_KEY,
     only_reviewed: bool = True,
 ) -> ProposalAccuracy:
     """Box- and image-level accuracy of the proposals at ``iou`` (a box is right when it

@@ -35,6 +35,7 @@ from nblabel.curation.uncertainty import (
     numbers,
 )
 from nblabel.store import shim
+from nblabel.store.schema import DEFAULT_EVAL_KEY
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -102,7 +103,7 @@ def build_queue(
                 for cs in confs]
         ordered = _by_score(ids, most)
     elif order == "errors":
-        eval_key = eval_key or "nblabel_eval"
+        eval_key = eval_key or DEFAULT_EVAL_KEY
         fp, fn = f"{eval_key}_fp", f"{eval_key}_fn"
         missing = [f for f in (fp, fn) if not dataset.has_sample_field(f)]
         if missing:

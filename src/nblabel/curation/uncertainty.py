@@ -33,7 +33,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from nblabel.core.labels import Box
+from nblabel.core.geometry import greedy_match
+from nblabel.core.rules import DEFAULT_THRESHOLD, visible
 from nblabel.store import schema, shim
 from nblabel.store.schema import DIFFICULTY_FIELD, DISAGREEMENT_FIELD
 
@@ -107,7 +108,7 @@ def proposal_uncertainty(
 def image_difficulty(
     confidences: Sequence[float | None],
     *,
-    threshold: float = 0.25,
+    threshold: float = DEFAULT_THRESHOLD,
     instability: Sequence[float | None] | None = None,
     variance: Sequence[float | None] | None = None,
     agreement: Sequence[float | None] | None = None,
@@ -150,21 +151,11 @@ def _match(
     iou: float = 0.5,
 ) -> list[int | None]:
     """For each box, the index of the same-label box of ``other`` it overlaps most (IoU >=
-    ``iou``), each ``other`` box used once (greedy, in the given order)."""
-    used: set[int] = set()
-    out: list[int | None] = []
-    for label, b in boxes:
-        best, best_j = iou, None
-        for j, (ol, ob) in enumerate(other):
-            if j in used or ol != label:
-                continue
-            v = Box(*b).iou(Box(*ob))  # relative boxes: IoU does not depend on the unit
-            if v >= best:
-                best, best_j = v, j
-        if best_j is not None:
-            used.add(best_j)
-        out.append(best_j)
-    return out
+    ``iou``), each ``other`` box used once (greedy, in the given order). Relative boxes: IoU
+    does not depend on the unit."""
+    pairs = greedy_match([b for _, b in boxes], [b for _, b in other], min_iou=iou,
+                         allowed=lambda i, j: boxes[i][0] == other[j][0])
+    return [j for j, _ in pairs]
 
 
 def _optional(view: fo.core.collections.SampleCollection, path: str, n: int) -> list[Any]:
@@ -180,7 +171,7 @@ def compute_uncertainty(
     field: str = "predictions",
     *,
     others: Sequence[str] = (),
-    threshold: float = 0.25,
+    threshold: float = DEFAULT_THRESHOLD,
 ) -> int:
     """Store the measures on every proposal of ``view`` and ``nblabel_difficulty`` per sample.
 
@@ -231,15 +222,15 @@ def compute_uncertainty(
         unseen: list[float] = []
         if others:
             shown = [(lab, b) for lab, b, c in zip(labels[i] or [], boxes[i] or [], cs,
-                                                   strict=False) if (c or 0.0) >= threshold]
-            shown_idx = [k for k, c in enumerate(cs) if (c or 0.0) >= threshold]
+                                                   strict=False) if visible(c, threshold)]
+            shown_idx = [k for k, c in enumerate(cs) if visible(c, threshold)]
             votes = [1] * len(shown)
             n_other_shown = 0
             other_unmatched = 0
             for o_labels, o_boxes, o_confs in other_values:
                 o_shown = [(lab, b, c) for lab, b, c in zip(o_labels[i] or [], o_boxes[i] or [],
                                                             o_confs[i] or [], strict=False)
-                           if (c or 0.0) >= threshold]
+                           if visible(c, threshold)]
                 n_other_shown += len(o_shown)
                 matches = _match(shown, [(lab, b) for lab, b, _ in o_shown])
                 for k, j in enumerate(matches):
@@ -261,7 +252,7 @@ def compute_uncertainty(
             disagreement[sid] = torn / total if total else 0.0
         elif agreement is not None:
             shown_a = [a for a, c in zip(agreement, cs, strict=False)
-                       if a is not None and (c or 0.0) >= threshold]
+                       if a is not None and visible(c, threshold)]
             disagreement[sid] = (sum(1 for a in shown_a if a < 1.0) / len(shown_a)
                                  if shown_a else 0.0)
         difficulty[sid] = image_difficulty(cs, threshold=threshold, instability=inst_per_sample[i],

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nblabel.learning.training import _train_in_subprocess
+from nblabel.learning.training import train_in_subprocess
 from nblabel.store import schema, shim
 from nblabel.store.schema import (
     MODEL_ROUND_FIELD,
@@ -297,7 +297,7 @@ class LearningLoop:
                     extra = {**sized, "val": n_val > 0, **self._user_train_args}
                     if epochs is not None:
                         extra["epochs"] = epochs
-                metrics = _train_in_subprocess(
+                metrics = train_in_subprocess(
                     data, weights, model=start_from,
                     **{"epochs": epochs or self.epochs, "imgsz": imgsz, "batch": self.batch,
                        "device": self.device, **self.train_args, **extra})

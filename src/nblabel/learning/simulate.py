@@ -21,7 +21,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from nblabel.core.geometry import greedy_match
 from nblabel.core.labels import Box, Proposal
+from nblabel.core.rules import DEFAULT_THRESHOLD, visible
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -81,34 +83,32 @@ class SimulatedReviewer:
 
     accept_iou: float = 0.7
     edit_iou: float = 0.3
-    threshold: float = 0.25
+    threshold: float = DEFAULT_THRESHOLD
     cost: CostModel = field(default_factory=CostModel)
 
     def review(self, proposals: Sequence[Proposal], truth: Sequence[tuple[str, Box]]
                ) -> ImageReview:
         out = ImageReview()
-        shown = sorted((p for p in proposals if (p.confidence or 0.0) >= self.threshold),
+        shown = sorted((p for p in proposals if visible(p.confidence, self.threshold)),
                        key=lambda p: -(p.confidence or 0.0))
         out.hidden = len(proposals) - len(shown)
-        free = list(range(len(truth)))
-        for p in shown:
-            best, best_iou = None, 0.0
-            for i in free:
-                iou = p.box.iou(truth[i][1])
-                # Prefer the right class among equally good overlaps.
-                if iou > best_iou or (iou == best_iou and best is not None
-                                      and truth[i][0] == p.label):
-                    best, best_iou = i, iou
-            if best is None or best_iou < self.edit_iou:
+        free = set(range(len(truth)))
+        # Each shown proposal, most confident first, takes the true object it overlaps most
+        # (the right class among equally good overlaps).
+        matches = greedy_match([p.box.as_list() for p in shown],
+                               [b.as_list() for _, b in truth], min_iou=self.edit_iou,
+                               prefer=lambda i, j: truth[j][0] == shown[i].label)
+        for p, (best, best_iou) in zip(shown, matches, strict=True):
+            if best is None:
                 out.rejected.append(p)
                 continue
             label, box = truth[best]
-            free.remove(best)
+            free.discard(best)
             if best_iou >= self.accept_iou and label == p.label:
                 out.accepted.append(p)
             else:
                 out.edited.append((p, label, box))
-        out.drawn = [truth[i] for i in free]
+        out.drawn = [truth[i] for i in sorted(free)]
         return out
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     pass
 
-__all__ = ["cpu_has_native_bf16", "train_ultralytics"]
+__all__ = ["cpu_has_native_bf16", "train_in_subprocess", "train_ultralytics"]
 
 
 def train_ultralytics(
@@ -144,7 +144,7 @@ def _bf16_forward() -> Iterator[None]:
         BaseModel.loss = original  # type: ignore[method-assign]
 
 
-def _train_in_subprocess(data: Path, weights: Path, **kwargs: Any) -> dict[str, float]:
+def train_in_subprocess(data: Path, weights: Path, **kwargs: Any) -> dict[str, float]:
     """Train (and validate) in a fresh Python process; returns the validation metrics."""
     args = {"data": os.fspath(data), "out": os.fspath(weights),
             **{k: (os.fspath(v) if isinstance(v, os.PathLike) else v) for k, v in kwargs.items()}}

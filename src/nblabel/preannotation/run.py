@@ -346,7 +346,6 @@ def _to_label(task: str, size: ImageSize, items: list[tuple[Proposal, dict[str, 
     the model's thread. Masks go through ``fo.Detection`` for FiftyOne's array encoding.
     """
     import fiftyone as fo
-    from bson import ObjectId
 
     if task == "classify":
         if not items:
@@ -372,16 +371,16 @@ def _to_label(task: str, size: ImageSize, items: list[tuple[Proposal, dict[str, 
                                     confidence=p.confidence, source=p.source,
                                     mask=decode_mask(p.mask)).to_mongo())
         else:
-            doc = {"_id": ObjectId(), "_cls": "Detection", "tags": [], "label": p.label,
-                   "bounding_box": box.to_relative(size), "confidence": p.confidence,
-                   "source": p.source}
+            doc = shim.raw_label("Detection", {
+                "label": p.label, "bounding_box": box.to_relative(size),
+                "confidence": p.confidence, "source": p.source})
         if p.scores is not None:
             doc["scores"] = dict(p.scores)
         if p.agreement is not None:
             doc["agreement"] = p.agreement
         doc.update(extra)
         dets.append(doc)
-    return {"_cls": "Detections", "detections": dets}
+    return shim.raw_detections(dets)
 
 
 def replace_proposals(dataset: fo.Dataset, sample_id: str, field: str, size: ImageSize,
@@ -397,6 +396,6 @@ def replace_proposals(dataset: fo.Dataset, sample_id: str, field: str, size: Ima
             or str(d.get("_id")) in decided]
     new = _to_label("detect", size, [(p, {}) for p in proposals])
     dataset.select([sample_id]).set_values(
-        field, {sample_id: {"_cls": "Detections", "detections": kept + new["detections"]}},
+        field, {sample_id: shim.raw_detections(kept + new["detections"])},
         key_field="id", validate=False)
     return len(new["detections"])

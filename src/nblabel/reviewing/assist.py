@@ -75,12 +75,12 @@ class ExemplarAssist:
 
     def _features(self, state: SampleState, image: Image.Image) -> Any:
         """:func:`~nblabel.sources.exemplar.pixel_features` of the image, computed once."""
-        from nblabel.sources.exemplar import _rgb, pixel_features
+        from nblabel.sources.exemplar import pixel_features, rgb_array
 
         if self._last is None or self._last[0] != state.sample_id:
             self._last = (state.sample_id, image, None)
         if self._last[2] is None:
-            self._last = (state.sample_id, image, pixel_features(_rgb(image)))
+            self._last = (state.sample_id, image, pixel_features(rgb_array(image)))
         return self._last[2]
 
     def _learn(self, session: ReviewSession, state: SampleState, image: Image.Image,

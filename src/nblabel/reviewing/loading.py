@@ -10,12 +10,15 @@ still be completed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nblabel.core.images import DisplayImage, ImageLoadError, encode_mask, load_display_image
 from nblabel.core.labels import Box, ImageSize, InvalidLabelError, Proposal
+
+if TYPE_CHECKING:
+    import fiftyone as fo
 
 __all__ = ["SampleState", "UnusableLabel", "build_state", "parse_classification",
            "parse_detection", "read_patches"]
@@ -177,3 +180,31 @@ def read_patches(patches: Any, pf: str, gf: str) -> tuple[
             for det in _labels_of(values.get(gf)):
                 missed.setdefault(sid, []).append((det.label, list(det.bounding_box)))
     return order, focus, missed
+
+
+def known_classes(dataset: fo.Dataset, fields: Sequence[str]) -> list[str]:
+    """Every class name found in the ``Detections`` fields ``fields`` of ``dataset``."""
+    names: set[str] = set()
+    schema = dataset.get_field_schema()
+    for f in fields:
+        if f in schema:
+            names.update(x for x in dataset.distinct(f"{f}.detections.label")
+                         if isinstance(x, str) and x)
+    return sorted(names)
+
+
+def field_hint(dataset: fo.Dataset, predictions_field: str, gt_field: str) -> str | None:
+    """When the proposals field is missing but other box fields exist (an import named it
+    otherwise), a message naming them; else ``None``."""
+    import fiftyone as fo
+
+    schema = dataset.get_field_schema(embedded_doc_type=fo.Detections)
+    if predictions_field in schema and dataset.exists(predictions_field).limit(1).count():
+        return None
+    others = [f for f in schema if f not in (predictions_field, gt_field)
+              and dataset.exists(f).limit(1).count()]
+    if not others:
+        return None
+    return (f"no field {predictions_field!r} holds proposals, so nothing is "
+            f"proposed; box fields here: {', '.join(others)} (review one with "
+            + ", ".join(f"predictions_field={f!r}" for f in others[:2]) + ")")

@@ -24,7 +24,7 @@ from nblabel.core.rules import visible
 from nblabel.reviewing.loading import SampleState
 
 __all__ = ["FLAG_FOCUS", "FLAG_PROPOSAL", "FLAG_VISIBLE", "STATUSES", "build_rows", "encode",
-           "first_selection", "next_pending", "offset", "reading_order", "rounded_box"]
+           "first_selection", "is_open", "next_pending", "offset", "reading_order", "rounded_box"]
 
 #: Status codes on the wire: the index in this tuple (``STATUSES`` in types.ts).
 STATUSES: tuple[str, ...] = ("pending", "accepted", "rejected", "edited", "added")
@@ -99,26 +99,31 @@ def added_row(d: Decision) -> Row:
     }
 
 
+def is_open(row: Row) -> bool:
+    """A row still to decide: pending, shown at the threshold, and decidable (an unusable
+    stored label is only rejected, on the reviewer's own initiative)."""
+    return row["status"] == "pending" and bool(row["visible"]) and not row["unusable"]
+
+
 def first_selection(rows: Sequence[Row]) -> str:
     """The box selected when an image opens: a box the patches view points at, else the first
-    pending box shown, else the first box."""
+    open box (:func:`is_open`), else the first box."""
     for row in rows:
         if row["focus"]:
             return str(row["key"])
-    for row in rows:
-        if row["status"] == "pending" and row["visible"]:
-            return str(row["key"])
-    return str(rows[0]["key"]) if rows else ""
+    first = next_pending(rows, None)
+    return first if first is not None else str(rows[0]["key"]) if rows else ""
 
 
-def next_pending(rows: Sequence[Row], after: str) -> str:
-    """The next pending box shown after ``after`` in reading order (wrapping); ``after`` itself
-    when none is left."""
+def next_pending(rows: Sequence[Row], after: str | None) -> str | None:
+    """The next open box (:func:`is_open`) after ``after`` in reading order, wrapping (from the
+    start when ``after`` is None); ``after`` itself when none is left."""
     n = len(rows)
-    start = next((i for i, r in enumerate(rows) if r["key"] == after), -1)
+    start = -1 if after is None else next((i for i, r in enumerate(rows) if r["key"] == after),
+                                          -1)
     for k in range(1, n + 1):
         row = rows[(start + k) % n]
-        if row["status"] == "pending" and row["visible"] and not row["unusable"]:
+        if is_open(row):
             return str(row["key"])
     return after
 

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,12 +33,17 @@ from nblabel.core.labels import (
     Action,
     Box,
     Decision,
-    ImageSize,
     InvalidLabelError,
-    Proposal,
 )
+from nblabel.reviewing.decisions import make_decision
 from nblabel.reviewing.history import History, Step
-from nblabel.reviewing.loading import SampleState, UnusableLabel, build_state, read_patches
+from nblabel.reviewing.loading import (
+    SampleState,
+    UnusableLabel,
+    build_state,
+    known_classes,
+    read_patches,
+)
 from nblabel.reviewing.progress import Progress
 from nblabel.reviewing.syncer import SyncStatus, SyncWorker, guarded
 from nblabel.reviewing.team import Team
@@ -138,7 +143,8 @@ class ReviewSession:
         self.team = Team(self.dataset, self.reviewer, journal, self.sync.target, claims=claims,
                          consensus=consensus, has_decisions=lambda s: bool(self.decisions(s)))
         self.queue = self.team.open_for_consensus(self.queue)
-        self.classes = list(classes) if classes is not None else self._known_classes()
+        self.classes = (list(classes) if classes is not None else
+                        known_classes(self.dataset, (predictions_field, gt_field)))
         #: Image-level classes to choose from when nothing proposes one (labeling from
         #: scratch: ``Alt+1`` … ``Alt+9`` set the image's class, stored in
         #: ``gt_classification_field``).
@@ -158,32 +164,6 @@ class ReviewSession:
         self._worker.request()
 
     # -- samples -----------------------------------------------------------------------------
-
-    def field_hint(self) -> str | None:
-        """When the proposals field is missing but other box fields exist (an import named
-        it otherwise), a message naming them; else ``None``."""
-        import fiftyone as fo
-
-        schema = self.dataset.get_field_schema(embedded_doc_type=fo.Detections)
-        if self.predictions_field in schema and self.dataset.exists(
-                self.predictions_field).limit(1).count():
-            return None
-        others = [f for f in schema if f not in (self.predictions_field, self.gt_field)
-                  and self.dataset.exists(f).limit(1).count()]
-        if not others:
-            return None
-        return (f"no field {self.predictions_field!r} holds proposals, so nothing is "
-                f"proposed; box fields here: {', '.join(others)} (review one with "
-                + ", ".join(f"predictions_field={f!r}" for f in others[:2]) + ")")
-
-    def _known_classes(self) -> list[str]:
-        names: set[str] = set()
-        schema = self.dataset.get_field_schema()
-        for f in (self.predictions_field, self.gt_field):
-            if f in schema:
-                names.update(x for x in self.dataset.distinct(f"{f}.detections.label")
-                             if isinstance(x, str) and x)
-        return sorted(names)
 
     def load(self, sample_id: str, max_side: int | None = None) -> SampleState:
         """The sample's image and proposals; a broken image gives ``error`` instead of raising,
@@ -250,9 +230,6 @@ class ReviewSession:
         if self.autosync:
             self._worker.request()
 
-    def _reissue(self, d: Decision) -> Decision:
-        return replace(d, id=uuid.uuid4().hex, decided_at=datetime.now(timezone.utc))
-
     def undo(self) -> list[Decision]:
         """Withdraw the last step (restoring each key's previous decision); [] if none."""
         with self._lock:
@@ -262,7 +239,7 @@ class ReviewSession:
             restored = []
             for previous, done in reversed(step):
                 if previous is not None:
-                    restored.append(self._reissue(previous))
+                    restored.append(_reissue(previous))
                 else:
                     restored.append(Decision.clear(done.sample_id, done.key, done.image_size,
                                                    done.proposal, reviewer=self.reviewer))
@@ -276,99 +253,10 @@ class ReviewSession:
             if not self.history.redo:
                 return []
             step = self.history.redo.pop()
-            again = [(previous, self._reissue(done)) for previous, done in step]
+            again = [(previous, _reissue(done)) for previous, done in step]
             self._append([d for _, d in again])
             self.history.undo.append(again)
             return [d for _, d in again]
-
-    def _proposal(self, state: SampleState, key: str) -> Proposal | None:
-        p = next((p for p in state.proposals if p.id == key), None)
-        if p is None:
-            u = next((u for u in state.unusable if u.id == key), None)
-            if u is not None:
-                return u.placeholder()
-        return p
-
-    def _decision(
-        self,
-        state: SampleState,
-        key: str,
-        action: Action | str,
-        seconds_on_image: float,
-        label: str | None = None,
-        box: Box | None = None,
-        decided: dict[str, Decision] | None = None,
-        mask: bytes | None = None,
-    ) -> Decision:
-        """The decision ``action`` makes on ``key``. A kept mask follows a moved box
-        (:func:`_carried`) unless ``mask`` gives the new one."""
-        action = Action(action)
-        if state.size is None:
-            raise InvalidLabelError(f"cannot decide on {state.filepath}: {state.error}")
-        common: dict[str, Any] = {"reviewer": self.reviewer, "seconds_on_image": seconds_on_image}
-        sid, size = state.sample_id, state.size
-        decided = self.decisions(sid) if decided is None else decided
-        proposal = self._proposal(state, key)
-        if proposal is None:
-            added = decided.get(key)
-            if added is None or added.action is not Action.ADDED:
-                raise KeyError(f"nothing with key {key} on sample {sid}")
-            if action is Action.REJECTED:  # deleting a box drawn by hand
-                return Decision.clear(sid, key, size, **common)
-            assert added.label is not None and added.box is not None
-            return Decision.add(sid, size, label or added.label, box or added.box, key=key,
-                                mask=mask or _carried(added.mask, added.box, box, size),
-                                **common)
-        if proposal.source == "unusable" and action is not Action.REJECTED:
-            unusable = next(u for u in state.unusable if u.id == key)
-            raise InvalidLabelError(f"{unusable}; it can only be rejected")
-        if action is Action.ACCEPTED:
-            return Decision.accept(sid, proposal, size, **common)
-        if action is Action.REJECTED:
-            return Decision.reject(sid, proposal, size, **common)
-        if action is Action.EDITED:
-            current = decided.get(key)
-            base = current if current is not None and current.box is not None else None
-            old_box = base.box if base is not None and base.box is not None else proposal.box
-            old_mask = base.mask if base is not None and base.mask is not None else proposal.mask
-            # Unmoved: the reviewer's mask if any (the proposal's own is the sync's default).
-            if mask is None:
-                mask = (base.mask if base is not None else None) if box in (None, old_box) \
-                    else _carried(old_mask, old_box, box, size)
-            return Decision.edit(
-                sid, proposal, size,
-                label or (base.label if base and base.label else proposal.label),
-                box or old_box, mask=mask, **common,
-            )
-        raise InvalidLabelError(f"{action.value} is not a decision on a proposal")
-
-    def _standing(self, state: SampleState, key: str) -> tuple[Box, bytes | None]:
-        """The box and mask (PNG covering the box) of a proposal or drawn box as it stands:
-        the reviewer's, else the proposal's; :class:`KeyError` for an unknown key."""
-        d = self.decisions(state.sample_id).get(key)
-        p = self._proposal(state, key)
-        if d is not None and d.keeps_label and d.box is not None:
-            return d.box, d.mask if d.mask is not None else p.mask if p is not None else None
-        if p is not None:
-            return p.box, p.mask
-        raise KeyError(f"nothing with key {key} on sample {state.sample_id}")
-
-    def box_of(self, state: SampleState, key: str) -> Box:
-        """The box of a proposal or drawn box as it stands (see :meth:`mask_of`)."""
-        return self._standing(state, key)[0]
-
-    def mask_of(self, state: SampleState, key: str) -> np.ndarray | None:
-        """The whole-image mask of a proposal or drawn box as it stands (the reviewer's mask,
-        else the proposal's), or ``None`` when it has none."""
-        from nblabel.core.images import decode_mask
-        from nblabel.core.masks import full_mask
-
-        if state.size is None:
-            return None
-        box, png = self._standing(state, key)
-        if png is None:
-            return None
-        return full_mask(np.asarray(decode_mask(png)), box, state.size)
 
     def set_mask(self, state: SampleState, key: str, mask: np.ndarray, *,
                  seconds_on_image: float = 0.0, source: str = "the edit") -> Decision:
@@ -380,7 +268,9 @@ class ReviewSession:
         if state.size is None:
             raise InvalidLabelError(f"cannot decide on {state.filepath}: {state.error}")
         box, png = mask_label(mask, source)
-        d = self._decision(state, key, Action.EDITED, seconds_on_image, box=box, mask=png)
+        d = make_decision(state, key, Action.EDITED, reviewer=self.reviewer,
+                          decided=self.decisions(state.sample_id),
+                          seconds_on_image=seconds_on_image, box=box, mask=png)
         self.record(d)
         return d
 
@@ -396,7 +286,9 @@ class ReviewSession:
     ) -> Decision:
         """Accept, reject or edit a proposal (``key`` = its id) or a box drawn by hand (``key``
         = the added box's key: ``edited`` moves/relabels it, ``rejected`` deletes it)."""
-        d = self._decision(state, key, action, seconds_on_image, label, box)
+        d = make_decision(state, key, action, reviewer=self.reviewer,
+                          decided=self.decisions(state.sample_id),
+                          seconds_on_image=seconds_on_image, label=label, box=box)
         self.record(d)
         return d
 
@@ -413,7 +305,8 @@ class ReviewSession:
         """Decide on several boxes of one image at once (a multi-selection): one journal
         transaction and one undo step. Every key is checked before anything is written."""
         decided = self.decisions(state.sample_id)
-        ds = [self._decision(state, k, action, seconds_on_image, label, box, decided=decided)
+        ds = [make_decision(state, k, action, reviewer=self.reviewer, decided=decided,
+                            seconds_on_image=seconds_on_image, label=label, box=box)
               for k in dict.fromkeys(keys)]
         return self.record(*ds)
 
@@ -423,7 +316,8 @@ class ReviewSession:
         decided = self.decisions(state.sample_id)
         todo = [p for p in state.proposals if p.id not in decided
                 and (p.confidence is None or p.confidence >= min_confidence)]
-        return self.record(*[self._decision(state, p.id, Action.ACCEPTED, seconds_on_image,
+        return self.record(*[make_decision(state, p.id, Action.ACCEPTED, reviewer=self.reviewer,
+                                           seconds_on_image=seconds_on_image,
                                             decided=decided) for p in todo])
 
     def classify(self, state: SampleState, action: Action | str, label: str | None = None, *,
@@ -530,13 +424,7 @@ class ReviewSession:
         self.close()
 
 
-def _carried(mask: bytes | None, old: Box, new: Box | None, size: ImageSize) -> bytes | None:
-    """A mask kept through a box edit: cut to the moved or resized box (``None`` when nothing
-    of it is left)."""
-    if mask is None or new is None or new == old:
-        return mask
-    from nblabel.core.images import decode_mask, encode_mask
-    from nblabel.core.masks import recrop
 
-    cut = recrop(np.asarray(decode_mask(mask)), old, new, size)
-    return encode_mask(cut) if cut is not None else None
+def _reissue(d: Decision) -> Decision:
+    """``d`` again, as a new decision made now (undo restores, redo repeats)."""
+    return replace(d, id=uuid.uuid4().hex, decided_at=datetime.now(timezone.utc))

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nblabel.core.geometry import nms
 from nblabel.core.labels import Box, ImageSize, Proposal
 from nblabel.sources.base import LabelMap, ProposalError, _Source
 
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     import fiftyone as fo
     from PIL import Image
 
-__all__ = ["Exemplar", "ExemplarError", "ExemplarSource"]
+__all__ = ["Exemplar", "ExemplarError", "ExemplarSource", "pixel_features", "rgb_array"]
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,8 @@ class Exemplar:
         return int(self.pixels.shape[1]), int(self.pixels.shape[0])
 
 
-def _rgb(image: Image.Image) -> np.ndarray:
+def rgb_array(image: Image.Image) -> np.ndarray:
+    """An image as an RGB uint8 array (H, W, 3), the input of :func:`pixel_features`."""
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
@@ -124,7 +126,7 @@ def crop_exemplar(image: Image.Image, label: str, box: Box, origin: str = "",
     if x2 - x1 < MIN_EXEMPLAR_SIDE or y2 - y1 < MIN_EXEMPLAR_SIDE:
         raise ExemplarError(f"{where} is {x2 - x1}x{y2 - y1} px inside the image: exemplars "
                             f"need at least {MIN_EXEMPLAR_SIDE}x{MIN_EXEMPLAR_SIDE} px")
-    rgb = _rgb(image)
+    rgb = rgb_array(image)
     feats = pixel_features(rgb) if features is None else features
     H, W = rgb.shape[:2]
     yy, xx = np.mgrid[0:H, 0:W]
@@ -138,25 +140,6 @@ def crop_exemplar(image: Image.Image, label: str, box: Box, origin: str = "",
     seed = x1 * 7919 + y1
     return Exemplar(label, rgb[y1:y2, x1:x2].copy(), origin,
                     _sample(inside, feats, 200, seed), _sample(ring, feats, 600, seed + 1))
-
-
-def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
-    """Indices kept by greedy non-maximum suppression (boxes as x1, y1, x2, y2)."""
-    order = np.argsort(-scores)
-    keep: list[int] = []
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    while order.size:
-        i = int(order[0])
-        keep.append(i)
-        rest = order[1:]
-        xx1 = np.maximum(boxes[i, 0], boxes[rest, 0])
-        yy1 = np.maximum(boxes[i, 1], boxes[rest, 1])
-        xx2 = np.minimum(boxes[i, 2], boxes[rest, 2])
-        yy2 = np.minimum(boxes[i, 3], boxes[rest, 3])
-        inter = np.clip(xx2 - xx1, 0, None) * np.clip(yy2 - yy1, 0, None)
-        ov = inter / (area[i] + area[rest] - inter + 1e-9)
-        order = rest[ov < iou]
-    return keep
 
 
 class ExemplarSource(_Source):
@@ -230,7 +213,7 @@ class ExemplarSource(_Source):
         """Learn background from a fully labelled image: pixels away from all its ``boxes``
         (a reviewed image has every object boxed, so the rest is background). The last
         ``max_backgrounds`` images are kept."""
-        rgb = _rgb(image)
+        rgb = rgb_array(image)
         feats = pixel_features(rgb) if features is None else features
         H, W = rgb.shape[:2]
         free = np.ones((H, W), bool)
@@ -267,7 +250,7 @@ class ExemplarSource(_Source):
                 continue
             image = load_rgb(path)
             size = ImageSize(image.width, image.height)
-            feats = pixel_features(_rgb(image))
+            feats = pixel_features(rgb_array(image))
             known = [Box.from_relative(d.bounding_box, size) for d in dets.detections]
             for d in todo:
                 try:
@@ -376,7 +359,7 @@ class ExemplarSource(_Source):
 
         size = ImageSize(image.width, image.height)
         factor = min(1.0, self.work_side / max(size.width, size.height))
-        rgb = _rgb(image)
+        rgb = rgb_array(image)
         if factor < 1.0:
             rgb = cv2.resize(rgb, (max(1, round(size.width * factor)),
                                    max(1, round(size.height * factor))),
@@ -423,7 +406,8 @@ class ExemplarSource(_Source):
         boxes = np.concatenate(found_boxes) / factor
         scores = np.concatenate(found_scores)
         which = np.concatenate(found_labels)
-        keep = _nms(boxes, scores, self.nms_iou)[:self.max_per_image]
+        xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
+        keep = nms(xywh, scores, self.nms_iou)[:self.max_per_image]
         props = []
         for i in keep:
             x1, y1, x2, y2 = (float(v) for v in boxes[i])

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
+from nblabel.core.geometry import intersection_over_smaller
 from nblabel.core.labels import Box, ImageSize, Proposal
 from nblabel.sources.base import ProposalError, ProposalSource, _Wrapper
 
@@ -72,15 +73,6 @@ def in_tile(objects: Sequence[tuple[T, Box]], tile: tuple[int, int, int, int],
     return out
 
 
-def _ios(a: Box, b: Box) -> float:
-    """Intersection over the smaller box."""
-    w = min(a.x2, b.x2) - max(a.x, b.x)
-    h = min(a.y2, b.y2) - max(a.y, b.y)
-    if w <= 0 or h <= 0:
-        return 0.0
-    return w * h / max(1e-9, min(a.area, b.area))
-
-
 def merge_tiles(proposals: Sequence[Proposal], how: str = "union", match: float = 0.5,
                 source: str = "", cut: Sequence[bool] | None = None) -> list[Proposal]:
     """One box per object from the tiles' boxes (in image pixels); see the module doc.
@@ -106,7 +98,8 @@ def merge_tiles(proposals: Sequence[Proposal], how: str = "union", match: float 
             if g[0].label != p.label:
                 continue
             smaller_cut = flags[i] if p.box.area <= g[0].box.area else lead_cut
-            overlap = _ios(g[0].box, p.box) if smaller_cut else g[0].box.iou(p.box)
+            a, b = g[0].box.as_list(), p.box.as_list()
+            overlap = intersection_over_smaller(a, b) if smaller_cut else g[0].box.iou(p.box)
             if overlap >= match:
                 g.append(p)
                 break

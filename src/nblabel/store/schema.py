@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import fiftyone as fo
 
 __all__ = [
+    "ACCURACY_EVAL_KEY",
     "AGREEMENT_FIELD",
     "CLAIM_FIELD",
     "COMPLETED_FIELD",
@@ -75,6 +76,7 @@ ERROR_FIELD = "nblabel_error"  # why pre-annotation could not propose for the im
 MODEL_ROUND_FIELD = "nblabel_model_round"  # the learning round whose model proposed
 PSEUDO_FIELD = "pseudo_labels"  # confident proposals used as training labels
 DEFAULT_EVAL_KEY = "nblabel_eval"  # evaluation key of nblabel.curation.evaluation
+ACCURACY_EVAL_KEY = "nblabel_acc"  # its image-classification evaluation key
 
 SAMPLE_FIELDS: dict[str, str] = {
     REVIEWERS_FIELD: "list[str]",

@@ -3,13 +3,16 @@
 FiftyOne's public API has no raw, atomic per-sample update, no raw read that skips building label
 objects, and no handle on its database; nblabel needs all three (atomic team writes, reading
 stored labels that another tool wrote wrongly, claims). When FiftyOne changes, this is the one
-module to fix. Nothing outside :mod:`nblabel.store` imports it.
+module to fix. It is also the one place that writes FiftyOne's raw label documents
+(:func:`raw_label`, :func:`raw_detections`: the ``_cls`` form the database holds). Modules that
+need one of these calls (the store, loading, export, curation and pre-annotation) import it from
+here; no other module touches FiftyOne's private API or its raw documents.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -25,6 +28,8 @@ __all__ = [
     "filters_labels",
     "is_patches",
     "merge_label_schema",
+    "raw_detections",
+    "raw_label",
     "raw_values",
     "release_database",
     "reload_sample_docs",
@@ -133,3 +138,19 @@ def raw_values(view: fo.core.collections.SampleCollection, fields: Sequence[str]
     """``view.values(fields)`` as stored documents: no label objects are built, so a value of
     the wrong type (written by another tool) cannot make the read fail."""
     return view.values(list(fields), _raw=True)
+
+
+def raw_label(kind: str, fields: Mapping[str, Any], label_id: str | None = None
+              ) -> dict[str, Any]:
+    """A label as FiftyOne stores it (``kind``: ``"Detection"``, ``"Classification"``): a new
+    id unless ``label_id`` is given, no tags, then ``fields``. Written raw, without building
+    label objects (bulk writes of thousands of labels)."""
+    from bson import ObjectId
+
+    return {"_id": ObjectId(label_id) if label_id else ObjectId(), "_cls": kind, "tags": [],
+            **fields}
+
+
+def raw_detections(detections: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A ``Detections`` field as FiftyOne stores it, holding raw ``detections``."""
+    return {"_cls": "Detections", "detections": list(detections)}

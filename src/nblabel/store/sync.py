@@ -320,7 +320,7 @@ class FiftyOneSync:
         if box_keys or not self.per_journal_truth:
             new_gt = kept + ours
             if new_gt or gt_doc is not None:
-                update[gf] = {**(gt_doc or {"_cls": "Detections"}), "detections": new_gt}
+                update[gf] = {**(gt_doc or shim.raw_detections([])), "detections": new_gt}
 
         # Image-level class.
         has_class = bool(cf) and (doc.get(cf or "") or {}).get("_id") is not None
@@ -373,49 +373,32 @@ class FiftyOneSync:
     def _class_doc(v: Mapping[str, Any] | None, proposal: Mapping[str, Any]
                    ) -> dict[str, Any] | None:
         """The standing image class: the vote's class, or the proposed one it accepted."""
-        from bson import ObjectId
-
         if v is None or v["review"] not in ("accepted", "edited", "added"):
             return None
-        return {"_id": ObjectId(), "_cls": "Classification", "tags": [],
-                "label": v.get("label") or proposal.get("label"), **_review_attrs(v),
-                "proposal_confidence": proposal.get("confidence"),
-                "seconds_on_image": v.get("seconds")}
+        return shim.raw_label("Classification", {
+            "label": v.get("label") or proposal.get("label"), **_review_attrs(v),
+            "proposal_confidence": proposal.get("confidence"),
+            "seconds_on_image": v.get("seconds")})
 
     def _gt_from_vote(self, name: str, sid: str, pid: str, v: Mapping[str, Any],
                       proposal: Mapping[str, Any]) -> dict[str, Any]:
-        from bson import ObjectId
-
-        doc: dict[str, Any] = {"_cls": "Detection", "tags": []}
-        mask = v.get("mask") if v.get("mask") is not None else proposal.get("mask")
-        if mask is not None:
-            doc["mask"] = mask
-        doc.update({
-            "_id": ObjectId(label_id_for_key(name, sid, pid, str(v["journal"]))),
+        doc = shim.raw_label("Detection", {
             "label": v.get("label") or proposal.get("label"),
             "bounding_box": v.get("box") or proposal.get("bounding_box"),
             **_review_attrs(v),
             "proposal_id": pid, "proposal_confidence": proposal.get("confidence"),
             "seconds_on_image": v.get("seconds"), OWNER_ATTR: pid, JOURNAL_ATTR: v["journal"],
-        })
+        }, label_id_for_key(name, sid, pid, str(v["journal"])))
+        mask = v.get("mask") if v.get("mask") is not None else proposal.get("mask")
+        if mask is not None:
+            doc["mask"] = mask
         return doc
 
     def _gt_from_decision(self, dataset_name: str, d: Decision) -> dict[str, Any]:
         """The stored document of the ground-truth detection for a kept decision."""
-        from bson import ObjectId
-
         assert d.box is not None and d.label is not None
-        doc: dict[str, Any] = {"_cls": "Detection", "tags": []}
         vote = self._vote(d)
-        png = d.mask if d.mask is not None else d.proposal.mask if d.proposal else None
-        stored = vote.get("mask")  # an edited mask, already in FiftyOne's form
-        if stored is None and png is not None:
-            stored = _stored_mask(png)
-        if stored is not None:
-            doc["mask"] = stored
-        doc.update({
-            "_id": ObjectId(label_id_for_key(dataset_name, d.sample_id, d.key,
-                                             self.journal.journal_id)),
+        doc = shim.raw_label("Detection", {
             "label": d.label,
             "bounding_box": d.box.to_relative(d.image_size),
             **_review_attrs(vote),
@@ -424,7 +407,13 @@ class FiftyOneSync:
             "seconds_on_image": d.seconds_on_image,
             OWNER_ATTR: d.key,
             JOURNAL_ATTR: self.journal.journal_id,
-        })
+        }, label_id_for_key(dataset_name, d.sample_id, d.key, self.journal.journal_id))
+        png = d.mask if d.mask is not None else d.proposal.mask if d.proposal else None
+        stored = vote.get("mask")  # an edited mask, already in FiftyOne's form
+        if stored is None and png is not None:
+            stored = _stored_mask(png)
+        if stored is not None:
+            doc["mask"] = stored
         return doc
 
 
