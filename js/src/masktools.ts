@@ -3,7 +3,8 @@
 // release) and shows Python's answer. The controller (widget.ts) owns the rest of the view.
 import { PolygonEdit } from "./polygon";
 import type { Sender } from "./protocol";
-import { type SegDraft, tintMask } from "./renderer";
+import { tintMask } from "./paint";
+import type { SegDraft } from "./renderer";
 import { classColour } from "./style";
 import type { Box4, FromPython } from "./types";
 import { clipBox } from "./view";

@@ -12,7 +12,7 @@ def _cells(dataset_name: str, queue: list[str]) -> list[str]:
     return [
         "import nblabel, fiftyone as fo\n"
         f"ds = fo.load_dataset({dataset_name!r})\n"
-        f"w = nblabel.review(ds, queue={queue!r}, reviewer='browser-tester')\n"
+        f"w = nblabel.review(ds, queue={queue!r}, reviewer='browser-tester', threshold=0.0)\n"
         "w",
     ]
 

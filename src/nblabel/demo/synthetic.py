@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from nblabel.core.geometry import intersection_over_smaller
 from nblabel.core.labels import Box, ImageSize
 
 __all__ = [
@@ -95,7 +96,8 @@ def make_shapes(
                 x = float(rng.uniform(0, width - w))
                 y = float(rng.uniform(0, height - h))
                 box = Box(round(x), round(y), round(w), round(h))
-                if all(_overlap(box, b) < 0.3 for _, b in objects):
+                if all(intersection_over_smaller(box.as_list(), b.as_list()) < 0.3
+                       for _, b in objects):
                     break
             else:
                 continue
@@ -125,12 +127,6 @@ def shape_mask(image: SyntheticImage, i: int) -> np.ndarray:
     for k in range(i + 1, len(image.objects)):
         mask &= ~filled(k)
     return mask
-
-
-def _overlap(a: Box, b: Box) -> float:
-    ix = max(0.0, min(a.x2, b.x2) - max(a.x, b.x))
-    iy = max(0.0, min(a.y2, b.y2) - max(a.y, b.y))
-    return ix * iy / max(min(a.area, b.area), 1e-9)
 
 
 def write_yolo_dataset(
