@@ -75,7 +75,8 @@ def test_review_in_marimo(shapes_dataset, page, tmp_path):
 import marimo as mo
 import fiftyone as fo
 import nblabel
-w = mo.ui.anywidget(nblabel.review(fo.load_dataset({ds.name!r}), reviewer="browser-tester"))
+w = mo.ui.anywidget(nblabel.review(fo.load_dataset({ds.name!r}), reviewer="browser-tester",
+                                  threshold=0.0))
 w
 """)
     server = Marimo(app)
