@@ -24,6 +24,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+# The benchmarks' helpers (bench/) and the test harnesses (tests/harness, from the repository root).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tests.harness.devtools import CHROMIUM_ARGS, chromium_path

@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+# The benchmarks' helpers (bench/) and the test harnesses (tests/harness, from the repository root).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import emit, parse_args, print_table, private_fiftyone

@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+# The benchmarks' helpers (bench/) and the test harnesses (tests/harness, from the repository root).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import emit, print_table

@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+# The benchmarks' helpers (bench/) and the test harnesses (tests/harness, from the repository root).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import emit, parse_args, print_table, private_fiftyone

@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+# The benchmarks' helpers (bench/) and the test harnesses (tests/harness, from the repository root).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tests.harness.devtools import (

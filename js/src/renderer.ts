@@ -240,6 +240,9 @@ export interface Live {
   brush: { points: [number, number][]; radius: number; erase: boolean } | null;
   /** The selected mask as a polygon being edited (image pixels). */
   polygon: [number, number][] | null;
+  /** Decisions on their way (painted before Python's answer): drawn here, over the box layer,
+   *  so showing one costs a stage-sized redraw, not a redraw of the large box layer. */
+  sending?: readonly Row[];
 }
 
 export interface SegDraft {
@@ -290,6 +293,15 @@ export class LiveLayer {
       p.stroke(path, "#ffffff", { width: 4, dash: [], alpha: 0.9, fill: 0 });
       p.stroke(path, colour, { width: 2, dash: [], alpha: 1, fill: 0.25 });
     }
+    // Decisions on their way: a white halo and the status's look (short dashes, half tint).
+    for (const row of live.sending ?? []) {
+      if (row.key === live.selected) continue;
+      const colour = classColour(classes, row.label);
+      const path = new Path2D();
+      p.rect(path, row.box);
+      p.stroke(path, "#ffffff", { width: 3, dash: [], alpha: 0.6, fill: 0 });
+      p.stroke(path, colour, lineStyle(row));
+    }
     const hover = byKey(ui.hover);
     if (hover && hover.key !== live.selected) {
       const colour = classColour(classes, hover.label);
@@ -310,7 +322,8 @@ export class LiveLayer {
       const path = new Path2D();
       p.rect(path, box);
       p.stroke(path, "#ffffff", { width: 5, dash: [], alpha: 0.8, fill: 0 });
-      p.stroke(path, colour, { width: 3, dash: sel.status === "rejected" ? [6, 3] : [], alpha: 1,
+      p.stroke(path, colour, { width: 3,
+        dash: sel.sending ? [3, 3] : sel.status === "rejected" ? [6, 3] : [], alpha: 1,
         fill: 0.1 });
       p.label(labelText(sel), colour, box);
       if (sel.status !== "rejected" && !live.polygon) {

@@ -21,13 +21,15 @@ export function painted(v: ReviewView, seq: number | null = null, received: numb
   provisional = false): void {
   const sid = v.store.sampleId;
   requestAnimationFrame(() => {
+    const frameStart = performance.now();
     const ch = new MessageChannel();
     ch.port1.onmessage = () => {
       if (sid !== v.store.sampleId) return;
       v.c.root.dataset.paintedSample = sid || "";
       if (seq !== null) v.c.root.dataset.paintedSeq = String(seq);
       v.c.root.dispatchEvent(new CustomEvent("nblabel:painted",
-        { detail: { sampleId: sid, seq, received, provisional, t: performance.now() } }));
+        { detail: { sampleId: sid, seq, received, provisional, frameStart,
+          t: performance.now() } }));
     };
     ch.port2.postMessage(0);
   });

@@ -183,6 +183,7 @@ export class ReviewView {
           : this.pendingEdit && this.pendingEdit.key === this.selected ? this.pendingEdit.box : null,
         band: drag && drag.kind === "band" ? drag.box : null,
         draft: drag && drag.kind === "draw" ? drag.box : null,
+        sending: this.counts.sending ? this.store.rows.filter((r) => r.sending) : [],
         ...this.masks.live(),
       });
       this.minimap.draw(this.view, W, H);
@@ -243,18 +244,25 @@ export class ReviewView {
       this.store.rows.map((r) => r.box));
   }
 
-  /** Rows changed in place (a decision painted as on its way, or put back): redraw them in
-   *  the next frame and say so (`nblabel:painted` with `provisional`). */
+  /** Rows changed in place (a decision painted as on its way, or put back): the live layer
+   *  draws decisions on their way over the box layer, which is redrawn only when Python's
+   *  answer comes (or a box was put back after a refusal); say when it is on screen
+   *  (`nblabel:painted` with `provisional`). */
   rowsChanged(keys: string[], before: Box4[]): void {
     const dirty: Box4[] = [...before];
+    let putBack = false;
     for (const key of keys) {
       const i = this.store.indexOf(key);
       if (i < 0) continue;
-      dirty.push(this.store.rows[i].box);
-      this.index.update(i, this.store.rows[i].box);
+      const row = this.store.rows[i];
+      putBack ||= !row.sending;
+      dirty.push(row.box);
+      this.index.update(i, row.box);
     }
-    this.boxes.setScene(this.scene());
-    this.boxes.redraw(dirty);
+    if (putBack) {
+      this.boxes.setScene(this.scene());
+      this.boxes.redraw(dirty);
+    }
     this.updateList(false);
     this.liveChanged();
     this.drawInfo();
