@@ -1,5 +1,8 @@
-"""The demo: generated images of shapes (:mod:`~nblabel.demo.synthetic`) and a nano YOLO trained
-on them here (:mod:`~nblabel.demo.prepare`); ``python -m nblabel.demo prepare`` builds both."""
+"""The demo: real images that ship inside scikit-image with exemplar proposals
+(:mod:`~nblabel.demo.real`, :func:`load_demo_dataset`), and generated images of shapes
+(:mod:`~nblabel.demo.synthetic`) with a nano YOLO trained on them here for the tests and the
+online-learning notebook (:mod:`~nblabel.demo.prepare`); ``python -m nblabel.demo prepare``
+builds the demo dataset."""
 
 from nblabel.demo.prepare import (
     DEMO_DATASET,

@@ -258,8 +258,8 @@ class ReviewWidget(anywidget.AnyWidget):
             self.session.complete(state.sample_id, self.seconds())
 
     def mark_done(self, seconds: float | None = None, seq: int | None = None) -> bool:
-        """"Nothing (more) here" (``Shift+N``): mark the image on screen reviewed with what it
-        holds (none of it: a labeled negative) and move on. Refused, with the reason, while a
+        """Nothing (more) here (``Shift+N``): mark the image on screen reviewed with what it
+        holds (no boxes: a labeled negative) and move on. Refused, with the reason, while a
         box shown is still pending: decide it first (``r`` rejects it)."""
         state = self.current()
         if state.size is None:
