@@ -177,8 +177,9 @@ def load_demo_dataset(
     ds.default_classes = ["coin", "nucleus"]
     coin_source = ExemplarSource()
     drawn = list(photo.boxes)
+    coin_image = Image.fromarray(photo.pixels)  # read once, not per exemplar
     for box in drawn[:_DEMO_RECIPE["coin_exemplars"]]:
-        coin_source.add(Image.open(coin_path), "coin", box, origin="coins.png", others=drawn)
+        coin_source.add(coin_image, "coin", box, origin="coins.png", others=drawn)
     nuclei_source = ExemplarSource()
     seed_image = Image.open(seed.path)
     seed_boxes = [b for _, b in seed.objects]
