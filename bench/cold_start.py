@@ -117,7 +117,9 @@ def _train(tiles, work: Path, label: str):
 
     root = work / label
     items = [Labeled(t.path, tuple((0, b) for _, b in t.objects)) for t in tiles]
-    val, train = items[-1:], items[:-1] or items
+    # Validation (early stopping): the reviewed tile with the most objects, never an empty one.
+    k = max(range(len(items)), key=lambda i: len(items[i].objects))
+    val, train = [items[k]], [it for i, it in enumerate(items) if i != k] or items
     side = max(max(t.width, t.height) for t in tiles)
     extra = copy_paste(train, root / "train" / "images", 8 * len(train), seed=len(items))
     train = [*train, *extra]

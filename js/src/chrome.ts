@@ -22,6 +22,7 @@ export interface Chrome {
   message: HTMLDivElement;
   notice: HTMLDivElement;
   syncStatus: HTMLDivElement;
+  sources: HTMLDivElement;
   help: HTMLDivElement;
   filters: HTMLSpanElement;
 }
@@ -67,6 +68,7 @@ export function buildChrome(host: HTMLElement, act: (a: KeyAction) => void): Chr
     message: el("div", "nblabel-message"),
     notice: el("div", "nblabel-notice"),
     syncStatus: el("div", "nblabel-sync-status"),
+    sources: el("div", "nblabel-sources"),
     help: el("div", "nblabel-help"),
     filters: el("span", "nblabel-filters"),
   };
@@ -113,6 +115,6 @@ export function buildChrome(host: HTMLElement, act: (a: KeyAction) => void): Chr
   const body = el("div", "nblabel-body");
   body.append(c.stage, c.side);
   root.append(toolbar, toolbar2, c.classPanel, body, c.info, c.message, c.notice, c.syncStatus,
-    c.help);
+    c.sources, c.help);
   return c;
 }

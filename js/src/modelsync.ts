@@ -2,7 +2,7 @@
 // full-resolution image, masks and polygons). Python's answer to a request ends its wait
 // (decisions.ts): its rows replace what was painted as on its way, or its error puts it back.
 import { type Entry, decode } from "./imagecache";
-import { drawClassPanel, drawNotice, drawSyncStatus } from "./panels";
+import { drawClassPanel, drawNotice, drawSources, drawSyncStatus } from "./panels";
 import { decodeRows } from "./protocol";
 import { display, drawBitmap, fitImage, focusSelected, layout, painted } from "./stage";
 import type { Box4, FromPython, ImageMeta } from "./types";
@@ -155,6 +155,7 @@ export function wireModel(v: ReviewView): void {
   });
   model.on("change:notice", () => drawNotice(c, model));
   model.on("change:sync_status", () => drawSyncStatus(c, model));
+  model.on("change:help_status", () => drawSources(c, model));
   model.on("msg:custom", (msg: FromPython, buffers: DataView[]) => {
     if (msg.kind === "rows") onRows(v, msg, buffers);
     else if (msg.kind === "prefetch") onPrefetch(v, msg, buffers);
@@ -171,6 +172,7 @@ export function wireModel(v: ReviewView): void {
   v.disposers.push(() => resize.disconnect());
   drawNotice(c, model);
   drawSyncStatus(c, model);
+  drawSources(c, model);
   fromModel(v);
   v.send.hello();
   c.root.dataset.ready = "true";

@@ -101,6 +101,24 @@ export function drawSyncStatus(c: Chrome, m: AnyModel<ModelTraits>): void {
   s.style.display = s.textContent ? "" : "none";
 }
 
+/** Each source of help that is not shown, and why (Python measured it; the browser says it). */
+export function drawSources(c: Chrome, m: AnyModel<ModelTraits>): void {
+  const all = m.get("help_status") || {};
+  const box = c.sources;
+  box.replaceChildren();
+  for (const [source, worth] of Object.entries(all)) {
+    const state = worth.state || "unmeasured";
+    if (state === "helping") continue;
+    const item = document.createElement("div");
+    item.className = "nblabel-source";
+    item.dataset.source = source;
+    item.dataset.state = state;
+    item.textContent = worth.reason || `${source}: ${state}`;
+    box.appendChild(item);
+  }
+  box.style.display = box.childElementCount ? "" : "none";
+}
+
 /** Counts of the rows on screen (computed when they change, not per frame). */
 export function countRows(rows: readonly Row[]): InfoState["counts"] {
   let pending = 0;

@@ -73,6 +73,13 @@ export interface SyncStatusTrait {
   message?: string;
 }
 
+/** One source of help's measured worth (``HelpMeter.status()`` in Python). */
+export interface SourceWorth {
+  state?: "unmeasured" | "helping" | "stepped back";
+  saving?: number | null;
+  reason?: string;
+}
+
 /** The widget's traitlets (``ReviewWidget`` in Python), by name and type. */
 export interface ModelTraits {
   image: DataView | null;
@@ -96,6 +103,7 @@ export interface ModelTraits {
   reference: ReferenceBox[];
   notice: string;
   sync_status: SyncStatusTrait;
+  help_status: Record<string, SourceWorth>;
   draw_first: boolean;
 }
 

@@ -101,14 +101,17 @@ def review(view: Any, **kwargs: Any) -> ReviewWidget:
     ``image_classes``, ``autosync``, ``consensus``, ``claims``) or to
     :class:`~nblabel.reviewing.widget.ReviewWidget` (``start``: first position in the queue,
     ``threshold``: initial confidence threshold, ``prefetch``, ``max_preview_side``,
-    ``assist``: exemplar proposals while drawing, on by default; ``segmenter``: what click to
-    mask uses, GrabCut by default). The session is available as ``widget.session``.
+    ``assist``: exemplar proposals while drawing, on by default, ``"live"`` to show them from
+    the first image; ``segmenter``: what click to mask uses, GrabCut by default). The session
+    is available as ``widget.session``.
 
     Labeling from scratch works the same: a dataset with no proposals field opens with drawing
     as the default action, ``classes=`` lists the box classes (more can be typed in the
     widget), ``image_classes=`` the image-level ones; after two boxes are drawn on an image,
-    similar objects are proposed on it and on the next images
-    (:mod:`nblabel.reviewing.assist`).
+    the assistant proposes similar objects in the background, and shows them on the next
+    images once a finished image has measured that they save time
+    (:mod:`nblabel.reviewing.assist`, :mod:`nblabel.reviewing.worth`). Every source of
+    proposals is measured the same way and hidden while it costs more than drawing by hand.
     """
     from nblabel.reviewing.session import ReviewSession
     from nblabel.reviewing.widget import ReviewWidget

@@ -102,9 +102,45 @@ def test_review_opens_without_proposals_and_draws_first(coins_dataset, journal):
     w.close()
 
 
-def test_exemplar_assist_proposes_while_drawing_and_on_the_next_image(coins_dataset, journal):
+def test_exemplar_assist_measures_itself_before_it_shows(coins_dataset, journal):
+    """By default the assistant proposes in the background on the first image (stored,
+    hidden), is measured when the image is finished, and shows on the next image only because
+    it measured that it saves time there; the widget says so."""
     ds, real = coins_dataset
     w = nblabel.review(ds, journal=journal, classes=["coin"], prefetch=0)
+    assert w.help_status["exemplars"]["state"] == "unmeasured"
+    for k in (0, 7):
+        _msg(w, kind="add", seq=k, sample_id=w.sample_id, label="coin",
+             box=real.boxes[k].as_list(), seconds=1.0)
+    w.assist._pool.submit(lambda: None).result(timeout=60)
+    stored = ds.first().predictions.detections
+    assert len(stored) >= 15 and {d.source for d in stored} == {"exemplars"}
+    assert not [r for r in w.boxes if r["status"] == "pending" and r["visible"]], \
+        "stored but hidden until measured"
+    assert "kept hidden" in w.notice
+    for k, b in enumerate(real.boxes):  # the reviewer draws the rest by hand
+        if k not in (0, 7):
+            _msg(w, kind="add", seq=k, sample_id=w.sample_id, label="coin", box=b.as_list(),
+                 seconds=1.0)
+    _msg(w, kind="go", delta=1)  # finished: every coin drawn, nothing shown left pending
+    verdict = w.help_status["exemplars"]
+    assert verdict["state"] == "helping" and verdict["saving"] > 0.3, verdict
+    assert verdict["images"] == 1 and verdict["recall"] > 0.5
+    assert "saves" in w.notice
+    w.assist._pool.submit(lambda: None).result(timeout=60)  # learned from the first image
+    w.proposals_updated([w.sample_id])
+    w.show(1)
+    shown = [r for r in w.boxes if r["status"] == "pending" and r["visible"]]
+    mirrored = [Box(real.size.width - b.x2, b.y, b.w, b.h) for b in real.boxes]
+    found = sum(any(Box(*r["box"]).iou(t) >= 0.5 for r in shown) for t in mirrored)
+    assert found >= 0.6 * len(mirrored), found
+    w.close()
+
+
+def test_exemplar_assist_live_proposes_while_drawing_and_on_the_next_image(coins_dataset,
+                                                                          journal):
+    ds, real = coins_dataset
+    w = nblabel.review(ds, journal=journal, classes=["coin"], prefetch=0, assist="live")
     assert w.draw_first
     _msg(w, kind="add", seq=1, sample_id=w.sample_id, label="coin",
          box=real.boxes[0].as_list(), seconds=1.0)
@@ -191,7 +227,7 @@ def test_a_reviewed_image_teaches_the_assistant(coins_dataset, journal):
     """Leaving an image with everything decided: its boxes become exemplars, the rest of it
     background, and the image ahead is proposed on again with what was learned."""
     ds, real = coins_dataset
-    w = nblabel.review(ds, journal=journal, classes=["coin"], prefetch=1)
+    w = nblabel.review(ds, journal=journal, classes=["coin"], prefetch=1, assist="live")
     for k in (0, 7):
         _msg(w, kind="add", seq=k, sample_id=w.sample_id, label="coin",
              box=real.boxes[k].as_list(), seconds=1.0)

@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 __all__ = ["DEFAULT_THRESHOLD", "can_finish_on_leave", "draws_first", "is_complete",
-           "latest_vote", "visible"]
+           "latest_vote", "shown", "visible"]
 
 
 #: The confidence threshold proposals are shown at unless one is given: the widget, the
@@ -21,6 +21,15 @@ DEFAULT_THRESHOLD = 0.25
 def visible(confidence: float | None, threshold: float) -> bool:
     """A proposal is shown at ``threshold`` when it has no confidence or reaches it."""
     return confidence is None or confidence >= threshold
+
+
+def shown(confidence: float | None, source: str, threshold: float,
+          floors: Mapping[str, float] | None = None) -> bool:
+    """A proposal is shown when it reaches the reviewer's ``threshold`` and its source's
+    measured floor (``floors``: per source, the lowest confidence worth showing, above 1 for a
+    source that stepped back; see :class:`nblabel.core.ledger.Ledger`)."""
+    floor = floors.get(source, 0.0) if floors else 0.0
+    return visible(confidence, max(threshold, floor)) and floor <= 1.0
 
 
 def draws_first(proposals: int, unusable: int = 0) -> bool:

@@ -51,7 +51,8 @@ import numpy as np
 from nblabel.core.labels import Box, ImageSize
 from nblabel.demo.synthetic import SyntheticImage
 
-__all__ = ["REAL_IMAGES", "RealImage", "coins", "crowns", "hubble", "nuclei", "scaled", "write_tiles"]
+__all__ = ["REAL_IMAGES", "RealImage", "coins", "crowns", "hubble", "nuclei", "scaled",
+           "write_tiles"]
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,14 @@ objects are proposed on the image on screen and on the next ones.
 image are replaced (the reviewer's decisions are never touched): in a background thread, so
 drawing never waits. An image reached later that has no proposals gets the exemplars'
 proposals when it is loaded (usually ahead, by the prefetch). Images with proposals of another
-source (a model, an import) are left alone. When the reviewer leaves an image with everything on
-it decided, its boxes become exemplars and the rest of it background (a reviewed image has every
-object boxed), and the images ahead not yet shown are proposed on again: the proposals get
+source (a model, an import) are left alone. When the reviewer leaves an image finished, its
+boxes become exemplars, the rest of it background (a reviewed image has every object boxed) and
+its proposals that were not kept hard negatives, and the images ahead not yet shown are proposed
+on again: the proposals get
 better image after image (``bench/cold_start.py``). Proposals are stored in the proposals field
 like any source's (``source`` is ``"exemplars"``), so they are reviewed and measured like a
-model's.
+model's: the widget shows them only once they have paid on a finished image
+(:mod:`nblabel.reviewing.worth`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from nblabel.core.images import load_rgb
-from nblabel.core.labels import Action, Box, ImageSize
+from nblabel.core.labels import Action, Box, ImageSize, Proposal
 from nblabel.sources.exemplar import ExemplarError, ExemplarSource
 
 if TYPE_CHECKING:
@@ -41,8 +43,12 @@ class ExemplarAssist:
     """Exemplar proposals for a review session (see the module doc)."""
 
     def __init__(self, source: ExemplarSource | None = None, *, min_exemplars: int = 2,
-                 overlap: float = 0.3) -> None:
+                 overlap: float = 0.3, live: bool = False) -> None:
         self.source = source or ExemplarSource()
+        #: Show its proposals before it has measured itself (live help on the first image,
+        #: at the risk of costing more than drawing there); by default they stay hidden until
+        #: a finished image shows they save time (:mod:`nblabel.reviewing.worth`).
+        self.live = live
         self.min_exemplars = min_exemplars
         #: Proposals overlapping a decided box by more than this IoU are not proposed.
         self.overlap = overlap
@@ -57,6 +63,9 @@ class ExemplarAssist:
         self._last: tuple[str, Image.Image, Any] | None = None
         #: The last error (an exemplar outside the image, a failed fit), for the widget.
         self.error: str | None = None
+        #: Per sample, the proposals as first made on it and the boxes decided then: what the
+        #: assistant is measured on when the image is finished (later ones learned from it).
+        self._first: dict[str, tuple[list[Proposal], list[Box]]] = {}
 
     @property
     def name(self) -> str:
@@ -120,6 +129,10 @@ class ExemplarAssist:
             return 0
         taken = [d.box for d in decided.values() if d.box is not None]
         new = [p for p in result if all(p.box.iou(b) <= self.overlap for b in taken)]
+        if not decided or state.sample_id not in self._first:  # made before any decision
+            self._first[state.sample_id] = (new, taken)
+            while len(self._first) > 512:
+                self._first.pop(next(iter(self._first)))
         return replace_proposals(session.dataset, state.sample_id, session.predictions_field,
                                  ImageSize(image.width, image.height), new, source=self.source.name,
                                  decided=set(decided))
@@ -163,21 +176,35 @@ class ExemplarAssist:
             log.warning("%s", self.error)
             return False
 
+    def first(self, sample_id: str) -> tuple[list[Proposal], list[Box]] | None:
+        """The proposals first made on ``sample_id`` and the boxes decided before them."""
+        return self._first.get(sample_id)
+
     def left(self, session: ReviewSession, state: SampleState,
              then: Callable[[], None] = lambda: None) -> Future[None] | None:
-        """The reviewer left ``state``'s image: when every proposal on it is decided, its
-        decided boxes become exemplars and the rest of it background (in the background),
-        then ``then()`` (the widget proposes again on the images ahead)."""
+        """The reviewer left ``state``'s image finished: its kept boxes become exemplars, the
+        rest of it background, and its first proposals that were not kept hard negatives (in
+        the background), then ``then()`` (the widget proposes again on the images ahead)."""
         if state.size is None or any(p.source != self.name for p in state.proposals):
             return None
-        decided = session.decisions(state.sample_id)
-        if not decided or not state.proposal_ids <= set(decided):
+        if not session.progress.counted(state.sample_id):
             return None
+        first = self._first.pop(state.sample_id, None)
 
         def job() -> None:
+            from nblabel.core.cost import replay
+            from nblabel.reviewing.worth import kept_labels
+
             try:
                 with self._lock:
-                    self._learn(session, state, self._image(state), background=True)
+                    image = self._image(state)
+                    self._learn(session, state, image, background=True)
+                    if first is not None and first[0]:
+                        kept = kept_labels(session, state)
+                        missed = replay(first[0], kept).rejected
+                        self.source.add_negatives(image, [p.box for p in missed],
+                                                  [b for _, b in kept],
+                                                  self._features(state, image))
                 then()
             except Exception as exc:  # an assistant's failure must not stop the review
                 self.error = f"learning from sample {state.sample_id} failed: {exc}"

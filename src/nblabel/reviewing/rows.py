@@ -1,7 +1,8 @@
 """The rows the widget shows: one per box of an image, in reading order, and their wire form.
 
 Python decides what the browser displays: each row carries its status (from the journal), its
-visibility at the threshold (``core.rules.visible``) and whether a patches view points at it; the
+visibility at the threshold and its source's measured floor (``core.rules.shown``) and whether
+a patches view points at it; the
 order is reading order (top to bottom in bands about one box high, left to right within a band),
 so Tab walks a dense image the way a person scans it, and "the next pending box" after a decision
 is the next one in that order (``next_pending``, the one rule the widget uses).
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from nblabel.core.labels import Action, Box, Decision
-from nblabel.core.rules import visible
+from nblabel.core.rules import shown
 from nblabel.reviewing.loading import SampleState
 
 __all__ = ["FLAG_FOCUS", "FLAG_PROPOSAL", "FLAG_VISIBLE", "STATUSES", "build_rows", "encode",
@@ -52,7 +53,8 @@ def rounded_box(box: Box) -> list[float]:
     return [round(v, 2) for v in box.as_list()]
 
 
-def proposal_row(p: Any, d: Decision | None, threshold: float, focus: bool) -> Row:
+def proposal_row(p: Any, d: Decision | None, threshold: float, focus: bool,
+                 floors: Mapping[str, float] | None = None) -> Row:
     box = d.box if d is not None and d.box is not None else p.box
     return {
         "key": p.id, "proposal_id": p.id,
@@ -60,14 +62,15 @@ def proposal_row(p: Any, d: Decision | None, threshold: float, focus: bool) -> R
         "box": rounded_box(box), "original_box": rounded_box(p.box), "original_label": p.label,
         "confidence": p.confidence,
         "status": d.action.value if d is not None else "pending",
-        "visible": visible(p.confidence, threshold),
+        "visible": shown(p.confidence, p.source, threshold, floors),
         "mask": d.mask if d is not None and d.mask is not None else p.mask,
         "focus": focus, "unusable": None,
     }
 
 
 def build_rows(state: SampleState, decided: Mapping[str, Decision], threshold: float,
-               focus: Iterable[str] = (), order: Sequence[int] | None = None) -> list[Row]:
+               focus: Iterable[str] = (), order: Sequence[int] | None = None,
+               floors: Mapping[str, float] | None = None) -> list[Row]:
     """Every row of ``state``: proposals in reading order (``order``, computed when None), then
     unusable stored labels (rejectable, listed with their reason), then boxes drawn by hand."""
     focus = set(focus)
@@ -75,7 +78,7 @@ def build_rows(state: SampleState, decided: Mapping[str, Decision], threshold: f
     if order is None:
         order = reading_order([p.box.as_list() for p in proposals])
     rows = [proposal_row(proposals[i], decided.get(proposals[i].id), threshold,
-                         proposals[i].id in focus) for i in order]
+                         proposals[i].id in focus, floors) for i in order]
     for u in state.unusable:
         d = decided.get(u.id)
         rows.append({

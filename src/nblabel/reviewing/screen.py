@@ -18,6 +18,7 @@ from nblabel.reviewing import rows as rowlib
 if TYPE_CHECKING:
     from nblabel.reviewing.loading import SampleState
     from nblabel.reviewing.session import ReviewSession
+    from nblabel.reviewing.worth import HelpMeter
 
 __all__ = ["Screen", "ScreenHost"]
 
@@ -30,6 +31,9 @@ class ScreenHost(Protocol):
     state: SampleState | None
     threshold: float
     selected: str
+
+    #: Each source's measured worth: its floor hides what does not pay.
+    help: HelpMeter
 
     def send(self, content: dict[str, Any], buffers: Sequence[bytes] | None = None) -> None: ...
 
@@ -55,7 +59,8 @@ class Screen:
                 self._orders.pop(next(iter(self._orders)))
         session = self.host.session
         return rowlib.build_rows(state, session.decisions(state.sample_id), self.host.threshold,
-                                 session.focus.get(state.sample_id, set()), order)
+                                 session.focus.get(state.sample_id, set()), order,
+                                 self.host.help.floors)
 
     def send_rows(self, rows: Sequence[dict[str, Any]], *, full: bool,
                   removed: Sequence[str] = (), selected: str | None = None,
@@ -125,7 +130,8 @@ class Screen:
              focus: set[str]) -> dict[str, Any] | None:
         """The row of ``key`` after a decision; None when it is gone (a drawn box deleted)."""
         if p is not None:
-            return rowlib.proposal_row(p, d, self.host.threshold, key in focus)
+            return rowlib.proposal_row(p, d, self.host.threshold, key in focus,
+                                       self.host.help.floors)
         if d is not None and d.action is Action.ADDED:
             return rowlib.added_row(d)
         if key in index and self.rows_now[index[key]]["unusable"]:

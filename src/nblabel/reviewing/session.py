@@ -22,7 +22,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -35,6 +35,7 @@ from nblabel.core.labels import (
     Decision,
     InvalidLabelError,
 )
+from nblabel.core.rules import shown
 from nblabel.reviewing.decisions import make_decision
 from nblabel.reviewing.history import History, Step
 from nblabel.reviewing.loading import (
@@ -311,11 +312,13 @@ class ReviewSession:
         return self.record(*ds)
 
     def accept_all(self, state: SampleState, min_confidence: float = 0.0, *,
-                   seconds_on_image: float = 0.0) -> list[Decision]:
-        """Accept every undecided proposal with confidence >= ``min_confidence`` (one undo step)."""
+                   seconds_on_image: float = 0.0, floors: Mapping[str, float] | None = None
+                   ) -> list[Decision]:
+        """Accept every undecided proposal shown at ``min_confidence`` and its source's floor
+        (:func:`~nblabel.core.rules.shown`), as one undo step."""
         decided = self.decisions(state.sample_id)
         todo = [p for p in state.proposals if p.id not in decided
-                and (p.confidence is None or p.confidence >= min_confidence)]
+                and shown(p.confidence, p.source, min_confidence, floors)]
         return self.record(*[make_decision(state, p.id, Action.ACCEPTED, reviewer=self.reviewer,
                                            seconds_on_image=seconds_on_image,
                                             decided=decided) for p in todo])

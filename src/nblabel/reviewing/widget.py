@@ -30,9 +30,11 @@ from typing import Any
 import anywidget
 import traitlets
 
+from nblabel.core import rules
 from nblabel.core.labels import IMAGE_LABEL_KEY, Action, Box, Decision, InvalidLabelError
-from nblabel.core.rules import DEFAULT_THRESHOLD, can_finish_on_leave, visible
+from nblabel.core.rules import DEFAULT_THRESHOLD, can_finish_on_leave
 from nblabel.reviewing import rows as rowlib
+from nblabel.reviewing import worth
 from nblabel.reviewing.assist import ExemplarAssist
 from nblabel.reviewing.keys import help_rows
 from nblabel.reviewing.loading import field_hint
@@ -42,6 +44,7 @@ from nblabel.reviewing.prefetch import Prefetcher, image_meta
 from nblabel.reviewing.screen import Screen
 from nblabel.reviewing.session import ReviewSession, SampleState
 from nblabel.reviewing.syncer import DatabaseUnreachable
+from nblabel.reviewing.worth import HelpMeter
 from nblabel.segmentation.base import Segmenter
 
 __all__ = ["HANDLERS", "KEYS", "SENT_KINDS", "ReviewWidget"]
@@ -86,6 +89,10 @@ class ReviewWidget(anywidget.AnyWidget):
     #: Where the sync to FiftyOne stands: ``{"state", "waiting", "message"}`` (see
     #: :class:`~nblabel.reviewing.syncer.SyncStatus`); the browser shows the message.
     sync_status = traitlets.Dict().tag(sync=True)
+    #: Each source of help's measured worth on the images finished here (``{source: {state,
+    #: saving, precision, recall, reason, ...}}``, :mod:`nblabel.reviewing.worth`); the
+    #: browser shows the sources that stepped back.
+    help_status = traitlets.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -95,15 +102,20 @@ class ReviewWidget(anywidget.AnyWidget):
         threshold: float = DEFAULT_THRESHOLD,
         prefetch: int = 3,
         max_preview_side: int = 2560,
-        assist: ExemplarAssist | bool = True,
+        assist: ExemplarAssist | bool | str = True,
         segmenter: Segmenter | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(threshold=threshold, **kwargs)
         self.session = session
         #: Exemplar proposals while labeling from scratch (see :mod:`nblabel.reviewing.assist`).
-        self.assist: ExemplarAssist | None = (ExemplarAssist() if assist is True else
-                                              assist or None)
+        self.assist: ExemplarAssist | None = (
+            ExemplarAssist(live=assist == "live") if assist is True or assist == "live"
+            else assist if isinstance(assist, ExemplarAssist) else None)
+        #: Each source's measured worth: what is shown, and what steps back.
+        self.help = HelpMeter(threshold, self.assist.name if self.assist else None,
+                              live=bool(self.assist and self.assist.live))
+        self.help_status = self.help.status()
         #: Guards the rows on screen against the assistant's thread.
         self._screen_lock = threading.RLock()
         self.state: SampleState | None = None
@@ -177,9 +189,7 @@ class ReviewWidget(anywidget.AnyWidget):
             return
         previous = self.state
         if previous is not None and previous.sample_id != sid:
-            self.session.team.release(previous.sample_id)
-            if self.assist is not None:
-                self.assist.left(self.session, previous, lambda: _assist_learned(self))
+            worth.on_left(self, previous)
         holder = self.session.team.claim(sid)
         self.taken = f"{holder} is reviewing it" if holder else None
         self.state = state
@@ -249,7 +259,8 @@ class ReviewWidget(anywidget.AnyWidget):
         if state is None or state.size is None or self.session.progress.counted(state.sample_id):
             return
         decided = self.session.decisions(state.sample_id)
-        shown = [p.id for p in state.proposals if visible(p.confidence, self.threshold)]
+        shown = [p.id for p in state.proposals
+                 if rules.shown(p.confidence, p.source, self.threshold, self.help.floors)]
         shown += [u.id for u in state.unusable]
         decided_ids = {d.proposal.id for d in decided.values() if d.proposal is not None}
         if can_finish_on_leave(shown, decided_ids, has_image_label=state.image_label is not None,
@@ -316,7 +327,7 @@ class ReviewWidget(anywidget.AnyWidget):
         self.changed([d], select=d.key, seq=seq)
         if self.assist is not None:
             self.assist.after_decision(self.session, state,
-                                       lambda n: _assisted(self, state.sample_id, n))
+                                       lambda n: worth.on_assisted(self, state.sample_id, n))
         return d
 
     def add_class(self, name: str, seq: int | None = None) -> None:
@@ -338,7 +349,8 @@ class ReviewWidget(anywidget.AnyWidget):
     def accept_all(self, seconds: float | None = None, seq: int | None = None) -> list[Decision]:
         """Accept every undecided proposal at or above the threshold on the current image."""
         ds = self.session.accept_all(self.current(), self.threshold,
-                                     seconds_on_image=self.seconds(seconds))
+                                     seconds_on_image=self.seconds(seconds),
+                                     floors=self.help.floors)
         self.changed(ds, select="next", seq=seq)
         return ds
 
@@ -410,6 +422,9 @@ class ReviewWidget(anywidget.AnyWidget):
     @traitlets.observe("threshold")
     def _threshold_changed(self, change: dict[str, Any]) -> None:
         """Visibility is Python's rule: send the rows again at the new threshold."""
+        meter: HelpMeter | None = getattr(self, "help", None)
+        if meter is not None:
+            meter.set_threshold(float(change["new"]))
         state: SampleState | None = getattr(self, "state", None)
         screen: Screen | None = getattr(self, "screen", None)
         if state is None or screen is None or not screen.rows_now:
@@ -435,28 +450,3 @@ def _free_position(w: ReviewWidget, start: int, step: int) -> tuple[int, list[st
             return p, skipped, True
         skipped.append(why)
     return (w.position if window and w.state is not None else start), skipped, False
-
-
-def _assist_learned(w: ReviewWidget) -> None:
-    """The assistant learned from a reviewed image: the images ahead not shown yet are
-    proposed on again when loaded (the prefetch does it now)."""
-    ahead = [s for s in w.session.queue[w.position + 1:] if s not in w.seen]
-    w.proposals_updated(ahead[:max(w.prefetcher.depth, 1) + 1])
-
-
-def _assisted(w: ReviewWidget, sample_id: str, n: int) -> None:
-    """The exemplar assistant wrote proposals for ``sample_id``: show them if on screen."""
-    if n < 0:
-        w.notice = (w.assist.error if w.assist else None) or "exemplars failed"
-        return
-    state = w.session.load(sample_id, max_side=w.prefetcher.max_preview_side)
-    w.prefetcher.replace(state)
-    with w._screen_lock:
-        if w.state is None or w.state.sample_id != sample_id:
-            return
-        w.state = state
-        rows = w.screen.rows(state)
-        keep = w.selected if any(r["key"] == w.selected for r in rows) else None
-        w.screen.send_rows(rows, full=True, selected=keep)
-    w.notice = (f"{n} similar object(s) proposed from "
-                f"{len(w.assist.source.exemplars) if w.assist else 0} exemplar(s)")
