@@ -1,6 +1,7 @@
 """Labeling from scratch in the browser (real JupyterLab + Chromium) on a real photo: no
 proposals field, a drag draws at once, a class typed in the widget is used for the next box,
-and after two drawn coins the widget shows similar coins proposed by the exemplar assistant."""
+and after two drawn coins the widget shows similar coins proposed by the exemplar assistant
+(``assist="live"``: shown before it has measured itself on a finished image)."""
 
 
 
@@ -15,11 +16,16 @@ def _gt(ds):
 
 def test_draw_first_new_class_and_exemplar_proposals(coins_photo, open_notebook):
     ds, real = coins_photo
-    page = open_notebook("scratch.ipynb", review_cells(ds.name, classes=["coin"], prefetch=0))
+    page = open_notebook("scratch.ipynb", review_cells(ds.name, classes=["coin"], prefetch=0,
+                                                       assist="live"))
     wait_widget(page)
     focus(page)
     root = page.locator(".nblabel-root")
     assert root.get_attribute("data-draw-first") == "true"
+    # Python's verdict on each source of help, said in the widget: not measured yet.
+    source = page.locator(".nblabel-source[data-source='assistant']")
+    assert source.get_attribute("data-state") == "unmeasured"
+    assert "before it is measured" in source.inner_text()
     first, second = real.boxes[0], real.boxes[7]
     drag(page, (first.x, first.y), (first.x2, first.y2))  # no "b" pressed: drawing is first
     page.wait_for_function("() => document.querySelectorAll('.nblabel-box').length === 1"

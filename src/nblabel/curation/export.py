@@ -86,21 +86,26 @@ def export_reviewed(
                       label_field=label_field, classes=classes, export_media=export_media)
         return out
 
-    ids = target.values("id")
-    rng = random.Random(seed)
-    shuffled = ids[:]
-    rng.shuffle(shuffled)
-    n_val = max(1, round(len(ids) * val_fraction)) if val_fraction > 0 else 0
-    val = shuffled[:n_val] if len(ids) > 1 else ids
-    train = [s for s in ids if s not in set(val)] or ids
-    for split, split_ids in (("train", train), ("val", val or train)):
-        target.select(split_ids).export(
+    train, val = split_ids(target.values("id"), val_fraction, seed)
+    for split, chosen in (("train", train), ("val", val or train)):
+        target.select(chosen).export(
             export_dir=str(out), dataset_type=fo.types.YOLOv5Dataset, label_field=label_field,
             split=split, classes=classes, export_media=export_media)
         if format == "yolo-seg":
-            _yolo_seg_labels(out / "labels" / split, target.select(split_ids), label_field,
+            _yolo_seg_labels(out / "labels" / split, target.select(chosen), label_field,
                              classes)
     return write_yolo_yaml(out, classes)
+
+
+def split_ids(ids: list[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """The training and validation sample ids of an export: a seeded shuffle, the first
+    ``val_fraction`` (at least one) held out; one image is both."""
+    shuffled = ids[:]
+    random.Random(seed).shuffle(shuffled)
+    n_val = max(1, round(len(ids) * val_fraction)) if val_fraction > 0 else 0
+    val = shuffled[:n_val] if len(ids) > 1 else ids
+    held = set(val)
+    return [s for s in ids if s not in held] or ids, val
 
 
 def _masks_of(view: fo.core.collections.SampleCollection, label_field: str

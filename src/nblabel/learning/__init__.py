@@ -2,8 +2,8 @@
 (:mod:`~nblabel.learning.loop`), training itself (:mod:`~nblabel.learning.training`), and a
 simulated reviewer with a cost model to measure it (:mod:`~nblabel.learning.simulate`)."""
 
+from nblabel.learning.auto import AutoTrainer
 from nblabel.learning.loop import (
-    AutoTrainer,
     LearningLoop,
     ModelVersion,
     PseudoLabels,

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,10 +40,11 @@ from nblabel.store.schema import (
 if TYPE_CHECKING:
     import fiftyone as fo
 
+    from nblabel.learning.auto import AutoTrainer
     from nblabel.preannotation import PreannotationReport
     from nblabel.sources import ProposalSource
 
-__all__ = ["AutoTrainer", "LearningLoop", "ModelVersion", "PseudoLabels", "pseudo_threshold",
+__all__ = ["LearningLoop", "ModelVersion", "PseudoLabels", "pseudo_threshold",
            "select_pseudo_labels", "spot_check_precision"]
 
 
@@ -63,6 +64,8 @@ class ModelVersion:
     metrics: dict[str, float]
     seconds: float
     created_at: str
+    #: The reviewed images held out of its training (where it is measured before it proposes).
+    val_ids: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -259,7 +262,7 @@ class LearningLoop:
         """Fine-tune the latest model on every reviewed image (+ ``pseudo``) and keep it."""
         import fiftyone as fo
 
-        from nblabel.curation.export import export_reviewed, write_yolo_yaml
+        from nblabel.curation.export import export_reviewed, split_ids, write_yolo_yaml
 
         with self._lock:
             started = time.monotonic()
@@ -285,6 +288,7 @@ class LearningLoop:
                         export_media=True)
                     write_yolo_yaml(data.parent, classes)  # the export rewrote it
                 n_val = len(list((data.parent / "labels" / "val").glob("*.txt")))
+                _, val_ids = split_ids(reviewed.values("id"), self.val_fraction, round_no)
                 weights = self.workdir / f"round-{round_no}.pt"
                 extra: dict[str, Any] = {}
                 imgsz = self.imgsz
@@ -306,7 +310,8 @@ class LearningLoop:
                 train_images=len(reviewed_ids) - n_val, pseudo_images=len(pseudo_ids),
                 val_images=n_val, metrics=metrics,
                 seconds=round(time.monotonic() - started, 1),
-                created_at=datetime.now(timezone.utc).isoformat())
+                created_at=datetime.now(timezone.utc).isoformat(),
+                val_ids=val_ids if n_val else [])
             self._keep(version)
             return version
 
@@ -329,10 +334,9 @@ class LearningLoop:
         skip = set(exclude)
         return [s for s in view.values("id") if s not in skip]
 
-    def propose(self, sample_ids: Sequence[str], version: ModelVersion | None = None
-                ) -> PreannotationReport:
-        """Propose again with ``version`` (default: the latest) on these samples."""
-        from nblabel.preannotation import preannotate
+    def source(self, version: ModelVersion | None = None) -> ProposalSource:
+        """The proposal source of ``version`` (default: the latest): its weights at the size(s)
+        it proposes at, sliced when ``slice_tile`` is set."""
         from nblabel.sources import EnsembleSource, UltralyticsSource
 
         weights = version.weights if version is not None else self.current_weights
@@ -340,7 +344,6 @@ class LearningLoop:
         trained = self._round_imgsz or self.imgsz
         sizes = ((self.propose_imgsz or [trained]) if round_no or self.base_imgsz is None
                  else [self.base_imgsz])
-        view = self.dataset.select(list(sample_ids))
         members: list[ProposalSource] = [
             UltralyticsSource(weights, imgsz=size, conf=self.conf, device=self.device,
                               agnostic_nms=self.agnostic_nms) for size in sizes]
@@ -348,9 +351,18 @@ class LearningLoop:
             from nblabel.sources import SlicedSource
 
             members = [SlicedSource(m, tile=self.slice_tile) for m in members]
-        source: ProposalSource = (members[0] if len(members) == 1 else EnsembleSource(
+        return (members[0] if len(members) == 1 else EnsembleSource(
             members, name=f"{Path(weights).stem}@{'+'.join(map(str, sizes))}"))
-        report = preannotate(view, source, self.predictions_field, progress=False)
+
+    def propose(self, sample_ids: Sequence[str], version: ModelVersion | None = None
+                ) -> PreannotationReport:
+        """Propose again with ``version`` (default: the latest) on these samples."""
+        from nblabel.preannotation import preannotate
+
+        round_no = version.round if version is not None else len(self.versions)
+        view = self.dataset.select(list(sample_ids))
+        report = preannotate(view, self.source(version), self.predictions_field,
+                             progress=False)
         ids = view.values("id")
         view.set_values(MODEL_ROUND_FIELD, dict.fromkeys(ids, round_no), key_field="id")
         return report
@@ -364,18 +376,25 @@ class LearningLoop:
             self.propose(ids, version)
         return version, ids
 
-    def auto(self, widget: Any, *, first: int = 4, every: int = 4, min_map50: float = 0.6
+    def auto(self, widget: Any, *, first: int = 4, every: int = 4, min_map50: float = 0.0
              ) -> AutoTrainer:
-        """Train by itself as ``widget``'s review goes on (see :class:`AutoTrainer`)."""
+        """Train by itself as ``widget``'s review goes on (see
+        :class:`~nblabel.learning.auto.AutoTrainer`)."""
+        from nblabel.learning.auto import AutoTrainer
+
         return AutoTrainer(self, widget, first=first, every=every, min_map50=min_map50)
 
     def start_round(self, widget: Any = None, pseudo: PseudoLabels | None = None, *,
                     min_map50: float = 0.0) -> Future[tuple[ModelVersion, list[str]]]:
         """:meth:`run_round` in a background thread; the review goes on meanwhile. With a
-        ``widget``, it announces the new model and shows the new proposals on every image it
-        not shown yet (images it has shown keep their proposals). A model whose validation
-        mAP50 is under ``min_map50`` is kept as a version but proposes nothing (the images
-        ahead keep what they have, e.g. the exemplar assistant's proposals)."""
+        ``widget``, the new model is first measured on the reviewed images held out of its
+        training (:mod:`nblabel.learning.choice`): it proposes on the images the widget has
+        not shown yet only when it saves time there, and more than the exemplar assistant
+        measured in the widget; otherwise it is kept as a version and the images ahead keep
+        what they have. Either way the widget says why. ``min_map50``: an extra bar on its
+        validation mAP50 (none by default: measured cost decides)."""
+        from nblabel.learning.choice import adopt, choose, measure_version
+
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nblabel-learn")
         if widget is not None:
             widget.notice = f"training model round {len(self.versions) + 1} in the background…"
@@ -394,6 +413,17 @@ class LearningLoop:
                         widget.notice = (f"model round {version.round}: mAP50 {map50:.2f} is "
                                          f"under {min_map50:.2f}; the proposals ahead stay")
                     return version, []
+                why = f"mAP50 {map50:.2f}"
+                if widget is not None:
+                    measured = measure_version(self, version)
+                    adopt(widget, measured)
+                    assist = getattr(widget, "assist", None)
+                    current = (widget.help.ledger.verdict(assist.name)
+                               if assist is not None and hasattr(widget, "help") else None)
+                    go, why = choose(measured.verdict, current)
+                    if not go:
+                        widget.notice = f"model round {version.round} not proposing: {why}"
+                        return version, []
                 ids = self.unseen(shown)
                 if ids:
                     self.propose(ids, version)
@@ -402,73 +432,10 @@ class LearningLoop:
                     widget.notice = f"training failed: {exc}"
                 raise
             if widget is not None:
-                widget.proposals_updated(ids, f"model round {version.round} ready "
-                                         f"(mAP50 {version.metrics.get('map50', float('nan')):.2f}"
-                                         f"): new proposals for {len(ids)} images not yet seen")
+                widget.proposals_updated(ids, f"model round {version.round} ready ({why}): "
+                                         f"new proposals for {len(ids)} images not yet seen")
             return version, ids
 
         future = executor.submit(job)
         executor.shutdown(wait=False)
         return future
-
-
-class AutoTrainer:
-    """Starts :meth:`LearningLoop.start_round` by itself as the review goes on: after the first
-    ``first`` reviewed images, then every ``every`` more, one round at a time, never blocking the
-    review (rounds run in the background; a round asked for while one runs waits for the next
-    count). Status is in :attr:`status` and the widget's notice; :meth:`stop` ends it (a round
-    already running finishes).
-
-    Defaults by measurement (``bench/cold_start.py``, tissue tiles of about 16 nuclei, a model
-    from the yaml with small-data training): a model trained on 4 reviewed tiles already
-    proposes usefully (mAP50 0.32, 20 % saving), so ``first=4, every=4``; but there the exemplar
-    assistant's proposals were better still (mAP50 0.46 to 0.69 against the model's 0.32 to
-    0.48), so a model proposes on the images ahead only once its validation mAP50 reaches
-    ``min_map50`` (0.6); until then the exemplars' proposals stay.
-    """
-
-    def __init__(self, loop: LearningLoop, widget: Any, *, first: int = 4, every: int = 4,
-                 min_map50: float = 0.6) -> None:
-        if first < 1 or every < 1:
-            raise ValueError(f"first and every must be at least 1, got {first} and {every}")
-        self.loop = loop
-        self.widget = widget
-        self.every = every
-        self.min_map50 = min_map50
-        self.next_at = first
-        self.rounds: list[Future[tuple[ModelVersion, list[str]]]] = []
-        self.stopped = False
-        self.status = f"first model after {first} reviewed images"
-        widget.observe(self._reviewed, names="reviewed")
-
-    @property
-    def running(self) -> bool:
-        return bool(self.rounds) and not self.rounds[-1].done()
-
-    def _reviewed(self, change: dict[str, Any]) -> None:
-        count = int(change["new"])
-        if self.stopped or count < self.next_at or self.running:
-            return
-        self.next_at = count + self.every
-        self.status = f"training round {len(self.loop.versions) + 1} on {count} reviewed images"
-        future = self.loop.start_round(self.widget, min_map50=self.min_map50)
-        future.add_done_callback(self._done)
-        self.rounds.append(future)
-
-    def _done(self, future: Future[tuple[ModelVersion, list[str]]]) -> None:
-        exc = future.exception()
-        if exc is not None:
-            self.status = f"training failed: {exc}"
-            return
-        version, proposed = future.result()
-        self.status = (f"model round {version.round} ready (mAP50 "
-                       f"{version.metrics.get('map50', 0.0):.2f}"
-                       + ("" if proposed else f", under {self.min_map50:.2f}: not proposing")
-                       + f"); next after {self.next_at} reviewed images")
-
-    def stop(self) -> None:
-        """No more rounds (one running finishes and still proposes)."""
-        self.stopped = True
-        self.widget.unobserve(self._reviewed, names="reviewed")
-        self.status = "stopped"
-        self.widget.notice = "automatic training stopped"

@@ -11,7 +11,8 @@ boxes become exemplars, the rest of it background (a reviewed image has every ob
 its proposals that were not kept hard negatives, and the images ahead not yet shown are proposed
 on again: the proposals get
 better image after image (``bench/cold_start.py``). Proposals are stored in the proposals field
-like any source's (``source`` is ``"exemplars"``), so they are reviewed and measured like a
+like any source's (``source`` is ``"assistant"``, apart from any pre-annotation made with an
+:class:`~nblabel.sources.ExemplarSource`), so they are reviewed and measured like a
 model's: the widget shows them only once they have paid on a finished image
 (:mod:`nblabel.reviewing.worth`).
 """
@@ -44,7 +45,7 @@ class ExemplarAssist:
 
     def __init__(self, source: ExemplarSource | None = None, *, min_exemplars: int = 2,
                  overlap: float = 0.3, live: bool = False) -> None:
-        self.source = source or ExemplarSource()
+        self.source = source or ExemplarSource(name="assistant")
         #: Show its proposals before it has measured itself (live help on the first image,
         #: at the risk of costing more than drawing there); by default they stay hidden until
         #: a finished image shows they save time (:mod:`nblabel.reviewing.worth`).

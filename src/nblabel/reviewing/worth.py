@@ -19,7 +19,8 @@ drawn, at the risk of that image costing more than drawing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nblabel.core.labels import Box, Proposal
@@ -65,6 +66,7 @@ class HelpMeter:
         self.live = live
         self._floors: dict[str, float] = {}
         self._measured: set[str] = set()  # samples measured already (a revisit is not new)
+        self._lock = threading.Lock()  # the widget and a learning round's thread record
         self._refresh()
 
     def _refresh(self) -> None:
@@ -77,6 +79,14 @@ class HelpMeter:
     def floors(self) -> Mapping[str, float]:
         """Per source, the lowest confidence shown now (above 1: hidden)."""
         return self._floors
+
+    def record(self, source: str, proposals: Sequence[Proposal],
+               kept: Sequence[tuple[str, Box]]) -> Verdict:
+        """Measure ``source`` on one image measured elsewhere (a model's held-out images)."""
+        with self._lock:
+            verdict = self.ledger.record(source, proposals, kept)
+            self._refresh()
+        return verdict
 
     def set_threshold(self, threshold: float) -> None:
         self.ledger.threshold = threshold
@@ -102,13 +112,14 @@ class HelpMeter:
             rest = [(label, b) for label, b in kept if all(b.iou(x) < 0.99 for x in before)]
             measures[self.assistant] = (props, rest)
         changed = []
-        for source, (props, truth) in measures.items():
-            was = self.ledger.verdict(source).state
-            now = self.ledger.record(source, props, truth)
-            if now.state != was and (was != UNMEASURED or not now.helping
-                                     or source == self.assistant):
-                changed.append(now)
-        self._refresh()
+        with self._lock:
+            for source, (props, truth) in measures.items():
+                was = self.ledger.verdict(source).state
+                now = self.ledger.record(source, props, truth)
+                if now.state != was and (was != UNMEASURED or not now.helping
+                                         or source == self.assistant):
+                    changed.append(now)
+            self._refresh()
         return changed
 
     def status(self) -> dict[str, dict[str, Any]]:
@@ -118,8 +129,9 @@ class HelpMeter:
         if self.assistant is not None and self.assistant not in out:
             out[self.assistant] = {
                 "source": self.assistant, "state": UNMEASURED, "images": 0,
-                "reason": f"{self.assistant}: proposing in the background until a finished "
-                          "image shows it saves time"}
+                "reason": (f"{self.assistant}: shown before it is measured (live)" if self.live
+                           else f"{self.assistant}: proposing in the background until a "
+                                "finished image shows it saves time")}
         return out
 
 
