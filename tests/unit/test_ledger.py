@@ -86,3 +86,22 @@ def test_choose_prefers_the_source_that_saves_most():
     ledger.record("model", _hits(truth), truth)
     assert ledger.choose(["assistant", "model"]) == "model"
     assert set(ledger.status()) == {"assistant", "model"}
+
+
+def test_a_model_proposes_after_a_round_only_when_it_pays_more_than_the_assistant():
+    from nblabel.learning.choice import choose
+
+    truth = _truth(5)
+    ledger = Ledger()
+    good = ledger.record("round-2", _hits(truth), truth)
+    ledger.record("assistant", _hits(truth[:2], source="assistant"), truth)
+    fair = ledger.verdict("assistant")
+    go, why = choose(good, fair)
+    assert go and "saves" in why
+    bad = ledger.record("round-3", _misses(30), truth)
+    go, why = choose(bad, fair)
+    assert not go and "would cost" in why
+    go, why = choose(fair, good)  # the help already on screen saves more: it stays
+    assert not go and "stay" in why
+    go, why = choose(Ledger().verdict("round-4"), None)
+    assert not go and "no held-out" in why
