@@ -37,7 +37,7 @@ import numpy as np
 
 from nblabel.core.cost import CostModel, replay
 from nblabel.core.labels import Box, Proposal
-from nblabel.core.rules import DEFAULT_THRESHOLD, visible
+from nblabel.core.rules import DEFAULT_THRESHOLD, HIDDEN_FLOOR, visible
 
 __all__ = ["Calibration", "Ledger", "Verdict"]
 
@@ -105,7 +105,7 @@ class Calibration:
         none is."""
         good = np.nonzero(self.seconds > 0)[0]
         if good.size == 0:
-            return 1.01
+            return HIDDEN_FLOOR
         k = int(good[0])
         if k == 0:
             return 0.0
@@ -146,7 +146,6 @@ class _Record:
     images: deque[tuple[tuple[Proposal, ...], tuple[tuple[str, Box], ...]]]
     pairs: deque[list[tuple[float, bool, float]]]  # per image
     calibration: Calibration | None = None
-    measured: int = 0
 
 
 @dataclass
@@ -192,7 +191,6 @@ class Ledger:
             rec.calibration = Calibration.fit(
                 conf, hit, secs, prior_seconds=(c.draw - c.accept - c.reject) / 2)
         rec.images.append((tuple(proposals), tuple(kept)))
-        rec.measured += 1
         return self.verdict(source)
 
     def calibrated(self, source: str, proposals: Sequence[Proposal]) -> list[Proposal]:
@@ -216,7 +214,7 @@ class Ledger:
     def floor(self, source: str) -> float:
         """The lowest raw confidence of ``source`` shown now: above 1 when it stepped back."""
         v = self.verdict(source)
-        return 1.01 if v.state == STEPPED_BACK else v.floor
+        return HIDDEN_FLOOR if v.state == STEPPED_BACK else v.floor
 
     def verdict(self, source: str) -> Verdict:
         rec = self._records.get(source)

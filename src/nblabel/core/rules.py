@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-__all__ = ["DEFAULT_THRESHOLD", "can_finish_on_leave", "draws_first", "is_complete",
+__all__ = ["DEFAULT_THRESHOLD", "HIDDEN_FLOOR", "can_finish_on_leave", "draws_first", "is_complete",
            "latest_vote", "shown", "visible"]
 
 
@@ -23,13 +23,17 @@ def visible(confidence: float | None, threshold: float) -> bool:
     return confidence is None or confidence >= threshold
 
 
+#: The floor of a source whose proposals are not shown at all (above every confidence).
+HIDDEN_FLOOR = 1.01
+
+
 def shown(confidence: float | None, source: str, threshold: float,
           floors: Mapping[str, float] | None = None) -> bool:
     """A proposal is shown when it reaches the reviewer's ``threshold`` and its source's
     measured floor (``floors``: per source, the lowest confidence worth showing, above 1 for a
     source that stepped back; see :class:`nblabel.core.ledger.Ledger`)."""
     floor = floors.get(source, 0.0) if floors else 0.0
-    return visible(confidence, max(threshold, floor)) and floor <= 1.0
+    return visible(confidence, max(threshold, floor)) and floor < HIDDEN_FLOOR
 
 
 def draws_first(proposals: int, unusable: int = 0) -> bool:

@@ -107,7 +107,7 @@ def select(k: int, *, method: str = "combined", uncertainty: Sequence[float] | N
     n = len(uncertainty) if uncertainty is not None else (
         len(embeddings) if embeddings is not None else len(classes or []))
     done = set(labeled)
-    free = np.array([i for i in range(n) if i not in done], dtype=np.int64)
+    free = np.setdiff1d(np.arange(n, dtype=np.int64), np.fromiter(done, np.int64, len(done)))
     k = min(k, len(free))
     if k <= 0:
         return []
@@ -119,7 +119,7 @@ def select(k: int, *, method: str = "combined", uncertainty: Sequence[float] | N
             holders = [int(i) for i in free if cls in classes[i] and int(i) not in picks]
             if holders and len(picks) < k:
                 picks.append(max(holders, key=lambda i: (u[i], -i)))
-    rest = np.array([i for i in free if int(i) not in set(picks)], dtype=np.int64)
+    rest = np.setdiff1d(free, np.asarray(picks, dtype=np.int64))
     need = k - len(picks)
     if need <= 0 or len(rest) == 0:
         return picks[:k]

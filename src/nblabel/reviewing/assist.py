@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -182,10 +182,12 @@ class ExemplarAssist:
         return self._first.get(sample_id)
 
     def left(self, session: ReviewSession, state: SampleState,
-             then: Callable[[], None] = lambda: None) -> Future[None] | None:
-        """The reviewer left ``state``'s image finished: its kept boxes become exemplars, the
-        rest of it background, and its first proposals that were not kept hard negatives (in
-        the background), then ``then()`` (the widget proposes again on the images ahead)."""
+             kept: Sequence[tuple[str, Box]], then: Callable[[], None] = lambda: None
+             ) -> Future[None] | None:
+        """The reviewer left ``state``'s image finished with the ``kept`` labels: its kept
+        boxes become exemplars, the rest of it background, and its first proposals that were
+        not kept hard negatives (in the background), then ``then()`` (the widget proposes
+        again on the images ahead)."""
         if state.size is None or any(p.source != self.name for p in state.proposals):
             return None
         if not session.progress.counted(state.sample_id):
@@ -194,14 +196,12 @@ class ExemplarAssist:
 
         def job() -> None:
             from nblabel.core.cost import replay
-            from nblabel.reviewing.worth import kept_labels
 
             try:
                 with self._lock:
                     image = self._image(state)
                     self._learn(session, state, image, background=True)
                     if first is not None and first[0]:
-                        kept = kept_labels(session, state)
                         missed = replay(first[0], kept).rejected
                         self.source.add_negatives(image, [p.box for p in missed],
                                                   [b for _, b in kept],

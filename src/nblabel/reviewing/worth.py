@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from nblabel.core.labels import Box, Proposal
 from nblabel.core.ledger import UNMEASURED, Ledger, Verdict
+from nblabel.core.rules import HIDDEN_FLOOR
 from nblabel.reviewing.decisions import proposal_of, standing
 
 if TYPE_CHECKING:
@@ -41,16 +42,12 @@ def kept_labels(session: ReviewSession, state: SampleState) -> list[tuple[str, B
     decided = session.decisions(state.sample_id)
     out = []
     for key, d in decided.items():
-        if not d.keeps_label:
+        if d.kind != "box" or not d.keeps_label:
             continue
         p = proposal_of(state, key)
         label = d.label or (p.label if p is not None else None)
-        try:
-            box = standing(state, decided, key)[0]
-        except KeyError:  # the image's class: no box
-            continue
         if label:
-            out.append((label, box))
+            out.append((label, standing(state, decided, key)[0]))
     return out
 
 
@@ -70,9 +67,9 @@ class HelpMeter:
         self._refresh()
 
     def _refresh(self) -> None:
-        floors = {s: self.ledger.floor(s) for s in self.ledger.sources}
+        floors = dict(self.ledger.floors())
         if self.assistant is not None and self.assistant not in floors and not self.live:
-            floors[self.assistant] = 1.01  # proposes in the background until measured
+            floors[self.assistant] = HIDDEN_FLOOR  # proposes in the background until measured
         self._floors = floors
 
     @property
@@ -92,15 +89,16 @@ class HelpMeter:
         self.ledger.threshold = threshold
         self._refresh()
 
-    def finished(self, session: ReviewSession, state: SampleState,
+    def finished(self, state: SampleState, kept: Sequence[tuple[str, Box]],
                  first: tuple[list[Proposal], list[Box]] | None = None) -> list[Verdict]:
-        """Measure every source on ``state``'s finished image; returns the verdicts that
-        changed state (a source stepping back or helping again). ``first``: the assistant's
-        proposals as first made on it and the boxes decided before (not counted)."""
+        """Measure every source on ``state``'s finished image, which ends with the ``kept``
+        labels; returns the verdicts that changed state (a source stepping back or helping
+        again). ``first``: the assistant's proposals as first made on it and the boxes decided
+        before (not counted)."""
         if state.sample_id in self._measured:
             return []
         self._measured.add(state.sample_id)
-        kept = kept_labels(session, state)
+        kept = list(kept)
         by_source: dict[str, list[Proposal]] = {}
         for p in state.proposals:
             if p.source != self.assistant:
@@ -144,22 +142,26 @@ def on_left(w: ReviewWidget, previous: SampleState) -> None:
     w.session.team.release(previous.sample_id)
     if not w.session.progress.counted(previous.sample_id) or previous.size is None:
         return
+    kept = kept_labels(w.session, previous)
     first = w.assist.first(previous.sample_id) if w.assist is not None else None
-    changed = w.help.finished(w.session, previous, first)
+    changed = w.help.finished(previous, kept, first)
     w.help_status = w.help.status()
     if changed:
         w.notice = "; ".join(v.reason for v in changed)
-        ahead = [s for s in w.session.queue[w.position + 1:] if s not in w.seen]
-        w.prefetcher.forget(set(ahead))
+        w.prefetcher.forget(set(_ahead(w)))
     if w.assist is not None:
-        w.assist.left(w.session, previous, lambda: assist_learned(w))
+        w.assist.left(w.session, previous, kept, lambda: assist_learned(w))
+
+
+def _ahead(w: ReviewWidget) -> list[str]:
+    """The images after the one on screen that the widget has not shown yet."""
+    return [s for s in w.session.queue[w.position + 1:] if s not in w.seen]
 
 
 def assist_learned(w: ReviewWidget) -> None:
     """The assistant learned from a reviewed image: the images ahead not shown yet are
     proposed on again when loaded (the prefetch does it now)."""
-    ahead = [s for s in w.session.queue[w.position + 1:] if s not in w.seen]
-    w.proposals_updated(ahead[:max(w.prefetcher.depth, 1) + 1])
+    w.proposals_updated(_ahead(w)[:max(w.prefetcher.depth, 1) + 1])
 
 
 def on_assisted(w: ReviewWidget, sample_id: str, n: int) -> None:
