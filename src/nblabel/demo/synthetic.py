@@ -17,7 +17,8 @@ from nblabel.core.geometry import intersection_over_smaller
 from nblabel.core.labels import Box, ImageSize
 
 __all__ = [
-    "CLASSES", "SyntheticImage", "make_dense", "make_shapes", "shape_mask", "shape_polygon",
+    "CLASSES", "SyntheticImage", "make_dense", "make_shapes", "near_copy", "shape_mask",
+    "shape_polygon",
     "write_classification_dataset", "write_yolo_dataset",
 ]
 
@@ -228,3 +229,20 @@ def make_dense(
         img.save(path, quality=85)
         items.append((path, boxes))
     return items
+
+
+def near_copy(image: SyntheticImage, out_path: str | os.PathLike[str], seed: int = 0,
+              shift: int = 2, noise: float = 4.0) -> SyntheticImage:
+    """A near-duplicate of ``image`` (as from a burst of photos or consecutive video frames):
+    shifted ``shift`` px right and down, with Gaussian noise of sd ``noise``, re-encoded as
+    JPEG; its boxes shift with it (clipped to the image)."""
+    rng = np.random.default_rng(seed)
+    a = np.asarray(Image.open(image.path).convert("RGB")).astype(np.float64)
+    a = np.roll(a, (shift, shift), axis=(0, 1)) + rng.normal(0, noise, a.shape)
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save(out, quality=88)
+    objects = tuple(
+        (label, Box(b.x + shift, b.y + shift, min(b.w, image.width - b.x - shift),
+                    min(b.h, image.height - b.y - shift))) for label, b in image.objects)
+    return SyntheticImage(out, image.width, image.height, objects)

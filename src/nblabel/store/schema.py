@@ -35,9 +35,15 @@ __all__ = [
     "DEMO_INFO_KEY",
     "DIFFICULTY_FIELD",
     "DISAGREEMENT_FIELD",
+    "DUPLICATE_OF_FIELD",
+    "EMBEDDER_FIELD",
+    "EMBEDDING_FIELD",
     "ERROR_FIELD",
     "GT_ATTRS",
     "JOURNAL_ATTR",
+    "LABEL_CHECK_ATTRS",
+    "LABEL_CHECK_FIELD",
+    "LABEL_ERROR_FIELD",
     "MODELS_INFO_KEY",
     "MODEL_ROUND_FIELD",
     "OWNER_ATTR",
@@ -49,7 +55,10 @@ __all__ = [
     "REVIEWER_AGREEMENT_INFO_KEY",
     "REVIEW_ATTRS",
     "REVISION_FIELD",
+    "SIMILARITY_KEY",
     "UNCERTAINTY_ATTRS",
+    "UNIQUENESS_FIELD",
+    "VISUALIZATION_KEY",
     "VOTES_ATTR",
     "declare",
     "declare_review",
@@ -74,6 +83,12 @@ DIFFICULTY_FIELD = "nblabel_difficulty"  # chance the image holds an error (unce
 DISAGREEMENT_FIELD = "nblabel_disagreement"  # share of boxes models disagree on
 ERROR_FIELD = "nblabel_error"  # why pre-annotation could not propose for the image
 MODEL_ROUND_FIELD = "nblabel_model_round"  # the learning round whose model proposed
+EMBEDDING_FIELD = "nblabel_embedding"  # curation: the image's embedding (a vector)
+EMBEDDER_FIELD = "nblabel_embedder"  # curation: which embedder made it (its space)
+UNIQUENESS_FIELD = "nblabel_uniqueness"  # curation: FiftyOne Brain uniqueness over them
+DUPLICATE_OF_FIELD = "nblabel_duplicate_of"  # curation: the image this one nearly duplicates
+LABEL_ERROR_FIELD = "nblabel_label_error"  # curation: chance the image's labels hold an error
+LABEL_CHECK_FIELD = "nblabel_label_check"  # curation: labels to confirm or fix, as proposals
 PSEUDO_FIELD = "pseudo_labels"  # confident proposals used as training labels
 DEFAULT_EVAL_KEY = "nblabel_eval"  # evaluation key of nblabel.curation.evaluation
 ACCURACY_EVAL_KEY = "nblabel_acc"  # its image-classification evaluation key
@@ -89,6 +104,12 @@ SAMPLE_FIELDS: dict[str, str] = {
     DISAGREEMENT_FIELD: "float",
     ERROR_FIELD: "str",
     MODEL_ROUND_FIELD: "int",
+    EMBEDDING_FIELD: "vector",
+    EMBEDDER_FIELD: "str",
+    UNIQUENESS_FIELD: "float",
+    DUPLICATE_OF_FIELD: "str",
+    LABEL_ERROR_FIELD: "float",
+    LABEL_CHECK_FIELD: "detections",
 }
 
 # -- label attributes ------------------------------------------------------------------------
@@ -123,13 +144,21 @@ MODELS_INFO_KEY = "nblabel_models"  # learning: every model version
 REVIEWER_AGREEMENT_INFO_KEY = "nblabel_reviewer_agreement"  # consensus: over all images
 DEMO_INFO_KEY = "nblabel_demo"  # the demo data's stamp
 
+# -- FiftyOne Brain keys -----------------------------------------------------------------------
+
+SIMILARITY_KEY = "nblabel_similarity"  # curation: similar images over nblabel's embeddings
+VISUALIZATION_KEY = "nblabel_embedding_plot"  # curation: the 2-D embedding plot
+#: On a label to check (``LABEL_CHECK_FIELD``): why it may be wrong (``missing``, ``placed``,
+#: ``class``, ``spurious``, or empty) and the chance that it is.
+LABEL_CHECK_ATTRS: dict[str, str] = {"suspect": "str", "error": "float", "given_label": "str"}
+
 
 def _field(kind: str) -> Any:
     import fiftyone as fo
 
     kinds: dict[str, Any] = {
         "str": fo.StringField, "float": fo.FloatField, "int": fo.IntField,
-        "datetime": fo.DateTimeField, "dict": fo.DictField,
+        "datetime": fo.DateTimeField, "dict": fo.DictField, "vector": fo.VectorField,
         "list[str]": lambda: fo.ListField(fo.StringField()),
         "list[dict]": lambda: fo.ListField(fo.DictField()),
         "detections": lambda: fo.EmbeddedDocumentField(fo.Detections),
