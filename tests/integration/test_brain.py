@@ -80,3 +80,19 @@ def test_an_embedder_that_cannot_work_stops_with_its_reason(with_copies, tmp_pat
     bad.write_bytes(b"nothing here")
     with pytest.raises(ValueError, match=r"cannot embed with model:not-a-model\.pt"):
         embed(with_copies, ModelEmbedder(bad), batch_size=4)
+
+
+def test_ray_workers_embed_what_this_process_embeds(with_copies):
+    import ray
+
+    ds = with_copies
+    embed(ds, PixelEmbedder())
+    local = stored(ds)
+    try:
+        report = embed(ds, PixelEmbedder(), backend="ray", redo=True, batch_size=8,
+                       num_workers=2)
+    finally:
+        ray.shutdown()
+    assert report.embedded == 32 and len(report.failed) == 1
+    again = stored(ds)
+    assert again.ids == local.ids and np.allclose(again.vectors, local.vectors, atol=1e-5)

@@ -128,21 +128,15 @@ class _RayEmbed:
 def _ray_batches(todo: list[tuple[str, str]], embedder: Embedder, batch_size: int,
                  address: str | None, num_workers: int
                  ) -> Iterator[tuple[list[tuple[str, str]], Embeddings]]:
-    try:
-        import ray
-        import ray.data
-    except ImportError as exc:
-        raise ImportError("backend='ray' needs Ray: pip install 'nblabel[ray]'") from exc
+    from nblabel.preannotation.run import ray_items, start_ray
+
     if not todo:
         return
-    if not ray.is_initialized():
-        ray.init(**({"address": address} if address else {"num_cpus": max(1, num_workers)}),
-                 ignore_reinit_error=True, log_to_driver=False)
-    items = [{"id": s, "filepath": p} for s, p in todo]
-    ds = ray.data.from_items(items, override_num_blocks=max(1, -(-len(items) // batch_size)))
+    ray_data = start_ray(address, num_workers)
+    ds = ray_items(todo, batch_size)
     out = ds.map_batches(_RayEmbed, fn_constructor_args=(embedder,), batch_size=batch_size,
-                         batch_format="numpy", compute=ray.data.ActorPoolStrategy(
-                             size=num_workers))
+                         batch_format="numpy", num_cpus=1,
+                         compute=ray_data.ActorPoolStrategy(size=num_workers))
     for batch in out.iter_batches(batch_size=batch_size, batch_format="numpy"):
         chunk = list(zip(batch["id"].tolist(), batch["filepath"].tolist(), strict=True))
         failed = {i: str(r) for i, r in enumerate(batch["failed"]) if r}

@@ -12,12 +12,21 @@ Orderings (``build_queue(view, order=...)``):
   ensemble's ``agreement``, or from ``others=`` fields of other models' proposals);
 - ``class_balanced``: round-robin over the images' main predicted class, rarest class first,
   each class in difficulty order;
+- ``active``: the ``round_size`` unreviewed images that :func:`nblabel.curation.active.
+  active_order` picks (uncertain and unlike each other and the reviewed ones, rare classes
+  first; embeddings stored or made with the pixel embedder), then the rest by difficulty;
 - ``random``: shuffled (seeded);
 - ``view``: the view's own order.
 
 An ``exploration`` share (default 10 %) of the positions is filled with images drawn at random
 from the rest of the queue, deterministically for a ``seed``, so a model's blind spots (confident
-and wrong) still reach the reviewer. ``save_queue`` keeps a queue as a FiftyOne saved view.
+and wrong) still reach the reviewer (in ``active`` order, only after the picks).
+``save_queue`` keeps a queue as a FiftyOne saved view.
+
+Near-duplicates: when the view's images have embeddings (``nblabel_embedding``, see
+:mod:`nblabel.curation.brain`), unreviewed near copies of reviewed images leave the queue
+(``skip_duplicates``, on by default) and are marked ``nblabel_duplicate_of``: labeling the same
+picture twice teaches a model nothing.
 """
 
 from __future__ import annotations
@@ -35,15 +44,15 @@ from nblabel.curation.uncertainty import (
     numbers,
 )
 from nblabel.store import shim
-from nblabel.store.schema import DEFAULT_EVAL_KEY
+from nblabel.store.schema import DEFAULT_EVAL_KEY, EMBEDDING_FIELD, REVIEWED_TAG
 
 if TYPE_CHECKING:
     import fiftyone as fo
 
 __all__ = ["ORDERINGS", "build_queue", "explore", "save_queue"]
 
-ORDERINGS = ("difficulty", "uncertainty", "errors", "disagreement", "class_balanced", "random",
-             "view")
+ORDERINGS = ("difficulty", "uncertainty", "errors", "disagreement", "class_balanced", "active",
+             "random", "view")
 
 
 def explore(ordered: Sequence[str], share: float, seed: int = 0) -> list[str]:
@@ -80,8 +89,11 @@ def build_queue(
     others: Sequence[str] = (),
     exploration: float = 0.1,
     seed: int = 0,
+    round_size: int = 50,
+    skip_duplicates: bool = True,
 ) -> list[str]:
-    """Sample ids of ``view`` in review order (see the module docstring).
+    """Sample ids of ``view`` in review order (see the module docstring); ``round_size``: how
+    many images the ``active`` order picks.
 
     ``others``: fields with other models' proposals; difficulty and disagreement then count
     where they disagree with ``field`` (see
@@ -91,6 +103,12 @@ def build_queue(
         raise ValueError(f"unknown ordering {order!r}; choose one of {', '.join(ORDERINGS)}")
     dataset = shim.base_dataset(view)
     ids = list(view.values("id"))
+    if order == "active":
+        from nblabel.curation.active import active_order
+
+        act = active_order(view, round_size, field=field, skip_duplicates=skip_duplicates,
+                           seed=seed)
+        return act.picks + explore(act.rest, exploration, seed)
     if order == "view":
         ordered = ids
     elif order == "random":
@@ -133,6 +151,13 @@ def build_queue(
         by_difficulty = _by_score(ids, view.values(DIFFICULTY_FIELD))
         ordered = (by_difficulty if order == "difficulty"
                    else _class_balanced(view, by_difficulty, field))
+    if skip_duplicates and dataset.has_sample_field(EMBEDDING_FIELD):
+        reviewed = view.match_tags(REVIEWED_TAG).values("id")
+        if reviewed:
+            from nblabel.curation.brain import near_duplicates
+
+            dup = near_duplicates(view, reviewed)
+            ordered = [s for s in ordered if s not in dup]
     return explore(ordered, exploration, seed)
 
 

@@ -40,6 +40,8 @@ from nblabel.store.schema import (
 if TYPE_CHECKING:
     import fiftyone as fo
 
+    from nblabel.curation.active import ActiveOrder
+    from nblabel.curation.embeddings import Embedder
     from nblabel.learning.auto import AutoTrainer
     from nblabel.preannotation import PreannotationReport
     from nblabel.sources import ProposalSource
@@ -333,6 +335,20 @@ class LearningLoop:
             view = view.match(~(F(REVIEWERS_FIELD).length() > 0))
         skip = set(exclude)
         return [s for s in view.values("id") if s not in skip]
+
+    def next_round(self, k: int, *, method: str = "combined", embedder: Embedder | None = None,
+                   seed: int = 0) -> ActiveOrder:
+        """The ``k`` unreviewed images to review next (``.picks``): uncertain under the latest
+        proposals and unlike each other and the reviewed images, rare classes first, near
+        copies of reviewed images set aside (:func:`nblabel.curation.active.active_order`).
+        Embeddings: ``embedder``, by default the pixel embedder (the one near-duplicates are
+        calibrated on); ``ModelEmbedder(loop.current_weights)`` embeds with the model's own
+        backbone. Review them with ``nblabel.review(loop.dataset.select(picks,
+        ordered=True))``."""
+        from nblabel.curation.active import active_order
+
+        return active_order(self.dataset, k, method=method, field=self.predictions_field,
+                            embedder=embedder, seed=seed)
 
     def source(self, version: ModelVersion | None = None) -> ProposalSource:
         """The proposal source of ``version`` (default: the latest): its weights at the size(s)

@@ -45,7 +45,8 @@ if TYPE_CHECKING:
     import fiftyone as fo
     from PIL import Image
 
-__all__ = ["ERROR_FIELD", "PreannotationReport", "preannotate", "replace_proposals"]
+__all__ = ["ERROR_FIELD", "PreannotationReport", "preannotate", "ray_items", "replace_proposals",
+           "start_ray"]
 
 log = logging.getLogger(__name__)
 
@@ -226,34 +227,47 @@ class _RayInfer:
                 "counts": np.array(meta, dtype=object)}
 
 
-def _run_ray(
-    todo: list[tuple[str, str]], source: ProposalSource, batch_size: int,
-    options: dict[str, Any], address: str | None, num_workers: int,
-    report: PreannotationReport,
-) -> Iterator[dict[str, _Item]]:
-    """Batches of outcomes from Ray Data actors, in any order."""
+def start_ray(address: str | None, num_workers: int) -> Any:
+    """``ray.data``, with Ray started (locally with ``num_workers`` CPUs unless ``address``
+    names a cluster) and Ray Data's progress bars off."""
     try:
         import ray
         import ray.data
     except ImportError as exc:
         raise ImportError("backend='ray' needs Ray: pip install 'nblabel[ray]'") from exc
-    if not todo:
-        return
     if not ray.is_initialized():
         kwargs: dict[str, Any] = {"address": address, "include_dashboard": False,
                                   "log_to_driver": False}
         if address is None:  # a local Ray: workers share this process's environment
             kwargs["num_cpus"] = max(num_workers, 1)
         ray.init(**kwargs)
-    ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = False
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    return ray.data
+
+
+def ray_items(todo: Sequence[tuple[str, str]], batch_size: int) -> Any:
+    """A Ray dataset of ``{"id", "filepath"}`` rows, one block per batch."""
+    import ray.data
+
     items = [{"id": sid, "filepath": path} for sid, path in todo]
-    ds = ray.data.from_items(items, override_num_blocks=max(1, -(-len(items) // batch_size)))
+    return ray.data.from_items(items, override_num_blocks=max(1, -(-len(items) // batch_size)))
+
+
+def _run_ray(
+    todo: list[tuple[str, str]], source: ProposalSource, batch_size: int,
+    options: dict[str, Any], address: str | None, num_workers: int,
+    report: PreannotationReport,
+) -> Iterator[dict[str, _Item]]:
+    """Batches of outcomes from Ray Data actors, in any order."""
+    if not todo:
+        return
+    ray_data = start_ray(address, num_workers)
+    ds = ray_items(todo, batch_size)
     out = ds.map_batches(
         _RayInfer,
         fn_constructor_kwargs={"source": source, "options": options},  # pickled to each actor
         batch_size=batch_size,
-        compute=ray.data.ActorPoolStrategy(size=num_workers),
+        compute=ray_data.ActorPoolStrategy(size=num_workers),
         num_cpus=1,
         batch_format="numpy",
     )
