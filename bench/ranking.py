@@ -18,8 +18,20 @@ Orderings, each a score per image (higher = review sooner), side by side in one 
   instability, i.e. ``nblabel_difficulty``; it sees the same two models as mistakenness.
 
 For each: AUROC of telling wrong images from right ones, and ``recall_at_20``, the share of the
-wrong images in the first 20 % of the queue. Run: ``python bench/ranking.py [--quick]``; the last
-line is the JSON with the figures.
+wrong images in the first 20 % of the queue.
+
+Second part, errors in the *labels* people made (issue 24): other generated images, their true
+boxes as ground truth, then one error injected into a third of the images (seeded; each kind
+equally often): a box dropped (``missing``), moved by half its size (``placed``), given another
+class (``class``) or a box added where nothing is (``spurious``). Model A's predictions (it never
+saw these images) are held against the corrupted labels by nblabel
+(:func:`nblabel.curation.label_errors.find_label_errors`) and by cleanlab
+(``cleanlab.object_detection.rank.get_label_quality_scores``, its recommended ranking, same
+predictions, per-class scores from the same boxes); AUROC of telling corrupted images from clean
+ones, overall and per kind.
+
+Run: ``python bench/ranking.py [--quick]``; the last line is the JSON with the figures
+(``label_errors``: ``auroc``, ``cleanlab_auroc``, per kind).
 """
 
 from __future__ import annotations
@@ -91,6 +103,122 @@ def recall_at(scores: list[float], wrong: list[bool], share: float = 0.2, seed: 
     return sum(wrong[i] for i in top) / max(1, sum(wrong))
 
 
+KINDS = ("missing", "placed", "class", "spurious")
+
+
+def corrupt(images: list[Any], share: float = 1 / 3, seed: int = 0
+            ) -> tuple[list[list[tuple[str, Any]]], list[str]]:
+    """Labels per image (the truth with one injected error in ``share`` of the images) and the
+    kind injected per image ("" for clean ones). Images without objects are only given
+    spurious boxes."""
+    import random
+
+    from nblabel.core.labels import Box
+    from nblabel.demo.synthetic import CLASSES
+
+    rng = random.Random(seed)
+    out, kinds = [], []
+    for k, img in enumerate(images):
+        labels = list(img.objects)
+        kind = KINDS[k % 4] if rng.random() < share else ""
+        if kind in ("missing", "placed", "class") and not labels:
+            kind = "spurious"
+        if kind == "missing":
+            labels.pop(rng.randrange(len(labels)))
+        elif kind == "placed":
+            i = rng.randrange(len(labels))
+            label, b = labels[i]
+            dx, dy = rng.choice([-1, 1]) * b.w * 0.5, rng.choice([-1, 1]) * b.h * 0.5
+            x = min(max(0.0, b.x + dx), img.width - b.w)
+            y = min(max(0.0, b.y + dy), img.height - b.h)
+            labels[i] = (label, Box(x, y, b.w, b.h))
+        elif kind == "class":
+            i = rng.randrange(len(labels))
+            label, b = labels[i]
+            labels[i] = (rng.choice([c for c in CLASSES if c != label]), b)
+        elif kind == "spurious":
+            side = rng.uniform(24, 60)
+            labels.append((rng.choice(CLASSES), Box(rng.uniform(0, img.width - side),
+                                                    rng.uniform(0, img.height - side),
+                                                    side, side)))
+        out.append(labels)
+        kinds.append(kind)
+    return out, kinds
+
+
+def cleanlab_scores(labels: list[list[tuple[str, Any]]], preds: list[Any], sizes: list[Any],
+                    high: float | None = None) -> list[float]:
+    """cleanlab's label quality per image (1 - score: higher = more likely wrong). ``high``:
+    its threshold for predictions counted as confident when looking for overlooked and swapped
+    boxes (0.95 by default, above most of a small YOLO model's confidences; set through its
+    internal scorer, as its public function does not take it)."""
+    import numpy as np
+    from cleanlab.object_detection.rank import (
+        _get_subtype_label_quality_scores,
+        get_label_quality_scores,
+    )
+
+    from nblabel.demo.synthetic import CLASSES
+
+    def xyxy(b: Any) -> list[float]:
+        return [b[0], b[1], b[0] + b[2], b[1] + b[3]]
+
+    cl_labels, cl_preds = [], []
+    for ls, dets, size in zip(labels, preds, sizes, strict=True):
+        cl_labels.append({
+            "bboxes": np.array([xyxy(b.as_list()) for _, b in ls], dtype=np.float32
+                               ).reshape(-1, 4),
+            "labels": np.array([CLASSES.index(c) for c, _ in ls], dtype=np.int64)})
+        per_class = [[] for _ in CLASSES]
+        for d in (dets.detections if dets else []):
+            x, y, w, h = d.bounding_box
+            box = [x * size.width, y * size.height, (x + w) * size.width, (y + h) * size.height]
+            per_class[CLASSES.index(d.label)].append([*box, d.confidence])
+        cl_preds.append([np.array(p, dtype=np.float32).reshape(-1, 5) for p in per_class])
+    q = (get_label_quality_scores(cl_labels, cl_preds, verbose=False) if high is None else
+         _get_subtype_label_quality_scores(cl_labels, cl_preds, high_probability_threshold=high))
+    return [1.0 - float(v) for v in q]
+
+
+def label_errors(work: Path, weights: Path, n: int, seed: int = 91) -> dict[str, Any]:
+    """nblabel's and cleanlab's AUROC on injected label errors (see the module doc)."""
+    import fiftyone as fo
+
+    from nblabel.curation.label_errors import find_label_errors
+    from nblabel.demo.synthetic import make_shapes
+    from nblabel.preannotation import preannotate
+    from nblabel.sources import UltralyticsSource
+
+    images = make_shapes(work / "label-errors", n, seed=seed, max_objects=3)
+    labels, kinds = corrupt(images, seed=seed)
+    ds = fo.Dataset(f"bench-label-errors-{seed}")
+    ds.add_samples([fo.Sample(filepath=str(img.path), ground_truth=fo.Detections(detections=[
+        fo.Detection(label=c, bounding_box=b.to_relative(img.size)) for c, b in ls]))
+        for img, ls in zip(images, labels, strict=True)], progress=False)
+    preannotate(ds, UltralyticsSource(weights, imgsz=160, conf=0.05), "predictions",
+                progress=False)
+    ids = ds.values("id")
+    found = find_label_errors(ds, "ground_truth", "predictions")
+    ours = [found.scores[s] for s in ids]
+    preds, sizes = ds.values("predictions"), [i.size for i in images]
+    theirs = cleanlab_scores(labels, preds, sizes)
+    tuned = {h: cleanlab_scores(labels, preds, sizes, high=h) for h in (0.5, 0.7, 0.85)}
+    wrong = [bool(k) for k in kinds]
+    best_h = max(tuned, key=lambda h: auroc(tuned[h], wrong))
+    figures: dict[str, Any] = {"images": n, "corrupted": sum(wrong),
+                               "auroc": round(auroc(ours, wrong), 3),
+                               "cleanlab_auroc": round(auroc(theirs, wrong), 3),
+                               "cleanlab_best_auroc": round(auroc(tuned[best_h], wrong), 3),
+                               "cleanlab_best_high": best_h}
+    for kind in KINDS:  # each kind against the clean images
+        keep = [i for i, k in enumerate(kinds) if k in ("", kind)]
+        w = [bool(kinds[i]) for i in keep]
+        figures[kind] = {"nblabel": round(auroc([ours[i] for i in keep], w), 3),
+                         "cleanlab": round(auroc([theirs[i] for i in keep], w), 3),
+                         "images": sum(w)}
+    return figures
+
+
 def main() -> None:
     args = parse_args(__doc__ or "")
     n = 120 if args.quick else 400
@@ -150,6 +278,7 @@ def main() -> None:
 
         compute_uncertainty(ds, "predictions", others=["second"], threshold=THRESHOLD)
         scores["nblabel"] = [v or 0.0 for v in ds.values(DIFFICULTY_FIELD)]
+        labels_part = label_errors(work, weights_a, n)
         elapsed = time.perf_counter() - t0
     finally:
         mongod.stop()
@@ -164,8 +293,15 @@ def main() -> None:
     best_other = max(aurocs[k] for k in names[:-1])
     print(f"\nnblabel AUROC {aurocs['nblabel']} vs best other {best_other}; recall@20 "
           f"{recalls['nblabel']} vs {max(recalls[k] for k in names[:-1])}")
+    print(f"\nlabel errors: {labels_part['corrupted']} of {labels_part['images']} images "
+          "corrupted")
+    print_table(["errors", "nblabel AUROC", "cleanlab AUROC", "images"],
+                [("all", labels_part["auroc"], labels_part["cleanlab_auroc"],
+                  labels_part["corrupted"])]
+                + [(k, labels_part[k]["nblabel"], labels_part[k]["cleanlab"],
+                    labels_part[k]["images"]) for k in KINDS])
     emit({"auroc": aurocs, "recall_at_20": recalls, "images": n, "wrong": sum(wrong),
-          "error_kinds": kinds, "quick": args.quick})
+          "error_kinds": kinds, "label_errors": labels_part, "quick": args.quick})
 
 
 if __name__ == "__main__":
