@@ -215,8 +215,9 @@ REAL_IMAGES: dict[str, Callable[[], RealImage]] = {"coins": coins, "nuclei": nuc
 
 
 def write_tiles(image: RealImage, out_dir: str | os.PathLike[str], tile: int,
-                *, min_visible: float = 0.5) -> list[SyntheticImage]:
-    """Cut ``image`` into ``tile`` px tiles (no overlap, the last ones aligned to the edges),
+                *, min_visible: float = 0.5, overlap: float = 0.0) -> list[SyntheticImage]:
+    """Cut ``image`` into ``tile`` px tiles (overlapping by ``overlap`` of a tile, the last ones
+    aligned to the edges),
     write them as PNG into ``out_dir`` and return them with their boxes: an object belongs to a
     tile when at least ``min_visible`` of its box lies inside it (clipped there)."""
     from PIL import Image
@@ -226,7 +227,7 @@ def write_tiles(image: RealImage, out_dir: str | os.PathLike[str], tile: int,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tiles = []
-    for k, (x, y, w, h) in enumerate(tile_grid(image.size, tile, 0.0)):
+    for k, (x, y, w, h) in enumerate(tile_grid(image.size, tile, overlap)):
         objects = in_tile([(image.label, b) for b in image.boxes], (x, y, w, h), min_visible)
         path = out / f"{image.name}-{k:03d}.png"
         Image.fromarray(image.pixels[y:y + h, x:x + w]).save(path)
