@@ -27,8 +27,9 @@ rounds, mean over seeds) to reach random selection's final mAP50, as a share of 
 count; the worst of the sets (target: at most 0.6). Also here: label-error ranking against
 cleanlab (``bench/ranking.py``'s ``label_errors``: ``auroc``, ``cleanlab_auroc``), the pixel
 embedder's throughput (``embed_samples_per_s``), and selection over 1,000,000 embeddings
-(``scale``: seconds and peak memory of combined and diversity selection of 1,000 images, and of
-near-duplicates of 10,000 reviewed images). ``--quick``: one seed, two rounds, no scale run.
+(``scale``: seconds and peak memory of combined and diversity selection of 1,000 images among
+1,000,000 embeddings in memory, and of near-duplicates of 10,000 reviewed images among 100,000
+stored in FiftyOne, ``--store`` for more). ``--quick``: one seed, two rounds, no scale run.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from common import emit, print_table, private_fiftyone
 
 METHODS = ("random", "uncertainty", "diversity", "combined")
 K0, K, ROUNDS = 8, 8, 4
-BUDGET = 1280  # image steps per training (epochs = BUDGET / labeled images)
+BUDGET = 640  # image steps per training (epochs = BUDGET / labeled images)
 #: Fine-tuning a small set: a low learning rate, no mosaic (it mixes 4 of very few images),
 #: no warm-up. Ultralytics' defaults made the model worse than its start on 8-40 images.
 TRAIN_ARGS = {"lr0": 0.0005, "optimizer": "AdamW", "mosaic": 0.0, "warmup_epochs": 0}
@@ -232,7 +233,7 @@ def scale_run(n: int = 1_000_000, dim: int = 20) -> dict[str, Any]:
     return out
 
 
-def scale_duplicates(n: int = 1_000_000, dim: int = 20) -> dict[str, Any]:
+def scale_duplicates(n: int = 100_000, dim: int = 20) -> dict[str, Any]:
     """Near-duplicates of 10,000 reviewed images among ``n`` stored in FiftyOne."""
     import fiftyone as fo
     import numpy as np
@@ -245,9 +246,9 @@ def scale_duplicates(n: int = 1_000_000, dim: int = 20) -> dict[str, Any]:
     t = time.perf_counter()
     x = rng.normal(size=(n, dim)).astype(np.float32)
     x[10_000:20_000] = x[:10_000] + rng.normal(0, 0.01, size=(10_000, dim))  # near copies
-    for start in range(0, n, 100_000):
+    for start in range(0, n, 50_000):
         ds.add_samples([fo.Sample(filepath=f"/pool/{k}.jpg", **{EMBEDDING_FIELD: x[k]})
-                        for k in range(start, min(n, start + 100_000))], progress=False)
+                        for k in range(start, min(n, start + 50_000))], progress=False)
     write_s = time.perf_counter() - t
     reviewed = ds.limit(10_000).values("id")
     tracemalloc.start()
@@ -266,7 +267,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="one seed, two rounds, no scale")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--scale", type=int, default=1_000_000)
+    parser.add_argument("--scale", type=int, default=1_000_000,
+                        help="embeddings to select among, in memory")
+    parser.add_argument("--store", type=int, default=100_000,
+                        help="samples stored in FiftyOne for near-duplicates of reviewed ones")
     args = parser.parse_args()
     seeds = [0] if args.quick else list(range(args.seeds))
     rounds = 2 if args.quick else ROUNDS
@@ -277,14 +281,18 @@ def main() -> None:
         # Spawned, not forked: torch in this process (the base model) must not be inherited.
         spawn = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=2, mp_context=spawn) as pool:
-            results = list(pool.map(run_seed, [j[0] for j in jobs], [j[1] for j in jobs],
-                                    [work] * len(jobs), [rounds] * len(jobs)))
+            results = []
+            for job, r in zip(jobs, pool.map(run_seed, [j[0] for j in jobs],
+                                             [j[1] for j in jobs], [work] * len(jobs),
+                                             [rounds] * len(jobs)), strict=True):
+                print(f"{job[0]} seed {job[1]}: {json.dumps(r['curves'])}", flush=True)
+                results.append(r)
         from nblabel.demo import prepare_model
         from ranking import label_errors
 
         errors = label_errors(work, prepare_model(), 80 if args.quick else 200)
         scale = None if args.quick else {"selection": scale_run(args.scale),
-                                          "near_duplicates": scale_duplicates(args.scale)}
+                                          "near_duplicates": scale_duplicates(args.store)}
     finally:
         mongod.stop()
     curves: dict[str, dict[str, list[list[float]]]] = {}

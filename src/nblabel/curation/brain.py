@@ -234,12 +234,13 @@ def similar(view: fo.core.collections.SampleCollection, sample_id: str, k: int =
 
 def near_duplicates(view: fo.core.collections.SampleCollection, reviewed: Sequence[str], *,
                     threshold: float = DUPLICATE_DISTANCE, field_name: str = EMBEDDING_FIELD,
-                    chunk: int = 8192, write: bool = True) -> dict[str, str]:
+                    chunk: int = 4096, write: bool = True) -> dict[str, str]:
     """``{sample id: id of the reviewed image it nearly duplicates}`` for the images of ``view``
     within ``threshold`` of one of ``reviewed`` (written to ``nblabel_duplicate_of`` unless
     ``write`` is off). Memory: ``chunk`` x ``chunk`` distances at a time, so it runs over a
-    million images; near-duplicates among unreviewed images are :func:`index`'s (FiftyOne
-    Brain), and diversity selection does not pick two of them."""
+    million images (4096 x 4096 float32 and its temporaries: about 200 MB). Near-duplicates
+    among unreviewed images are :func:`index`'s (FiftyOne Brain), and diversity selection does
+    not pick two of them."""
     got = stored(view, field_name)
     if not got.ids:
         return {}
