@@ -47,3 +47,18 @@ def test_crossing_tracks_are_flagged_and_ordered_first():
     assert cross["a"] == cross["b"] and 9 in cross["a"] and "c" not in cross
     order = [tid for tid, _ in order_tracks({"c": c, "a": a, "b": b})]
     assert order == ["a", "b", "c"]
+
+
+def test_tracks_a_tracker_got_wrong_come_first():
+    """Generated tracks (crossings, entries, exits), a third given a known fault: the faulty
+    ones fill the top of the order, over five seeds."""
+    from nblabel.demo.tracks import faulty_tracks, sprite_tracks
+
+    hits, total = 0, 0
+    for seed in range(5):
+        got = faulty_tracks(sprite_tracks(12, 120, seed=seed), seed=seed)
+        order = [tid for tid, _ in order_tracks(got.tracks)]
+        top = order[:len(got.faults)]
+        hits += sum(t in got.faults for t in top)
+        total += len(got.faults)
+    assert total >= 8 and hits / total >= 0.7, (hits, total)

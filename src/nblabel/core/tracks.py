@@ -6,8 +6,10 @@ likely need a fix (issue 25, "suspicion first"). :func:`suspicion` flags, per fr
 
 - ``low confidence``: below ``low`` (default 0.5);
 - ``confidence drop``: ``drop`` or more below the median of the track's previous 5 frames;
-- ``size jump``: the box's area changes by more than ``size`` times from the previous frame;
-- ``position jump``: the centre moves more than ``move`` box diagonals per frame;
+- ``size jump``: the box's area differs by more than ``size`` times from the track's usual
+  area (median of its first 10 boxes): a sudden change, or a box drifting off its object;
+- ``position jump``: the centre moves more than ``move`` box diagonals per frame, or its
+  velocity changes in both directions at once by more than ``turn`` diagonals per frame;
 - ``gap``: frames missing inside the track (lost, then found again);
 - ``crossing``: another track's box overlaps this one (IoU >= ``cross_iou``): identity switches
   happen there (:func:`crossings`);
@@ -107,11 +109,15 @@ def crossings(tracks: Mapping[str, Sequence[TrackBox]], cross_iou: float = 0.3
 
 def suspicion(boxes: Sequence[TrackBox], *, crossing_frames: set[int] | None = None,
               low: float = 0.5, drop: float = 0.3, size: float = 1.5, move: float = 0.5,
-              min_length: int = 5) -> Suspicion:
-    """What in this track likely needs a human (see the module doc)."""
+              turn: float = 0.12, min_length: int = 5) -> Suspicion:
+    """What in this track likely needs a human (see the module doc). A run of frames with the
+    same flag is one event: it counts once in the score, at its first frame."""
     track = sorted(boxes, key=lambda b: b.frame)
     flags: dict[int, list[str]] = defaultdict(list)
     confs: list[float] = []
+    areas = [b.box[2] * b.box[3] for b in track[:10]]
+    usual = statistics.median(areas) if areas else 0.0
+    velocity: tuple[float, float] | None = None
     for prev, cur in zip([None, *track], track, strict=False):
         c = cur.confidence
         if c is not None:
@@ -121,26 +127,36 @@ def suspicion(boxes: Sequence[TrackBox], *, crossing_frames: set[int] | None = N
             if recent and statistics.median(recent) - c >= drop:
                 flags[cur.frame].append("confidence drop")
             confs.append(c)
+        area = cur.box[2] * cur.box[3]
+        if usual > 0 and max(area, usual) / max(min(area, usual), 1e-9) > size:
+            flags[cur.frame].append("size jump")
         if prev is None:
             continue
         gap = cur.frame - prev.frame
         if gap > 1:
             flags[cur.frame].append("gap")
-        a0, a1 = prev.box[2] * prev.box[3], cur.box[2] * cur.box[3]
-        if min(a0, a1) <= 0 or max(a0, a1) / min(a0, a1) > size:
-            flags[cur.frame].append("size jump")
         (x0, y0), (x1, y1) = _centre(prev.box), _centre(cur.box)
         diag = math.hypot(prev.box[2], prev.box[3]) or 1.0
-        if math.hypot(x1 - x0, y1 - y0) / diag / max(gap, 1) > move:
+        v = ((x1 - x0) / max(gap, 1), (y1 - y0) / max(gap, 1))
+        if math.hypot(*v) / diag > move:
             flags[cur.frame].append("position jump")
+        elif velocity is not None and min(abs(v[0] - velocity[0]), abs(v[1] - velocity[1])
+                                          ) / diag > turn:
+            # Both directions changed at once: another object's motion (a bounce off an edge
+            # flips one component only).
+            flags[cur.frame].append("position jump")
+        velocity = v
     for f in sorted(crossing_frames or ()):
         flags[f].append("crossing")
     if len(track) < min_length:
         flags[-1].append("short")
     keep = 1.0
-    for reasons in flags.values():
-        for r in reasons:
-            keep *= 1.0 - WEIGHTS[r]
+    last: dict[str, int] = {}
+    for f in sorted(flags):
+        for r in flags[f]:
+            if f < 0 or last.get(r, -10) < f - 1:  # a new event
+                keep *= 1.0 - WEIGHTS[r]
+            last[r] = f
     return Suspicion(dict(flags), 1.0 - keep)
 
 
