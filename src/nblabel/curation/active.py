@@ -28,9 +28,9 @@ from nblabel.core.rules import DEFAULT_THRESHOLD
 from nblabel.curation.brain import DUPLICATE_DISTANCE, embed, near_duplicates, stored
 from nblabel.curation.embeddings import Embedder, PixelEmbedder, standardize
 from nblabel.curation.selection import select
-from nblabel.curation.uncertainty import compute_uncertainty
+from nblabel.curation.uncertainty import ensure_difficulty
 from nblabel.store import shim
-from nblabel.store.schema import DIFFICULTY_FIELD, EMBEDDING_FIELD, REVIEWED_TAG
+from nblabel.store.schema import EMBEDDING_FIELD, REVIEWED_TAG
 
 if TYPE_CHECKING:
     import fiftyone as fo
@@ -55,13 +55,9 @@ class ActiveOrder:
 
 def _difficulty(view: fo.core.collections.SampleCollection, ids: list[str], field: str
                 ) -> dict[str, float]:
-    dataset = shim.base_dataset(view)
-    if not dataset.has_sample_field(field):
+    if not shim.base_dataset(view).has_sample_field(field):
         return dict.fromkeys(ids, 0.0)
-    if not dataset.has_sample_field(DIFFICULTY_FIELD) or view.exists(DIFFICULTY_FIELD, False
-                                                                      ).count():
-        compute_uncertainty(view, field)
-    return {s: float(d or 0.0) for s, d in zip(ids, view.values(DIFFICULTY_FIELD), strict=True)}
+    return {s: float(d or 0.0) for s, d in zip(ids, ensure_difficulty(view, field), strict=True)}
 
 
 def _shown_classes(view: fo.core.collections.SampleCollection, field: str, threshold: float
@@ -90,8 +86,8 @@ def active_order(view: fo.core.collections.SampleCollection, k: int, *,
     ids = list(view.values("id"))
     reviewed = set(view.match_tags(REVIEWED_TAG).values("id"))
     got = stored(view)
-    duplicates = (near_duplicates(view, sorted(reviewed), threshold=duplicate_distance)
-                  if skip_duplicates and reviewed else {})
+    duplicates = (near_duplicates(view, sorted(reviewed), threshold=duplicate_distance,
+                                  embeddings=got) if skip_duplicates and reviewed else {})
     difficulty = _difficulty(view, ids, field)
     classes_of = dict(zip(ids, _shown_classes(view, field, threshold), strict=True))
     # Selection runs over the embedded images: the reviewed (as labeled) and the candidates.

@@ -102,9 +102,9 @@ def embed(view: fo.core.collections.SampleCollection, embedder: Embedder, *,
             # Every image of the first batch failed alike: the embedder, not the images.
             raise ValueError(f"cannot embed with {embedder.name}: {reasons.pop()}")
         if good:
-            dataset.select(list(good)).set_values(EMBEDDING_FIELD, good, key_field="id")
-            dataset.select(list(good)).set_values(
-                EMBEDDER_FIELD, dict.fromkeys(good, embedder.name), key_field="id")
+            target = dataset.select(list(good))
+            target.set_values(EMBEDDING_FIELD, good, key_field="id")
+            target.set_values(EMBEDDER_FIELD, dict.fromkeys(good, embedder.name), key_field="id")
         report.embedded += len(good)
         if progress is not None:
             progress(report.embedded + len(report.failed), len(todo))
@@ -234,38 +234,28 @@ def similar(view: fo.core.collections.SampleCollection, sample_id: str, k: int =
 
 def near_duplicates(view: fo.core.collections.SampleCollection, reviewed: Sequence[str], *,
                     threshold: float = DUPLICATE_DISTANCE, field_name: str = EMBEDDING_FIELD,
-                    chunk: int = 4096, write: bool = True) -> dict[str, str]:
+                    embeddings: Stored | None = None, write: bool = True) -> dict[str, str]:
     """``{sample id: id of the reviewed image it nearly duplicates}`` for the images of ``view``
     within ``threshold`` of one of ``reviewed`` (written to ``nblabel_duplicate_of`` unless
-    ``write`` is off). Memory: ``chunk`` x ``chunk`` distances at a time, so it runs over a
-    million images (4096 x 4096 float32 and its temporaries: about 200 MB). Near-duplicates
-    among unreviewed images are :func:`index`'s (FiftyOne Brain), and diversity selection does
-    not pick two of them."""
-    got = stored(view, field_name)
+    ``write`` is off). ``embeddings``: :func:`stored`'s result when the caller has read it
+    already. Distances in blocks (:func:`nblabel.curation.selection.nearest`: 4096 x 4096 at a
+    time, about 200 MB with temporaries), so it runs over a million images. Near-duplicates
+    among unreviewed images are :func:`index`'s (FiftyOne Brain), and diversity selection
+    does not pick two of them."""
+    from nblabel.curation.selection import nearest
+
+    got = embeddings if embeddings is not None else stored(view, field_name)
     if not got.ids:
         return {}
     x = standardize(got.vectors)
-    limit = (threshold ** 2) * x.shape[1]
     done = set(reviewed)
     keep = np.array([i for i, s in enumerate(got.ids) if s in done], dtype=np.int64)
-    rest = np.setdiff1d(np.arange(len(got.ids)), keep)
     out: dict[str, str] = {}
     if len(keep):
-        norms = np.einsum("ij,ij->i", x, x)
-        for start in range(0, len(rest), chunk):
-            block = rest[start:start + chunk]
-            best = np.full(len(block), np.inf, dtype=np.float32)
-            near = np.zeros(len(block), dtype=np.int64)
-            for k0 in range(0, len(keep), chunk):
-                ks = keep[k0:k0 + chunk]
-                d = norms[block][:, None] - 2 * x[block] @ x[ks].T + norms[ks][None]
-                j = d.argmin(axis=1)
-                closer = d[np.arange(len(block)), j] < best
-                best[closer] = d[np.arange(len(block)), j][closer]
-                near[closer] = ks[j[closer]]
-            for i, n in zip(block[best <= limit].tolist(), near[best <= limit].tolist(),
-                            strict=True):
-                out[got.ids[i]] = got.ids[n]
+        dist, which = nearest(x, keep)
+        near = dist <= (threshold ** 2) * x.shape[1]
+        near[keep] = False
+        out = {got.ids[i]: got.ids[which[i]] for i in np.flatnonzero(near).tolist()}
     if write:
         dataset = shim.base_dataset(view)
         schema.declare(dataset, {DUPLICATE_OF_FIELD: "str"})

@@ -37,9 +37,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from nblabel.curation.uncertainty import (
-    DIFFICULTY_FIELD,
     DISAGREEMENT_FIELD,
     compute_uncertainty,
+    ensure_difficulty,
     least_confidence,
     numbers,
 )
@@ -144,11 +144,7 @@ def build_queue(
         dis = dict(zip(ids, view.values(DISAGREEMENT_FIELD), strict=True))
         ordered = sorted(ids, key=lambda s: -(dis[s] or 0.0))
     else:
-        if others or not dataset.has_sample_field(DIFFICULTY_FIELD) or view.exists(
-            DIFFICULTY_FIELD, False
-        ).count():
-            compute_uncertainty(view, field, others=others)
-        by_difficulty = _by_score(ids, view.values(DIFFICULTY_FIELD))
+        by_difficulty = _by_score(ids, ensure_difficulty(view, field, others=others))
         ordered = (by_difficulty if order == "difficulty"
                    else _class_balanced(view, by_difficulty, field))
     if skip_duplicates and dataset.has_sample_field(EMBEDDING_FIELD):

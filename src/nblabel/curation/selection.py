@@ -24,7 +24,7 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-__all__ = ["METHODS", "k_center_greedy", "kmeans_pp", "select"]
+__all__ = ["METHODS", "k_center_greedy", "kmeans_pp", "nearest", "select"]
 
 METHODS = ("random", "uncertainty", "diversity", "combined")
 
@@ -45,24 +45,29 @@ def _sq_dist(x: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", d, d)
 
 
-def _nearest_sq_dist(x: np.ndarray, rows: np.ndarray, block: int = 4096) -> np.ndarray:
-    """Each row's squared distance to the nearest of ``x[rows]`` (inf with none), in blocks of
-    ``block`` x ``block`` distances: a million images against ten thousand labeled ones take
-    matrix products, not ten thousand passes, and 64 MB at a time."""
-    nearest = np.full(len(x), np.inf, dtype=np.float32)
-    if len(rows) == 0:
-        return nearest
+def nearest(x: np.ndarray, rows: np.ndarray, block: int = 4096
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's squared distance to the nearest of ``x[rows]`` (inf with none) and which of
+    ``rows`` that is, in blocks of ``block`` x ``block`` distances: a million images against ten
+    thousand labeled ones take matrix products, not ten thousand passes, and 64 MB at a time."""
+    best = np.full(len(x), np.inf, dtype=np.float32)
+    which = np.full(len(x), -1, dtype=np.int64)
+    rows = np.asarray(rows, dtype=np.int64)
     norms = np.einsum("ij,ij->i", x, x)
     for c0 in range(0, len(rows), block):
-        c = x[rows[c0:c0 + block]]
-        cn = norms[rows[c0:c0 + block]]
+        cs = rows[c0:c0 + block]
+        c = x[cs]
         for r0 in range(0, len(x), block):
             d = x[r0:r0 + block] @ c.T
             d *= -2
             d += norms[r0:r0 + block, None]
-            d += cn[None]
-            np.minimum(nearest[r0:r0 + block], d.min(axis=1), out=nearest[r0:r0 + block])
-    return np.maximum(nearest, 0)
+            d += norms[cs][None]
+            j = d.argmin(axis=1)
+            dj = d[np.arange(len(d)), j]
+            closer = dj < best[r0:r0 + block]
+            best[r0:r0 + block][closer] = dj[closer]
+            which[r0:r0 + block][closer] = cs[j[closer]]
+    return np.maximum(best, 0), which
 
 
 def k_center_greedy(embeddings: np.ndarray | Sequence[Sequence[float]], k: int,
@@ -74,16 +79,16 @@ def k_center_greedy(embeddings: np.ndarray | Sequence[Sequence[float]], k: int,
     k = min(k, n - len(set(labeled)))
     if k <= 0:
         return []
-    nearest = _nearest_sq_dist(x, np.fromiter(set(labeled), np.int64, len(set(labeled))))
+    dist, _ = nearest(x, np.fromiter(set(labeled), np.int64, len(set(labeled))))
     picks: list[int] = []
     if not labeled:
         first = int(np.random.default_rng(seed).integers(n))
         picks.append(first)
-        nearest = _sq_dist(x, x[first])
+        dist = _sq_dist(x, x[first])
     while len(picks) < k:
-        i = int(np.argmax(nearest))
+        i = int(np.argmax(dist))
         picks.append(i)
-        nearest = np.minimum(nearest, _sq_dist(x, x[i]))
+        dist = np.minimum(dist, _sq_dist(x, x[i]))
     return picks
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "DIFFICULTY_FIELD",
     "DISAGREEMENT_FIELD",
     "compute_uncertainty",
+    "ensure_difficulty",
     "entropy",
     "image_difficulty",
     "least_confidence",
@@ -267,6 +268,17 @@ def compute_uncertainty(
     if disagreement:
         _store(view, DISAGREEMENT_FIELD, disagreement)
     return len(updates["entropy"])
+
+
+def ensure_difficulty(view: fo.core.collections.SampleCollection, field: str = "predictions", *,
+                      others: Sequence[str] = ()) -> list[float | None]:
+    """``nblabel_difficulty`` of ``view``'s samples in its order, computed first when a sample
+    lacks it or ``others`` are given (their disagreement changes it)."""
+    dataset = shim.base_dataset(view)
+    if others or not dataset.has_sample_field(DIFFICULTY_FIELD) or view.exists(
+            DIFFICULTY_FIELD, False).count():
+        compute_uncertainty(view, field, others=others)
+    return list(view.values(DIFFICULTY_FIELD))
 
 
 def numbers(values: list[Any], sample_ids: Sequence[str], path: str) -> list[Any]:
