@@ -116,18 +116,20 @@ export function attachActions(v: ReviewView): void {
   v.act = (action, index) => table[action](index);
   const { c } = v;
   const root = c.root;
+  // Keep every key typed in the widget away from the notebook, unbound ones too: JupyterLab's
+  // notebook answers a bare Shift by focusing its active cell, which took the focus away from a
+  // widget in any other cell between the Shift and the N of Shift+N. And keep the focus: a
+  // click anywhere in the widget focuses it.
   root.addEventListener("keydown", (e) => {
+    e.stopPropagation();
     const target = e.target as HTMLElement | null;
     // The class list and the new-class box take their own keys.
     if (target && (target.tagName === "SELECT" || target.tagName === "INPUT")) return;
     const hit = lookup(e);
     if (!hit) return;
     e.preventDefault();
-    e.stopPropagation();
     v.act(hit.action, hit.index);
   });
-  // Keep every key typed in the widget away from the notebook's shortcuts, and keep the
-  // focus: a click anywhere in the widget focuses it.
   root.addEventListener("keyup", (e) => e.stopPropagation());
   root.addEventListener("keypress", (e) => e.stopPropagation());
   root.setAttribute("data-lm-suppress-shortcuts", "true"); // JupyterLab/Notebook 7 key map

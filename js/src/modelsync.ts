@@ -19,8 +19,19 @@ function meta(v: ReviewView): ImageMeta {
   };
 }
 
-/** Python's image traits changed: show that sample (from the cache when it is there). */
+/**
+ * Python's image traits changed: show that sample (from the cache when it is there). Traits
+ * that answer an older move than the browser's last one are left alone: after a quick
+ * ArrowRight, ArrowLeft the browser already shows the image it went back to, and Python's
+ * answer to the first move must not bring the second image back (a key pressed then would
+ * act on the wrong image). Python's own moves (Shift+N, a reviewer's ``goto``) carry no new
+ * number and are shown.
+ */
 export function fromModel(v: ReviewView): void {
+  if ((v.model.get("nav") || 0) < v.send.lastNav) {
+    v.drawInfo();
+    return;
+  }
   const mt = meta(v);
   v.position = v.model.get("position");
   if (mt.sample_id !== v.store.sampleId) {
@@ -125,7 +136,7 @@ export function wireModel(v: ReviewView): void {
     });
   };
   for (const name of ["sample_id", "image", "image_error", "position", "total", "reviewed",
-    "message", "image_label"] as const) model.on(`change:${name}`, changed);
+    "message", "image_label", "nav"] as const) model.on(`change:${name}`, changed);
   model.on("change:reference", () => v.renderAll());
   model.on("change:selected", () => {
     if (model.get("mode") === "proposal") {

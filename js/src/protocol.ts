@@ -65,18 +65,28 @@ export function decodeRows(wire: RowsWire, buffers: readonly DataView[]): Row[] 
   return rows;
 }
 
-/** One function per message kind; decisions carry a sequence number Python echoes back. */
+/**
+ * One function per message kind; decisions carry a sequence number Python echoes back, moves a
+ * navigation number Python stores in the ``nav`` trait once it has handled them, so the
+ * browser knows which image traits answer its latest move (see ``modelsync.fromModel``).
+ */
 export function createSender(model: AnyModel<ModelTraits>) {
   let seq = 0;
+  let nav = model.get("nav") || 0; // a reloaded view goes on from the kernel's number
   const send = (m: ToPython) => model.send(m);
   return {
     /** The sequence number of the last decision sent. */
     get lastSeq() {
       return seq;
     },
+    /** The navigation number of the last move sent. */
+    get lastNav() {
+      return nav;
+    },
     hello: () => send({ kind: "hello" }),
-    go: (delta: number, have?: string) => send(have ? { kind: "go", delta, have } : { kind: "go", delta }),
-    goto: (position: number) => send({ kind: "goto", position }),
+    go: (delta: number, have?: string) =>
+      send(have ? { kind: "go", nav: ++nav, delta, have } : { kind: "go", nav: ++nav, delta }),
+    goto: (position: number) => send({ kind: "goto", nav: ++nav, position }),
     done: (sampleId: string, seconds: number) =>
       send({ kind: "done", seq: ++seq, sample_id: sampleId, seconds }),
     decide: (sampleId: string, keys: string[], action: Decidable, seconds: number,

@@ -105,6 +105,8 @@ export interface ModelTraits {
   sync_status: SyncStatusTrait;
   help_status: Record<string, SourceWorth>;
   draw_first: boolean;
+  /** The navigation number of the browser's last move that Python has handled. */
+  nav: number;
 }
 
 export type Decidable = "accepted" | "rejected" | "edited";
@@ -112,8 +114,8 @@ export type Decidable = "accepted" | "rejected" | "edited";
 /** Messages the browser sends; each kind has one sender in protocol.ts. */
 export type ToPython =
   | { kind: "hello" }
-  | { kind: "go"; delta: number; have?: string }
-  | { kind: "goto"; position: number }
+  | { kind: "go"; nav: number; delta: number; have?: string }
+  | { kind: "goto"; nav: number; position: number }
   | { kind: "done"; seq: number; sample_id: string; seconds: number }
   | { kind: "decide"; seq: number; sample_id: string; keys: string[]; action: Decidable;
       seconds: number; label?: string; box?: Box4 }

@@ -1,6 +1,8 @@
 """What a newcomer meets first, in real JupyterLab + Chromium: the demo notebook opens on real
 images with proposals and all its cells run; moving on is a skip while Shift+N marks an image
-done; a decision is painted at once as on its way, then as journaled; a refused one is put back.
+done (a late answer to a move does not bring the image left back, and a bare Shift keeps the
+focus in a widget outside JupyterLab's active cell); a decision is painted at once as on its
+way, then as journaled; a refused one is put back.
 """
 
 import json
@@ -50,12 +52,27 @@ def test_demo_notebook_opens_on_a_proposal_and_its_cells_run(open_notebook, page
     page.screenshot(path=str(ARTIFACTS / "demo-first-image.png"))
 
 
+# The kernel takes 1 s over each move: its answer to a move arrives after the next key. Being
+# the last cell, this one is JupyterLab's active cell, not the widget's.
+_SLOW_MOVES = (
+    "import time\n"
+    "_go = w.go\n"
+    "def _slow_go(*a, **kw):\n"
+    "    time.sleep(1.0)\n"
+    "    return _go(*a, **kw)\n"
+    "w.go = _slow_go\n"
+    "print('slow moves on')"
+)
+
+
 def test_moving_on_skips_and_shift_n_marks_an_image_done(shapes_dataset, open_notebook, page):
     ds = shapes_dataset
     queue = ds.values("id")
     ds.set_values("predictions", {queue[0]: fo.Detections(detections=[])}, key_field="id")
-    open_notebook("skip.ipynb", review_cells(ds.name, queue))
+    open_notebook("skip.ipynb", [*review_cells(ds.name, queue), _SLOW_MOVES])
     wait_widget(page)
+    page.wait_for_function("() => [...document.querySelectorAll('.jp-OutputArea-output')]"
+                           ".some((o) => o.textContent.includes('slow moves on'))", timeout=60_000)
     focus(page)
     assert "no boxes on this image" in page.locator(".nblabel-info").inner_text()
     assert _progress(page).startswith("0 of 6 reviewed")
@@ -63,9 +80,14 @@ def test_moving_on_skips_and_shift_n_marks_an_image_done(shapes_dataset, open_no
     page.wait_for_function("() => document.querySelector('.nblabel-progress')"
                            ".textContent.includes('image 2/6')")
     assert _progress(page).startswith("0 of 6 reviewed")
-    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")  # at once, before the kernel has answered the first move
     page.wait_for_function("() => document.querySelector('.nblabel-progress')"
                            ".textContent.includes('image 1/6')")
+    # The kernel's late answer to ArrowRight does not bring image 2 back over image 1.
+    root = page.locator(".nblabel-root")
+    for _ in range(12):
+        page.wait_for_timeout(200)
+        assert root.get_attribute("data-sample-id") == queue[0], "a late answer moved the view"
     page.keyboard.press("Shift+N")  # nothing here: done, and on to the next image
     page.wait_for_function("() => document.querySelector('.nblabel-progress')"
                            ".textContent.startsWith('1 of 6 reviewed · image 2/6')")

@@ -17,8 +17,8 @@ from nblabel.core.geometry import intersection_over_smaller
 from nblabel.core.labels import Box, ImageSize
 
 __all__ = [
-    "CLASSES", "SyntheticImage", "make_dense", "make_shapes", "near_copy", "shape_mask",
-    "shape_polygon",
+    "CLASSES", "SyntheticImage", "draw_shape", "make_dense", "make_shapes", "near_copy",
+    "shape_mask", "shape_polygon",
     "write_classification_dataset", "write_yolo_dataset",
 ]
 
@@ -51,7 +51,9 @@ def shape_polygon(shape: str, box: Box, points: int = 32) -> list[tuple[float, f
     return [((x1 + x2) / 2, y1), (x2, y2), (x1, y2)]
 
 
-def _draw(draw: ImageDraw.ImageDraw, shape: str, box: Box, colour: tuple[int, int, int]) -> None:
+def draw_shape(draw: ImageDraw.ImageDraw, shape: str, box: Box,
+               colour: tuple[int, int, int]) -> None:
+    """Fill ``shape`` (one of :data:`CLASSES`) over ``box`` on ``draw``."""
     if shape == "circle":
         draw.ellipse([box.x, box.y, box.x2, box.y2], fill=colour)
     elif shape == "square":
@@ -105,7 +107,7 @@ def make_shapes(
             shape = CLASSES[int(rng.integers(0, len(CLASSES)))]
             shift = rng.choice([-1, 1], 3) * rng.integers(70, 120, 3)
             colour = tuple(int(c) for c in (base + shift) % 256)
-            _draw(draw, shape, box, colour)  # type: ignore[arg-type]
+            draw_shape(draw, shape, box, colour)  # type: ignore[arg-type]
             objects.append((shape, box))
         img = img.filter(ImageFilter.GaussianBlur(0.6))
         path = out / f"{prefix}_{i:05d}.jpg"
@@ -121,7 +123,7 @@ def shape_mask(image: SyntheticImage, i: int) -> np.ndarray:
     def filled(k: int) -> np.ndarray:
         canvas = Image.new("L", (image.width, image.height), 0)
         shape, box = image.objects[k]
-        _draw(ImageDraw.Draw(canvas), shape, box, 255)  # type: ignore[arg-type]
+        draw_shape(ImageDraw.Draw(canvas), shape, box, 255)  # type: ignore[arg-type]
         return np.asarray(canvas) > 127
 
     mask = filled(i)

@@ -29,7 +29,7 @@ Tracks = dict[str, list[TrackBox]]
 def sprite_tracks(n_objects: int, frames: int, *, size: tuple[int, int] = (640, 360),
                   seed: int = 0) -> Tracks:
     """``n_objects`` true tracks over ``frames`` frames of a ``size`` video (see the module
-    doc); ids ``t0``, ``t1``, ..."""
+    doc); ids ``t0``, ``t1``, ...; frames numbered from 1 as in FiftyOne."""
     rng = np.random.default_rng(seed)
     width, height = size
     out: Tracks = {}
@@ -41,7 +41,7 @@ def sprite_tracks(n_objects: int, frames: int, *, size: tuple[int, int] = (640, 
         end = int(rng.integers(2 * frames // 3, frames + 1))
         boxes = []
         for f in range(start, end):
-            boxes.append(TrackBox(f, (float(x), float(y), float(w), float(h)), 1.0))
+            boxes.append(TrackBox(f + 1, (float(x), float(y), float(w), float(h)), 1.0))
             x, y = x + vx, y + vy
             if not 0 <= x <= width - w:
                 vx, x = -vx, float(np.clip(x, 0, width - w))

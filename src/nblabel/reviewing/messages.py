@@ -54,12 +54,26 @@ def _hello(w: ReviewWidget, content: dict[str, Any], seq: int | None) -> None:
 
 def _go(w: ReviewWidget, content: dict[str, Any], seq: int | None) -> None:
     have = content.get("have")
-    w.go(int(content.get("delta", 1)), str(have) if have else None)
+    try:
+        w.go(int(content.get("delta", 1)), str(have) if have else None)
+    finally:
+        _handled_move(w, content)
 
 
 def _goto(w: ReviewWidget, content: dict[str, Any], seq: int | None) -> None:
-    w.finish_on_leave()
-    w.goto(int(content["position"]))
+    try:
+        w.finish_on_leave()
+        w.goto(int(content["position"]))
+    finally:
+        _handled_move(w, content)
+
+
+def _handled_move(w: ReviewWidget, content: dict[str, Any]) -> None:
+    """Say which of the browser's moves the image traits now answer (set after them, even
+    when the move failed, so the browser never waits on it)."""
+    nav = content.get("nav")
+    if isinstance(nav, int | float):
+        w.nav = int(nav)
 
 
 def _done(w: ReviewWidget, content: dict[str, Any], seq: int | None) -> None:

@@ -93,6 +93,9 @@ class ReviewWidget(anywidget.AnyWidget):
     #: saving, precision, recall, reason, ...}}``, :mod:`nblabel.reviewing.worth`); the
     #: browser shows the sources that stepped back.
     help_status = traitlets.Dict().tag(sync=True)
+    #: The browser's last move (``go``/``goto`` message's number) that the image traits
+    #: answer: the browser shows a move from its cache at once and ignores older answers.
+    nav = traitlets.Int(0).tag(sync=True)
 
     def __init__(
         self,

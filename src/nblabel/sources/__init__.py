@@ -18,11 +18,14 @@ from nblabel.sources.http import HTTPSource
 from nblabel.sources.openvocab import OpenVocabError, OpenVocabSource
 from nblabel.sources.rules import RuleSource, keep_labels, min_size, relabel_inside
 from nblabel.sources.sliced import SlicedSource
+from nblabel.sources.tracker import CallableTracker, TrackedBox, Tracker, UltralyticsTracker
 from nblabel.sources.yolo import UltralyticsSource, prepare_ultralytics
 
 __all__ = [
-    "TASKS", "CallableSource", "EnsembleSource", "Exemplar", "ExemplarError", "ExemplarSource",
+    "TASKS", "CallableSource", "CallableTracker", "EnsembleSource", "Exemplar", "ExemplarError",
+    "ExemplarSource",
     "HTTPSource", "LabelMap", "OpenVocabError", "OpenVocabSource", "ProposalError",
-    "ProposalSource", "RuleSource", "SlicedSource", "UltralyticsSource", "keep_labels",
+    "ProposalSource", "RuleSource", "SlicedSource", "TrackedBox", "Tracker",
+    "UltralyticsSource", "UltralyticsTracker", "keep_labels",
     "min_size", "prepare_ultralytics", "relabel_inside",
 ]

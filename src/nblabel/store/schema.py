@@ -40,6 +40,7 @@ __all__ = [
     "EMBEDDING_FIELD",
     "ERROR_FIELD",
     "GT_ATTRS",
+    "GT_TRACKS_FIELD",
     "JOURNAL_ATTR",
     "LABEL_CHECK_ATTRS",
     "LABEL_CHECK_FIELD",
@@ -56,11 +57,17 @@ __all__ = [
     "REVIEW_ATTRS",
     "REVISION_FIELD",
     "SIMILARITY_KEY",
+    "SUSPICION_FIELD",
+    "TRACKED_FRAMES_FIELD",
+    "TRACKER_FIELD",
+    "TRACKS_FIELD",
+    "TRACK_ATTRS",
     "UNCERTAINTY_ATTRS",
     "UNIQUENESS_FIELD",
     "VISUALIZATION_KEY",
     "VOTES_ATTR",
     "declare",
+    "declare_frames",
     "declare_review",
 ]
 
@@ -89,6 +96,9 @@ UNIQUENESS_FIELD = "nblabel_uniqueness"  # curation: FiftyOne Brain uniqueness o
 DUPLICATE_OF_FIELD = "nblabel_duplicate_of"  # curation: the image this one nearly duplicates
 LABEL_ERROR_FIELD = "nblabel_label_error"  # curation: chance the image's labels hold an error
 LABEL_CHECK_FIELD = "nblabel_label_check"  # curation: labels to confirm or fix, as proposals
+TRACKED_FRAMES_FIELD = "nblabel_tracked_frames"  # video: frames a tracker has proposed for
+TRACKER_FIELD = "nblabel_tracker"  # video: which tracker proposed the tracks
+SUSPICION_FIELD = "nblabel_suspicion"  # video: the most suspect track's score (queue order)
 PSEUDO_FIELD = "pseudo_labels"  # confident proposals used as training labels
 DEFAULT_EVAL_KEY = "nblabel_eval"  # evaluation key of nblabel.curation.evaluation
 ACCURACY_EVAL_KEY = "nblabel_acc"  # its image-classification evaluation key
@@ -110,7 +120,16 @@ SAMPLE_FIELDS: dict[str, str] = {
     DUPLICATE_OF_FIELD: "str",
     LABEL_ERROR_FIELD: "float",
     LABEL_CHECK_FIELD: "detections",
+    TRACKED_FRAMES_FIELD: "int",
+    TRACKER_FIELD: "str",
+    SUSPICION_FIELD: "float",
 }
+#: Default frame-level fields of a video dataset (``frames.<name>``): a tracker's proposals
+#: (``Detections`` whose ``index`` is the track id) and the reviewed tracks.
+TRACKS_FIELD = "tracks"
+GT_TRACKS_FIELD = "gt_tracks"
+#: On each proposed box of a track (besides FiftyOne's label, confidence and ``index``).
+TRACK_ATTRS: dict[str, str] = {"source": "str"}
 
 # -- label attributes ------------------------------------------------------------------------
 
@@ -240,6 +259,31 @@ def declare(dataset: fo.Dataset, fields: Mapping[str, str]) -> None:
         nested = {p: _field(k) for p, k in _missing(dataset, missing).items() if "." in p}
         if nested:
             shim.merge_label_schema(dataset, nested)
+
+
+def declare_frames(dataset: fo.Dataset, fields: Mapping[str, str]) -> None:
+    """:func:`declare` for frame-level fields of a video dataset (``{"tracks": "detections",
+    "tracks.detections.flags": "list[str]"}``, paths relative to ``frames``)."""
+    schema = dataset.get_frame_field_schema(flat=True) or {}
+    if all(path in schema for path in fields):
+        return
+    with _thread_lock(dataset.name), _db_lease(dataset.name):
+        shim.reload_schema(dataset)
+        schema = dataset.get_frame_field_schema(flat=True) or {}
+        for path, kind in fields.items():
+            if "." in path or path in schema:
+                continue
+            field = _field(kind)
+            kwargs: dict[str, Any] = {}
+            if kind in ("detections", "classification"):
+                kwargs["embedded_doc_type"] = field.document_type
+            elif kind.startswith("list["):
+                kwargs["subfield"] = type(field.field)
+            dataset.add_frame_field(path, type(field), **kwargs)
+        schema = dataset.get_frame_field_schema(flat=True) or {}
+        nested = {p: _field(k) for p, k in fields.items() if "." in p and p not in schema}
+        if nested:
+            shim.merge_frame_label_schema(dataset, nested)
 
 
 def declare_review(

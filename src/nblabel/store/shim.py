@@ -27,6 +27,7 @@ __all__ = [
     "database",
     "filters_labels",
     "is_patches",
+    "merge_frame_label_schema",
     "merge_label_schema",
     "raw_detections",
     "raw_label",
@@ -94,6 +95,11 @@ def merge_label_schema(dataset: fo.Dataset, fields: dict[str, Any]) -> None:
     """Declare nested fields (``"predictions.detections.review"``: field instance) in one
     schema merge (each ``add_sample_field`` call reloads the dataset)."""
     dataset._merge_sample_field_schema(fields)
+
+
+def merge_frame_label_schema(dataset: fo.Dataset, fields: dict[str, Any]) -> None:
+    """:func:`merge_label_schema` for frame-level fields (``"tracks.detections.flags"``)."""
+    dataset._merge_frame_field_schema(fields)
 
 
 _SAMPLE_LEVEL_STAGES = {"Select", "SelectBy", "Match", "MatchTags", "Exists", "Limit", "Skip",
