@@ -55,6 +55,9 @@ class VideoInfo:
     #: The frame numbers that are keyframes (where decoding can start).
     keyframes: list[int] = field(repr=False, default_factory=list)
     size_bytes: int = 0
+    #: Why the file ends before it says it does (a packet that fails, or fewer frames than
+    #: its declared duration holds): the frames before are read, then :class:`VideoError`.
+    damage: str = ""
 
     def metadata(self) -> dict[str, object]:
         """The fields of FiftyOne's ``VideoMetadata`` (no ffprobe needed)."""
@@ -87,6 +90,7 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
     try:
         stream = container.streams.video[0]
         pts: list[tuple[int, bool]] = []
+        damage = ""
         try:
             for packet in container.demux(stream):
                 if packet.size and packet.pts is not None:
@@ -94,6 +98,7 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         except av.error.FFmpegError as exc:
             if not pts:
                 raise VideoError(path, f"no frame can be read ({exc})") from exc
+            damage = f"a packet after frame {len(pts)} cannot be read ({exc})"
         if not pts:
             raise VideoError(path, "it holds no frames")
         pts.sort()
@@ -106,9 +111,13 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         rate = stream.average_rate or stream.guessed_rate
         fps = float(rate) if rate else (1.0 / (typical * base) if base else 0.0)
         duration = (times[-1] - times[0] + typical) * base if base else len(times) / (fps or 1)
+        declared = container.duration / 1e6 if container.duration else 0.0  # microseconds
+        if not damage and fps and declared - duration > 2.5 / fps:
+            damage = (f"it ends after frame {len(times)} ({duration:.2f} s) but says it lasts "
+                      f"{declared:.2f} s (truncated?)")
         return VideoInfo(str(path), stream.codec_context.width, stream.codec_context.height,
                          len(times), fps, float(duration), stream.codec_context.name, variable,
-                         times, keyframes, Path(path).stat().st_size)
+                         times, keyframes, Path(path).stat().st_size, damage)
     finally:
         container.close()
 
@@ -161,10 +170,12 @@ class VideoReader:
                     yield n, frame.to_ndarray(format="rgb24")
                     last = n
                     if n >= stop:
-                        return
+                        break
             except av.error.FFmpegError as exc:
                 raise VideoError(self.path, f"the file is damaged ({exc})", last + 1) from exc
             if last < stop:
                 raise VideoError(self.path, "the file ends early (truncated?)", last + 1)
+            if info.damage and stop == info.frame_count:
+                raise VideoError(self.path, info.damage, last + 1)
         finally:
             container.close()

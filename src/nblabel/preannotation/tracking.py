@@ -189,6 +189,7 @@ def _track_one(dataset: fo.Dataset, sid: str, info: VideoInfo, tracker: Tracker,
     if batch:
         flush()
     if error:  # the frames before the damage keep their proposals; the video counts as done
+        report.errors[sid] = error
         dataset.set_values(TRACKED_FRAMES_FIELD, {sid: info.frame_count}, key_field="id")
     dataset.set_values(ERROR_FIELD, {sid: error or None}, key_field="id")
     dataset.set_values(TRACKER_FIELD, {sid: tracker.name}, key_field="id")

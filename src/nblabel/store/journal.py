@@ -23,10 +23,28 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Protocol
 
 from nblabel.core.labels import Action, Decision
 
-__all__ = ["CompletionMark", "DecisionJournal", "JournalError", "default_journal_path"]
+__all__ = ["CompletionMark", "DecisionJournal", "JournalError", "Journaled",
+           "default_journal_path"]
+
+
+class Journaled(Protocol):
+    """What the journal stores: a :class:`~nblabel.core.labels.Decision`, or another record
+    with an id, a sample, a key (the latest per key wins) and a JSON form."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def sample_id(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
@@ -172,7 +190,7 @@ class DecisionJournal:
         """
         return self.append_many(dataset, [decision])[0]
 
-    def append_many(self, dataset: str, decisions: Iterable[Decision]) -> list[int]:
+    def append_many(self, dataset: str, decisions: Iterable[Journaled]) -> list[int]:
         """Commit several decisions in one transaction (one disk sync): all or none."""
         rows = [(d.id, dataset, d.sample_id, d.key,
                  json.dumps(d.to_dict(), separators=(",", ":"))) for d in decisions]
@@ -215,6 +233,13 @@ class DecisionJournal:
         self, dataset: str, sample_ids: Iterable[str] | None = None
     ) -> list[tuple[int, Decision]]:
         """All decisions for ``dataset`` (optionally only these samples), in commit order."""
+        return [(seq, Decision.from_dict(p)) for seq, p in self.payloads(dataset, sample_ids)]
+
+    def payloads(
+        self, dataset: str, sample_ids: Iterable[str] | None = None
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """The stored form of :meth:`decisions` (other record kinds, e.g. the track decisions
+        of :mod:`nblabel.reviewing.tracks`, are journaled under their own dataset key)."""
         with self._lock, _named(self.path):
             if sample_ids is None:
                 rows = self._conn.execute(
@@ -232,7 +257,7 @@ class DecisionJournal:
                         (dataset, *chunk),
                     ).fetchall()
                 rows.sort()
-        return [(int(seq), Decision.from_dict(json.loads(p))) for seq, p in rows]
+        return [(int(seq), json.loads(p)) for seq, p in rows]
 
     def latest_decisions(
         self, dataset: str, sample_ids: Iterable[str] | None = None
