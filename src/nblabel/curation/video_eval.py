@@ -25,7 +25,7 @@ from nblabel.core.tracks import TrackBox
 if TYPE_CHECKING:
     import fiftyone as fo
 
-__all__ = ["TrackScores", "evaluate_tracks", "mot_scores", "tracks_of"]
+__all__ = ["TrackScores", "evaluate_tracks", "iou_distance", "mot_scores", "tracks_of"]
 
 Tracks = Mapping[str, Sequence[TrackBox]]
 
@@ -57,7 +57,7 @@ class TrackScores:
         return cls(mota=mota, idf1=2 * s["idtp"] / denom if denom else 0.0, **s)
 
 
-def _iou_distance(a: np.ndarray, b: np.ndarray, max_d: float) -> np.ndarray:
+def iou_distance(a: np.ndarray, b: np.ndarray, max_d: float) -> np.ndarray:
     """``1 - IoU`` of every pair of ``x, y, w, h`` rows, NaN (no match) above ``max_d``:
     motmetrics' ``iou_matrix``, which uses ``np.asfarray`` (gone in NumPy 2)."""
     if not len(a) or not len(b):
@@ -89,7 +89,7 @@ def mot_scores(truth: Tracks, pred: Tracks, iou: float = 0.5) -> TrackScores:
         gt, hyp = frames[f]
         a = np.array([b.box for _, b in gt], dtype=float).reshape(-1, 4)
         h = np.array([b.box for _, b in hyp], dtype=float).reshape(-1, 4)
-        acc.update([t for t, _ in gt], [t for t, _ in hyp], _iou_distance(a, h, 1.0 - iou),
+        acc.update([t for t, _ in gt], [t for t, _ in hyp], iou_distance(a, h, 1.0 - iou),
                    frameid=f)
     mh = mm.metrics.create()
     names = ["mota", "idf1", "num_switches", "num_misses", "num_false_positives",
