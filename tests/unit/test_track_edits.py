@@ -43,6 +43,12 @@ def test_split_merge_swap_end_and_a_new_track():
     sa, sb = te.swap(a, b, 30)
     assert sa.boxes[35] == b.boxes[35] and sb.boxes[35] == a.boxes[35]
     assert sa.boxes[29] == a.boxes[29] and sa.last == 50 and sb.last == 40
+    (bridged,) = te.bridge(t, 5, 9)
+    assert bridged.boxes[7] == (24.0, 50.0, 20.0, 20.0) and bridged.keyframes == {5, 9}
+    (later,) = te.fix_box(bridged, 30, (80.0, 50.0, 20.0, 20.0))
+    assert later.boxes[7] == bridged.boxes[7], "a later fix keeps what a bridge set"
+    with pytest.raises(ValueError, match="frames 5 and 6"):
+        te.bridge(t, 5, 6)
     (ended,) = te.end(t, 12)
     assert ended.last == 12
     (new,) = te.new_track("7", "bus", {1: (0, 0, 10, 10), 11: (100, 0, 10, 10)})

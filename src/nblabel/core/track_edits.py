@@ -11,6 +11,7 @@ one journal transaction and one undo step, whatever the number of frames it touc
   :func:`swap` two tracks' identities from a frame on (the fix for an identity switch at a
   crossing: what would otherwise be two splits and two merges);
 - :func:`end` a track at a frame (the tracker followed something else after);
+- :func:`bridge` a stretch where the object was hidden: linear between the boxes around it;
 - :func:`new_track` from keyframes drawn by the reviewer (linear in between).
 
 How a fix spreads (``fix_box``): the tracker's boxes keep their motion and the reviewer's
@@ -32,7 +33,7 @@ from typing import Any
 from nblabel.core.tracks import TrackBox, interpolate
 
 __all__ = [
-    "Track", "TrackDecision", "accept", "end", "fill_gaps", "fix_box", "merge", "new_track",
+    "Track", "TrackDecision", "accept", "bridge", "end", "fill_gaps", "fix_box", "merge", "new_track",
     "reject", "relabel", "split", "swap", "track_from_dict", "track_to_dict",
 ]
 
@@ -114,11 +115,17 @@ def fill_gaps(boxes: Mapping[int, XYWH]) -> dict[int, XYWH]:
     return {b.frame: b.box for b in interpolate(keys)} if len(keys) > 1 else dict(boxes)
 
 
+def _base(t: Track) -> dict[int, XYWH]:
+    """The boxes corrections are measured from: the tracker's (drawn ones where it had none),
+    gaps filled."""
+    return fill_gaps({**t.tracker, **{f: b for f, b in t.boxes.items() if f not in t.tracker}})
+
+
 def fix_box(t: Track, frame: int, box: XYWH, fade: int = 30) -> list[Track]:
     """Set ``box`` on ``frame`` (a keyframe) and spread the correction (module doc)."""
     if box[2] <= 0 or box[3] <= 0:
         raise ValueError(f"track {t.id}, frame {frame}: the box {box} has no area")
-    base = fill_gaps({**t.tracker, **{f: b for f, b in t.boxes.items() if f not in t.tracker}})
+    base = _base(t)
     if frame not in base:  # extending the track: the nearest box is the base there
         near = min(base, key=lambda f: abs(f - frame))
         base[frame] = base[near]
@@ -147,6 +154,24 @@ def fix_box(t: Track, frame: int, box: XYWH, fade: int = 30) -> list[Track]:
     lo, hi = min(t.first, frame), max(t.last, frame)
     boxes = {f: b for f, b in out.items() if lo <= f <= hi}
     return [_edited(t, boxes=boxes, keyframes=frozenset(keys))]
+
+
+def bridge(t: Track, start: int, stop: int) -> list[Track]:
+    """Replace the boxes strictly between frames ``start`` and ``stop`` by the linear
+    interpolation of the boxes there (both become keyframes): the fix for a stretch where the
+    object was hidden and the tracker's boxes followed only its visible part, or nothing."""
+    if not (start in t.boxes and stop in t.boxes and stop - start >= 2):
+        raise ValueError(f"track {t.id}: frames {start} and {stop} must both hold a box and "
+                         "have frames between them")
+    base = _base(t)
+    boxes, tracker = dict(t.boxes), dict(t.tracker)
+    for f in range(start + 1, stop):
+        w = (f - start) / (stop - start)
+        boxes[f] = _lerp(t.boxes[start], t.boxes[stop], w)
+        # The bridged stretch is the base later fixes spread from (the tracker's boxes there
+        # were wrong): with the end boxes' corrections interpolated, it gives the same boxes.
+        tracker[f] = _lerp(base[start], base[stop], w)
+    return [_edited(t, boxes=boxes, tracker=tracker, keyframes=t.keyframes | {start, stop})]
 
 
 def _part(t: Track, keep: set[int], **changes: object) -> Track:

@@ -137,6 +137,9 @@ class TrackReview:
     def swap(self, track_id: str, other: str, frame: int) -> list[Track]:
         return self._apply(te.swap(self.tracks[track_id], self.tracks[other], frame))
 
+    def bridge(self, track_id: str, start: int, stop: int) -> list[Track]:
+        return self._apply(te.bridge(self.tracks[track_id], start, stop))
+
     def end(self, track_id: str, frame: int) -> list[Track]:
         return self._apply(te.end(self.tracks[track_id], frame))
 
