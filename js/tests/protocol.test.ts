@@ -39,17 +39,24 @@ describe("rows on the wire", () => {
 describe("senders", () => {
   it("numbers decisions and sends one message per call", () => {
     const sent: unknown[] = [];
-    const model = { send: (m: unknown) => sent.push(m) } as never;
+    const model = { send: (m: unknown) => sent.push(m), get: () => 0 } as never;
     const s = createSender(model);
     s.decide("s1", ["a", "b"], "accepted", 1.5);
     s.undo();
     s.go(1, "s2");
+    s.goto(4);
     expect(sent).toEqual([
       { kind: "decide", seq: 1, sample_id: "s1", keys: ["a", "b"], action: "accepted", seconds: 1.5 },
       { kind: "undo", seq: 2 },
-      { kind: "go", delta: 1, have: "s2" },
+      { kind: "go", nav: 1, delta: 1, have: "s2" },
+      { kind: "goto", nav: 2, position: 4 },
     ]);
     expect(s.lastSeq).toBe(2);
+    expect(s.lastNav).toBe(2);
+    // A view reloaded on a kernel that handled move 7 goes on from there.
+    const again = createSender({ send: () => 0, get: () => 7 } as never);
+    again.go(-1);
+    expect(again.lastNav).toBe(8);
     expect(new Set(TO_PYTHON_KINDS).size).toBe(TO_PYTHON_KINDS.length);
   });
 });

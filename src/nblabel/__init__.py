@@ -35,6 +35,8 @@ __all__ = [
     "merge_consensus",
     "preannotate",
     "review",
+    "review_video",
+    "track_videos",
 ]
 
 _LAZY = {
@@ -52,6 +54,7 @@ _LAZY = {
     "preannotate": "nblabel.preannotation",
     "export_reviewed": "nblabel.curation.export",
     "merge_consensus": "nblabel.curation.consensus",
+    "track_videos": "nblabel.preannotation.tracking",
 }
 
 #: Modules reachable as ``from nblabel import analytics`` (their home is a concept package).
@@ -68,7 +71,9 @@ if TYPE_CHECKING:
     from nblabel.curation.queue import build_queue
     from nblabel.curation.uncertainty import compute_uncertainty
     from nblabel.preannotation import preannotate
+    from nblabel.preannotation.tracking import track_videos
     from nblabel.reviewing.session import ReviewSession
+    from nblabel.reviewing.video_widget import VideoReviewWidget
     from nblabel.reviewing.widget import ReviewWidget
     from nblabel.sources import (
         CallableSource,
@@ -120,3 +125,27 @@ def review(view: Any, **kwargs: Any) -> ReviewWidget:
                                               "max_preview_side", "assist", "segmenter")
                    if k in kwargs}
     return ReviewWidget(ReviewSession(view, **kwargs), **widget_args)
+
+
+def review_video(dataset: Any, sample_id: str | None = None, *, journal: Any = None,
+                 field: str = "tracks", gt_field: str = "gt_tracks",
+                 reviewer: str | None = None) -> VideoReviewWidget:
+    """Open the video widget on one video of a FiftyOne video dataset (the first one not yet
+    reviewed, unless ``sample_id`` names one), to review the tracks in frame field ``field``
+    (from :func:`~nblabel.preannotation.tracking.track_videos`) into ``gt_field`` a track at a
+    time. ``journal`` defaults to the reviewer's journal. The session is ``widget.review``
+    (:class:`~nblabel.reviewing.tracks.TrackReview`)."""
+    from nblabel.reviewing.session import default_reviewer
+    from nblabel.reviewing.tracks import TrackReview
+    from nblabel.reviewing.video_widget import VideoReviewWidget
+    from nblabel.store.journal import DecisionJournal
+    from nblabel.store.schema import REVIEWED_TAG
+
+    if sample_id is None:
+        todo = dataset.match_tags(REVIEWED_TAG, bool=False)
+        if not len(todo):
+            raise ValueError(f"every video of {dataset.name} is reviewed: name one")
+        sample_id = todo.first().id
+    review = TrackReview(dataset, sample_id, journal=journal or DecisionJournal(), field=field,
+                         gt_field=gt_field, reviewer=reviewer or default_reviewer())
+    return VideoReviewWidget(review)

@@ -15,37 +15,13 @@ from nblabel.core.video import VideoError, VideoReader, probe
 from nblabel.curation.video_eval import evaluate_tracks, mot_scores, tracks_of
 from nblabel.curation.video_export import export_tracks
 from nblabel.demo.tracks import faulty_tracks
-from nblabel.demo.video import track_class, truncate, write_sprite_video
+from nblabel.demo.video import ReplayTracker, track_class, truncate, write_sprite_video
 from nblabel.preannotation.tracking import track_videos
 from nblabel.reviewing.tracks import TrackReview
 from nblabel.sources.base import ProposalError
 from nblabel.sources.tracker import CallableTracker, UltralyticsTracker
 from nblabel.store.journal import DecisionJournal
 from nblabel.store.schema import ERROR_FIELD, TRACKED_FRAMES_FIELD
-
-
-class Replay:
-    """A tracker that replays known tracks (the truth with faults), counting its calls."""
-
-    def __init__(self, tracks, labels):
-        self.by_frame: dict[int, list] = {}
-        for tid, boxes in tracks.items():
-            for b in boxes:
-                self.by_frame.setdefault(b.frame, []).append(
-                    (int(tid[1:]), labels[tid], b.box, b.confidence))
-        self.frame = 0
-        self.calls = 0
-
-    def reset(self):
-        self.frame = 0
-
-    def __call__(self, frames):
-        self.calls += 1
-        out = []
-        for _ in frames:
-            self.frame += 1
-            out.append(self.by_frame.get(self.frame, []))
-        return out
 
 
 @pytest.fixture
@@ -75,7 +51,7 @@ def _truth_into(ds, vids, field="truth"):
 def test_tracks_streamed_resumed_reviewed_and_exported(videos, tmp_path):
     ds, vids = videos
     faulty = [faulty_tracks(v.tracks, share=0.5, seed=i) for i, v in enumerate(vids)]
-    replays = iter([Replay(f.tracks, vids[0].labels() | vids[1].labels()) for f in faulty])
+    replays = iter([ReplayTracker(f.tracks, vids[0].labels() | vids[1].labels()) for f in faulty])
     current = {"r": next(replays)}
 
     def replay(frames):

@@ -33,8 +33,8 @@ from typing import Any
 from nblabel.core.tracks import TrackBox, interpolate
 
 __all__ = [
-    "Track", "TrackDecision", "accept", "bridge", "end", "fill_gaps", "fix_box", "merge", "new_track",
-    "reject", "relabel", "split", "swap", "track_from_dict", "track_to_dict",
+    "STATUSES", "Track", "TrackDecision", "accept", "bridge", "end", "fill_gaps", "fix_box",
+    "merge", "new_track", "reject", "relabel", "split", "swap", "track_from_dict", "track_to_dict",
 ]
 
 XYWH = tuple[float, float, float, float]

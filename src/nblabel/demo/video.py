@@ -11,6 +11,7 @@ and unusual inputs the video tests need. Deterministic for a seed.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -23,7 +24,7 @@ from nblabel.core.tracks import TrackBox
 from nblabel.demo.synthetic import CLASSES, draw_shape
 from nblabel.demo.tracks import sprite_tracks
 
-__all__ = ["SpriteVideo", "track_class", "truncate", "write_sprite_video"]
+__all__ = ["ReplayTracker", "SpriteVideo", "track_class", "truncate", "write_sprite_video"]
 
 _COLOURS = ((230, 60, 50), (50, 160, 230), (240, 200, 40), (90, 200, 90), (200, 90, 220))
 
@@ -103,3 +104,31 @@ def truncate(src: str | os.PathLike[str], dst: str | os.PathLike[str], keep: flo
     dst = Path(dst)
     dst.write_bytes(data[: int(len(data) * keep)])
     return dst
+
+
+class ReplayTracker:
+    """A tracker function that replays known tracks (e.g. :func:`~nblabel.demo.tracks.
+    faulty_tracks` of a generated video) frame by frame: proposals with known faults, with no
+    model. Use as ``CallableTracker(ReplayTracker(tracks, labels))``; track ids ``t<k>`` become
+    ``k``."""
+
+    def __init__(self, tracks: dict[str, list[TrackBox]], labels: dict[str, str]) -> None:
+        self.by_frame: dict[int, list[tuple[int, str, tuple[float, ...], float | None]]] = {}
+        for tid, boxes in tracks.items():
+            for b in boxes:
+                self.by_frame.setdefault(b.frame, []).append(
+                    (int(tid.lstrip("t")), labels[tid], b.box, b.confidence))
+        self.frame = 0
+        self.calls = 0
+
+    def reset(self) -> None:
+        self.frame = 0
+
+    def __call__(self, frames: Sequence[object]) -> list[list[tuple[int, str, tuple[float, ...],
+                                                                      float | None]]]:
+        self.calls += 1
+        out = []
+        for _ in frames:
+            self.frame += 1
+            out.append(self.by_frame.get(self.frame, []))
+        return out

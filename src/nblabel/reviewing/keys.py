@@ -9,9 +9,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KEYMAP_PATH", "help_rows", "keymap", "markdown_table"]
+__all__ = ["KEYMAP_PATH", "VIDEO_KEYMAP_PATH", "help_rows", "keymap", "markdown_table",
+           "video_help_rows"]
 
 KEYMAP_PATH = Path(__file__).parents[1] / "static" / "keymap.json"
+#: The video widget's keys (``js/src/video/keys.json``).
+VIDEO_KEYMAP_PATH = Path(__file__).parents[1] / "static" / "videokeys.json"
 
 
 @cache
@@ -31,6 +34,15 @@ def help_rows() -> tuple[tuple[str, str], ...]:
     """(keys, what they do) for every binding, then the mouse gestures."""
     km = keymap()
     return (*((_keys_label(b), str(b["help"])) for b in km["bindings"]),
+            *((str(m["label"]), str(m["help"])) for m in km["mouse"]))
+
+
+def video_help_rows() -> tuple[tuple[str, str], ...]:
+    """(keys, what they do) of the video widget, as its help shows them."""
+    km = json.loads(VIDEO_KEYMAP_PATH.read_text(encoding="utf-8"))
+    display = km["display"]
+    return (*((" / ".join(display.get(k, k) for k in b["keys"]), str(b["help"]))
+              for b in km["bindings"]),
             *((str(m["label"]), str(m["help"])) for m in km["mouse"]))
 
 

@@ -1,0 +1,57 @@
+// The one declaration of what crosses between Python (nblabel.reviewing.video_widget) and the
+// video widget: its traitlets and every message kind in each direction.
+
+/** A track as the timeline draws it (Python's ``track_summary``). */
+export interface TrackSummary {
+  id: string;
+  label: string;
+  status: "pending" | "accepted" | "rejected" | "edited" | "added";
+  first: number;
+  last: number;
+  score: number;
+  flags: number[];
+  keyframes: number[];
+  /** Mean confidence of each of up to 32 equal pieces of the track (null: none). */
+  conf: (number | null)[];
+}
+
+/** Track statuses on the wire (index = code); Python's ``track_edits.STATUSES``. */
+export const TRACK_STATUSES = ["pending", "accepted", "rejected", "edited", "added"] as const;
+
+/** A box on a frame: track id, x, y, w, h (pixels), status code, confidence. */
+export type FrameBox = [string, number, number, number, number, number, number | null];
+
+export interface VideoTraits {
+  sample_id: string;
+  filename: string;
+  total_frames: number;
+  width: number;
+  height: number;
+  fps: number;
+  frame: number;
+  tracks: TrackSummary[];
+  selected: string;
+  message: string;
+  reviewed: boolean;
+}
+
+export type TrackAction = "accept" | "reject" | "split" | "end" | "bridge" | "merge" | "swap"
+  | "fix" | "undo" | "redo" | "accept_rest" | "complete";
+
+/** Messages the browser sends. */
+export type VideoToPython =
+  | { kind: "hello" }
+  | { kind: "want"; frame: number; missing: number[] }
+  | { kind: "act"; seq: number; action: TrackAction; track: string; frame: number;
+      other?: string; start?: number; box?: [number, number, number, number] };
+
+/** Messages Python sends (``frames``: one JPEG buffer per number, in order). */
+export type VideoFromPython =
+  | { kind: "frames"; numbers: number[]; boxes: Record<string, FrameBox[]> }
+  | { kind: "boxes"; frames: Record<string, FrameBox[]>; reset: boolean }
+  | { kind: "answer"; seq: number; error: string | null };
+
+export const VIDEO_TO_PYTHON_KINDS = ["hello", "want", "act"] as const satisfies
+  readonly VideoToPython["kind"][];
+export const VIDEO_FROM_PYTHON_KINDS = ["frames", "boxes", "answer"] as const satisfies
+  readonly VideoFromPython["kind"][];
