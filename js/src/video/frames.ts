@@ -4,6 +4,8 @@ import type { FrameBox } from "./types";
 
 export class FrameCache {
   private images = new Map<number, ImageBitmap | Promise<ImageBitmap | null>>();
+  /** Frames asked for and not yet here, with when (asked again after 2 s). */
+  private asked = new Map<number, number>();
   boxes = new Map<number, FrameBox[]>();
 
   constructor(private limit = 160) {}
@@ -21,6 +23,7 @@ export class FrameCache {
   }
 
   put(f: number, data: DataView, onReady: (f: number) => void): void {
+    this.asked.delete(f);
     const blob = new Blob([data.buffer.slice(data.byteOffset, data.byteOffset
       + data.byteLength) as ArrayBuffer], { type: "image/jpeg" });
     const p = createImageBitmap(blob).then((bm) => {
@@ -37,10 +40,15 @@ export class FrameCache {
     }
   }
 
-  /** Frames of [lo, hi] not held or on their way. */
-  missing(lo: number, hi: number): number[] {
+  /** Frames of [lo, hi] neither held nor asked for in the last 5 s; they count as asked. */
+  missing(lo: number, hi: number, now = performance.now()): number[] {
     const out: number[] = [];
-    for (let f = lo; f <= hi; f++) if (!this.images.has(f)) out.push(f);
+    for (let f = lo; f <= hi; f++) {
+      const at = this.asked.get(f);
+      if (this.images.has(f) || (at !== undefined && now - at < 2000)) continue;
+      out.push(f);
+      this.asked.set(f, now);
+    }
     return out;
   }
 }

@@ -28,6 +28,7 @@ export class VideoView {
   drag: { id: string; box: [number, number, number, number]; x: number; y: number;
     corner: boolean } | null = null;
   private saveTimer = 0;
+  private retry = 0;
   private ctx: CanvasRenderingContext2D;
 
   constructor(public model: AnyModel<VideoTraits>, host: HTMLElement) {
@@ -48,6 +49,11 @@ export class VideoView {
     this.send({ kind: "hello" });
     this.want();
     this.paint();
+    // The frame shown is not here (a request lost, or one the kernel dropped for a newer
+    // place): ask again.
+    this.retry = window.setInterval(() => {
+      if (!this.cache.has(this.frame)) this.want();
+    }, 500);
   }
 
   private send(m: VideoToPython): void {
@@ -340,6 +346,7 @@ export class VideoView {
 
   dispose(): void {
     if (this.playing) window.clearInterval(this.playing);
+    window.clearInterval(this.retry);
     window.clearTimeout(this.saveTimer);
   }
 }

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +97,12 @@ class VideoReviewWidget(anywidget.AnyWidget):
         self.fps = info.fps if info and info.fps else 25.0
         self._lock = threading.Lock()
         self._want: int | None = None
+        self._missing: set[int] = set()
         self._wake = threading.Event()
         self._closed = False
         self._by_frame: dict[int, list[list[Any]]] = {}
+        self._decoder: Iterator[tuple[int, np.ndarray]] | None = None
+        self._next = 0
         self._refresh()
         if self.tracks:
             self.selected = self.tracks[0]["id"]
@@ -137,9 +140,9 @@ class VideoReviewWidget(anywidget.AnyWidget):
         handler(self, content)
 
     def _on_want(self, content: dict[str, Any]) -> None:
-        with self._lock:
+        with self._lock:  # requests add up: each step asks only for the frames it lacks
             self._want = int(content.get("frame", 1))
-            self._missing = [int(f) for f in content.get("missing", [])]
+            self._missing.update(int(f) for f in content.get("missing", []))
         self._wake.set()
 
     def _on_hello(self, content: dict[str, Any]) -> None:
@@ -201,7 +204,8 @@ class VideoReviewWidget(anywidget.AnyWidget):
             self._wake.wait()
             self._wake.clear()
             with self._lock:
-                want, missing = self._want, sorted(set(getattr(self, "_missing", [])))
+                want, missing = self._want, sorted(self._missing)
+                self._missing.clear()
             if want is None or self.reader is None or not missing:
                 continue
             try:
@@ -212,25 +216,42 @@ class VideoReviewWidget(anywidget.AnyWidget):
                 log.exception("video frames could not be sent")
 
     def _send_frames(self, want: int, missing: list[int]) -> None:
-        assert self.reader is not None
-        wanted = set(missing)
-        ahead = sorted((f for f in wanted if f >= want), key=lambda f: f - want)
-        behind = sorted((f for f in wanted if f < want), reverse=True)
+        """Send the ``missing`` frames, those ahead of ``want`` first. Decoding goes on from
+        where the last request stopped when it can (a reviewer stepping or playing asks for
+        the next frames each time), so a keyframe is sought only after a jump; a request for
+        another place drops the frames that are no longer near it."""
+        ahead = sorted(f for f in missing if f >= want)
+        behind = sorted(f for f in missing if f < want)
         for group in (ahead, behind):
-            if not group:
-                continue
-            lo, hi = min(group), max(group)
             batch: list[tuple[int, bytes]] = []
-            for n, image in self.reader.frames(lo, hi):
-                if self._want != want and self._wake.is_set():
-                    return  # the reviewer moved on: serve the new place first
-                if n in wanted:
-                    batch.append((n, _encode(image)))
+            for f in group:
+                if not self._near(f):
+                    continue  # the reviewer has moved on from there
+                image = self._decode(f)
+                if image is not None:
+                    batch.append((f, _encode(image)))
                 if len(batch) >= CHUNK:
                     self._send_batch(batch)
                     batch = []
             if batch:
                 self._send_batch(batch)
+
+    def _near(self, f: int) -> bool:
+        want = self._want or 1
+        return want - BEHIND <= f <= want + AHEAD
+
+    def _decode(self, f: int) -> np.ndarray | None:
+        """Frame ``f``, from the running decoder when ``f`` is at most a window ahead of it."""
+        assert self.reader is not None
+        if self._decoder is None or not 0 <= f - self._next < 2 * AHEAD:
+            self._decoder = self.reader.frames(f)
+            self._next = f
+        for n, image in self._decoder:
+            self._next = n + 1
+            if n == f:
+                return image
+        self._decoder = None
+        return None
 
     def _send_batch(self, batch: list[tuple[int, bytes]]) -> None:
         numbers = [n for n, _ in batch]
