@@ -113,6 +113,37 @@ def test_video_review_by_track_in_the_browser(tracked_video, open_notebook, page
                            timeout=15_000)
     ds.reload()
     assert len(set(ds.values("frames.gt_tracks.detections.index", unwind=True))) == before
+    # Draw a new track: a box here, another 10 frames on; the frames between are interpolated.
+    here = int(_data(page, "frame"))
+    rect = page.locator(".nblabel-video-frame").bounding_box()
+
+    def draw(fx: float, fy: float) -> None:
+        page.keyboard.press("n")
+        x0, y0 = rect["x"] + fx * rect["width"], rect["y"] + fy * rect["height"]
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        page.mouse.move(x0 + 40, y0 + 30, steps=5)
+        page.mouse.up()
+        page.wait_for_function("() => !document.querySelector('.nblabel-video').dataset.busy",
+                               timeout=15_000)
+
+    draw(0.05, 0.05)
+    new_id = _data(page, "selected")
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
+    draw(0.25, 0.05)
+    page.wait_for_function("() => !document.querySelector('.nblabel-video').dataset.busy",
+                           timeout=15_000)
+    ds.reload()
+    added = [f for f in range(here, here + 11)
+             if any(str(d.index) == new_id and d.review == "added"
+                    for d in ds.first().frames[f]["gt_tracks"].detections)]
+    assert added == list(range(here, here + 11)), added
+    # Re-track the selected track from this frame (one action; no error).
+    page.keyboard.press("t")
+    page.wait_for_function("() => !document.querySelector('.nblabel-video').dataset.busy",
+                           timeout=15_000)
+    assert not page.locator(".nblabel-video .nblabel-message").inner_text()
     # The help is generated from the one key file.
     page.keyboard.press("?")
     assert "accept the whole track" in page.locator(".nblabel-video .nblabel-help").inner_text()

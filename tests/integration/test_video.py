@@ -208,3 +208,33 @@ def test_reading_a_window_holds_only_that_window(tmp_path):
     seq = dict(reader.frames(100, 130))
     assert all((seq[n] == img).all() for n, img in window), "seeking gives the same frames"
     assert Path(video.path).stat().st_size > 0
+
+
+def test_retracking_from_a_fixed_box_follows_the_object(tmp_path):
+    from nblabel.core.geometry import iou
+
+    video = write_sprite_video(tmp_path / "drift.mp4", n_objects=3, frames=80, seed=7)
+    tid = max(video.tracks, key=lambda t: len(video.tracks[t]))
+    truth = {b.frame: b.box for b in video.tracks[tid]}
+    # The tracker drifts off the object from the track's 10th frame on.
+    frames = sorted(truth)
+    start = frames[10]
+    drifted = {f: (b[0] + 3.0 * max(0, f - start), b[1], b[2], b[3]) for f, b in truth.items()}
+    labels = video.labels()
+    from nblabel.core.tracks import TrackBox
+
+    proposed = {tid: [TrackBox(f, b, 0.9) for f, b in sorted(drifted.items())]}
+    ds = fo.Dataset(f"retrack-{uuid.uuid4().hex[:8]}")
+    ds.add_sample(fo.Sample(filepath=str(video.path)))
+    track_videos(ds, CallableTracker(ReplayTracker(proposed, labels)), window=16)
+    journal = DecisionJournal(tmp_path / "j.db")
+    review = TrackReview(ds, ds.first().id, journal=journal)
+    key = str(int(tid[1:]))
+    span = [f for f in frames if start < f <= start + 30]
+    before = sum(iou(review.tracks[key].boxes[f], truth[f]) >= 0.7 for f in span)
+    review.retrack(key, start, truth[start])
+    after = sum(iou(review.tracks[key].boxes[f], truth[f]) >= 0.7 for f in span)
+    assert before < len(span) // 2 and after >= 0.8 * len(span), (before, after, len(span))
+    assert review.tracks[key].keyframes == {start} and len(review.undo_stack) == 1
+    journal.close()
+    ds.delete()

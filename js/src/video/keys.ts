@@ -3,7 +3,7 @@ import keys from "./keys.json";
 
 export type VideoAction = "next_frame" | "prev_frame" | "forward" | "back" | "play"
   | "next_track" | "prev_track" | "next_suspect" | "next_keyframe" | "first_frame" | "accept"
-  | "reject" | "split" | "end" | "mark" | "bridge" | "merge" | "swap" | "accept_rest"
+  | "reject" | "split" | "end" | "retrack" | "new_track" | "mark" | "bridge" | "merge" | "swap" | "accept_rest"
   | "complete" | "undo" | "redo" | "help";
 
 interface Binding { action: VideoAction; keys: string[]; help: string }

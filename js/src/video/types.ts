@@ -36,7 +36,7 @@ export interface VideoTraits {
 }
 
 export type TrackAction = "accept" | "reject" | "split" | "end" | "bridge" | "merge" | "swap"
-  | "fix" | "undo" | "redo" | "accept_rest" | "complete";
+  | "fix" | "retrack" | "new" | "undo" | "redo" | "accept_rest" | "complete";
 
 /** Messages the browser sends. */
 export type VideoToPython =

@@ -27,6 +27,8 @@ export class VideoView {
   stepAt = 0;
   drag: { id: string; box: [number, number, number, number]; x: number; y: number;
     corner: boolean } | null = null;
+  /** The next drag draws a new track's box (key n). */
+  drawing = false;
   private saveTimer = 0;
   private retry = 0;
   private ctx: CanvasRenderingContext2D;
@@ -185,6 +187,12 @@ export class VideoView {
       accept: () => this.request("accept"),
       reject: () => this.request("reject"),
       split: () => this.request("split"),
+      retrack: () => this.request("retrack"),
+      new_track: () => {
+        this.drawing = !this.drawing;
+        this.root.classList.toggle("nblabel-drawing", this.drawing);
+        this.say(this.drawing ? "drag the new track's box on this frame" : "");
+      },
       end: () => this.request("end"),
       mark: () => {
         this.marked = { track: this.model.get("selected"), frame: this.frame };
@@ -243,6 +251,10 @@ export class VideoView {
       ctx.fillText(id, box[0] + 2, box[1] - 3);
     }
     ctx.setLineDash([]);
+    if (this.drag && this.drawing) {
+      ctx.strokeStyle = STATUS_COLOUR[4];
+      ctx.strokeRect(...this.drag.box);
+    }
     d.boxes = String(boxes.length);
     this.paintTimeline();
     this.drawInfo();
@@ -307,6 +319,11 @@ export class VideoView {
 
   private onDown(e: PointerEvent): void {
     const [x, y] = this.point(e);
+    if (this.drawing) {
+      this.drag = { id: "", box: [x, y, 2, 2], x, y, corner: true };
+      this.canvas.setPointerCapture(e.pointerId);
+      return;
+    }
     const boxes = this.cache.boxes.get(this.frame) ?? [];
     const selected = this.model.get("selected");
     const inside = boxes.filter(([, bx, by, bw, bh]) =>
@@ -335,6 +352,16 @@ export class VideoView {
     const d = this.drag;
     this.drag = null;
     if (!d) return;
+    if (this.drawing) {
+      this.act("new_track"); // drawing ends with this box
+      if (d.box[2] <= 3 || d.box[3] <= 3) return;
+      const t = this.selectedTrack();
+      const has = (this.cache.boxes.get(this.frame) ?? []).some((b) => b[0] === t?.id);
+      // A drawn track without a box here: this box is its next keyframe; else a new track.
+      if (t && t.status === "added" && !has) this.request("fix", { box: d.box });
+      else this.request("new", { box: d.box });
+      return;
+    }
     const boxes = this.cache.boxes.get(this.frame) ?? [];
     const old = boxes.find((b) => b[0] === d.id);
     if (old && old[1] === d.box[0] && old[2] === d.box[1] && old[3] === d.box[2]

@@ -11,6 +11,8 @@ one journal transaction and one undo step, whatever the number of frames it touc
   :func:`swap` two tracks' identities from a frame on (the fix for an identity switch at a
   crossing: what would otherwise be two splits and two merges);
 - :func:`end` a track at a frame (the tracker followed something else after);
+- :func:`retracked`: a box fixed on one frame and followed forward on the pixels
+  (:func:`nblabel.sources.retrack.follow`) until the next keyframe;
 - :func:`bridge` a stretch where the object was hidden: linear between the boxes around it;
 - :func:`new_track` from keyframes drawn by the reviewer (linear in between).
 
@@ -33,8 +35,23 @@ from typing import Any
 from nblabel.core.tracks import TrackBox, interpolate
 
 __all__ = [
-    "STATUSES", "Track", "TrackDecision", "accept", "bridge", "end", "fill_gaps", "fix_box",
-    "merge", "new_track", "reject", "relabel", "split", "swap", "track_from_dict", "track_to_dict",
+    "STATUSES",
+    "Track",
+    "TrackDecision",
+    "accept",
+    "bridge",
+    "end",
+    "fill_gaps",
+    "fix_box",
+    "merge",
+    "new_track",
+    "reject",
+    "relabel",
+    "retracked",
+    "split",
+    "swap",
+    "track_from_dict",
+    "track_to_dict",
 ]
 
 XYWH = tuple[float, float, float, float]
@@ -172,6 +189,16 @@ def bridge(t: Track, start: int, stop: int) -> list[Track]:
         # were wrong): with the end boxes' corrections interpolated, it gives the same boxes.
         tracker[f] = _lerp(base[start], base[stop], w)
     return [_edited(t, boxes=boxes, tracker=tracker, keyframes=t.keyframes | {start, stop})]
+
+
+def retracked(t: Track, frame: int, box: XYWH, boxes: Mapping[int, XYWH]) -> list[Track]:
+    """``t`` with ``box`` on ``frame`` (a keyframe) and ``boxes`` (a re-tracking from it) on the
+    frames after; they become the base later fixes spread from, as a tracker's boxes are."""
+    if box[2] <= 0 or box[3] <= 0:
+        raise ValueError(f"track {t.id}, frame {frame}: the box {box} has no area")
+    new = {frame: box, **boxes}
+    return [_edited(t, boxes={**t.boxes, **new}, tracker={**t.tracker, **new},
+                    keyframes=t.keyframes | {frame})]
 
 
 def _part(t: Track, keep: set[int], **changes: object) -> Track:

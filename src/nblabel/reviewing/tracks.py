@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from nblabel.core import track_edits as te
 from nblabel.core.track_edits import Track, TrackDecision
 from nblabel.core.tracks import Suspicion, order_tracks
+from nblabel.core.video import VideoReader
+from nblabel.sources.retrack import follow
 from nblabel.store.journal import DecisionJournal
 from nblabel.store.schema import GT_TRACKS_FIELD, REVIEWED_TAG, TRACKS_FIELD
 from nblabel.store.tracks import read_tracks, write_tracks
@@ -136,6 +138,23 @@ class TrackReview:
 
     def swap(self, track_id: str, other: str, frame: int) -> list[Track]:
         return self._apply(te.swap(self.tracks[track_id], self.tracks[other], frame))
+
+    def retrack(self, track_id: str, frame: int, box: XYWH | None = None,
+                span: int = 75) -> list[Track]:
+        """Set ``box`` (default: the track's box there) on ``frame`` and follow it on the
+        pixels of the next frames, up to the track's next keyframe or ``span`` frames, until
+        the match is lost (:func:`nblabel.sources.retrack.follow`). One action."""
+        t = self.tracks[track_id]
+        box = box or t.boxes.get(frame)
+        if box is None:
+            raise ValueError(f"track {track_id} has no box on frame {frame}: draw one")
+        later = [k for k in t.keyframes if k > frame]
+        stop = min([frame + span, *[k - 1 for k in later]])
+        path = self.dataset.select(self.sample_id).values("filepath")[0]
+        frames = (image for _, image in VideoReader(path).frames(frame, stop))
+        found = follow(frames, box)
+        boxes = {frame + 1 + i: b for i, b in enumerate(found)}
+        return self._apply(te.retracked(t, frame, box, boxes))
 
     def bridge(self, track_id: str, start: int, stop: int) -> list[Track]:
         return self._apply(te.bridge(self.tracks[track_id], start, stop))

@@ -162,6 +162,11 @@ class VideoReviewWidget(anywidget.AnyWidget):
                 r.accept_rest()
             elif action == "complete":
                 r.complete()
+            elif action == "new":  # the selected track's class, else the video's commonest
+                x, y, w, h = (float(v) for v in c["box"])
+                label = r.tracks[tid].label if tid in r.tracks else self._common_label()
+                (made,) = r.new_track(label, {frame: (x, y, w, h)})
+                self.selected = made.id
             elif tid not in r.tracks:
                 raise ValueError(f"no track {tid!r} in this video")
             elif action in ("accept", "reject"):
@@ -176,6 +181,9 @@ class VideoReviewWidget(anywidget.AnyWidget):
                 if other not in r.tracks:
                     raise ValueError(f"no track {other!r} in this video")
                 r.merge(tid, other) if action == "merge" else r.swap(tid, other, frame)
+            elif action == "retrack":
+                r.retrack(tid, frame, tuple(float(v) for v in c["box"]) if c.get("box")
+                          else None)  # type: ignore[arg-type]
             elif action == "fix":
                 x, y, w, h = (float(v) for v in c["box"])
                 r.fix_box(tid, frame, (x, y, w, h))
@@ -191,6 +199,10 @@ class VideoReviewWidget(anywidget.AnyWidget):
         self.message = "video reviewed" if action == "complete" else ""
         self.send({"kind": "answer", "seq": seq, "error": None})
         self._send_boxes(self.frame)
+
+    def _common_label(self) -> str:
+        labels = [t.label for t in self.review.tracks.values()]
+        return max(set(labels), key=labels.count) if labels else "object"
 
     def _send_boxes(self, around: int) -> None:
         lo, hi = max(1, around - BEHIND - AHEAD), min(self.total_frames, around + 2 * AHEAD)
