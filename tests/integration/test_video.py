@@ -238,3 +238,35 @@ def test_retracking_from_a_fixed_box_follows_the_object(tmp_path):
     assert review.tracks[key].keyframes == {start} and len(review.undo_stack) == 1
     journal.close()
     ds.delete()
+
+
+def test_a_reused_track_id_is_named_and_split(tmp_path):
+    video = write_sprite_video(tmp_path / "reuse.mp4", n_objects=1, frames=100, seed=2)
+
+    def tracker(frames, state={"n": 0}):  # noqa: B006 - the frame counter across windows
+        out = []
+        for _ in frames:
+            state["n"] += 1
+            n = state["n"]
+            boxes = []
+            if n <= 20 or n >= 80:  # id 1 for one object, then (after 59 frames) another
+                boxes.append((1, "circle", (10.0 + n, 10.0, 20.0, 20.0), 0.9))
+            if n == 5:  # id 2 on two boxes of one frame
+                boxes += [(2, "square", (200.0, 50.0, 30.0, 30.0), 0.8),
+                          (2, "square", (400.0, 50.0, 30.0, 30.0), 0.8)]
+            out.append(boxes)
+        return out
+
+    ds = fo.Dataset(f"reuse-{uuid.uuid4().hex[:8]}")
+    ds.add_sample(fo.Sample(filepath=str(video.path)))
+    track_videos(ds, CallableTracker(tracker), window=16)
+    review = TrackReview(ds, ds.first().id, journal=DecisionJournal(tmp_path / "j.db"))
+    assert sorted(review.tracks) == ["1", "1~2", "2", "2~2"]
+    assert review.tracks["1"].last == 20 and review.tracks["1~2"].first == 80
+    text = " ".join(review.problems)
+    assert "track id 1 comes back on frame 80 after 60 frames" in text
+    assert "track id 2 is on two boxes of frame 5" in text
+    review.accept("1~2")
+    ds.reload()
+    assert len({d.index for d in ds.first().frames[90]["gt_tracks"].detections}) == 1
+    ds.delete()

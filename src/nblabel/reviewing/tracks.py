@@ -50,7 +50,9 @@ class TrackReview:
         self.field = field
         self.gt_field = gt_field
         self.reviewer = reviewer
-        proposed = {t.id: t for t in read_tracks(dataset, sample_id, field)}
+        #: What was wrong with the proposals as stored (reused track ids), by sentence.
+        self.problems: list[str] = []
+        proposed = {t.id: t for t in read_tracks(dataset, sample_id, field, self.problems)}
         self.tracks: dict[str, Track] = dict(proposed)
         for _, payload in journal.payloads(journal_key(dataset.name), [sample_id]):
             d = TrackDecision.from_dict(payload)

@@ -106,6 +106,9 @@ class VideoReviewWidget(anywidget.AnyWidget):
         self._refresh()
         if self.tracks:
             self.selected = self.tracks[0]["id"]
+        if review.problems:
+            self.message = "; ".join(review.problems[:3]) + (
+                f" (and {len(review.problems) - 3} more)" if len(review.problems) > 3 else "")
         self._worker = threading.Thread(target=self._serve, daemon=True)
         self._worker.start()
         self.on_msg(lambda _w, content, _buffers: self._on_msg(content))

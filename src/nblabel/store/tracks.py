@@ -34,18 +34,28 @@ def frame_size(dataset: fo.Dataset, sample_id: str) -> ImageSize:
     return ImageSize(int(meta.frame_width), int(meta.frame_height))
 
 
-def read_tracks(dataset: fo.Dataset, sample_id: str, field: str) -> list[Track]:
+#: A track id seen again after this many frames without it is taken as reused for another
+#: object (trackers recycle ids): the later boxes become a track of their own.
+REUSE_GAP = 50
+
+
+def read_tracks(dataset: fo.Dataset, sample_id: str, field: str,
+                problems: list[str] | None = None) -> list[Track]:
     """The tracks in frame field ``field`` of one video, as proposed (pending; boxes in pixels;
     a box without ``index`` is a track of its own). A track whose boxes carry two labels takes
-    the most frequent (the tracker's class flickered)."""
+    the most frequent (the tracker's class flickered). An id on two boxes of one frame, or seen
+    again after :data:`REUSE_GAP` frames, is a reused id: those boxes become their own track
+    (``<id>~2``, ...), and ``problems`` (when given) names each case."""
     size = frame_size(dataset, sample_id)
     view = dataset.select(sample_id)
     numbers, dets = view.values(["frames.frame_number", f"frames.{field}.detections"])
     boxes: dict[str, list[TrackBox]] = {}
     labels: dict[str, dict[str, int]] = {}
-    for n, frame_dets in zip(numbers[0] or [], dets[0] or [], strict=True):
+    for n, frame_dets in sorted(zip(numbers[0] or [], dets[0] or [], strict=True),
+                                key=lambda p: p[0]):
         for i, d in enumerate(frame_dets or []):
             tid = str(d.index) if d.index is not None else f"f{n}-{i}"
+            tid = _unreused(tid, int(n), boxes, problems)
             b = Box.from_relative(d.bounding_box, size)
             boxes.setdefault(tid, []).append(
                 TrackBox(int(n), (b.x, b.y, b.w, b.h), d.confidence))
@@ -53,6 +63,26 @@ def read_tracks(dataset: fo.Dataset, sample_id: str, field: str) -> list[Track]:
             votes[d.label] = votes.get(d.label, 0) + 1
     return [Track.proposed(tid, max(labels[tid], key=labels[tid].__getitem__), bs)
             for tid, bs in boxes.items()]
+
+
+def _unreused(tid: str, frame: int, boxes: dict[str, list[TrackBox]],
+              problems: list[str] | None) -> str:
+    """The track id a box belongs to, given the boxes read so far (see :func:`read_tracks`)."""
+    base, k = tid, 1
+    while tid in boxes:
+        last = boxes[tid][-1].frame
+        if last == frame:
+            why = f"track id {base} is on two boxes of frame {frame}"
+        elif frame - last > REUSE_GAP:
+            why = f"track id {base} comes back on frame {frame} after {frame - last} frames"
+        else:
+            return tid
+        k += 1
+        nxt = f"{base}~{k}"
+        if nxt not in boxes and problems is not None:
+            problems.append(f"{why}: taken as reused, its boxes from there are track {nxt}")
+        tid = nxt
+    return tid
 
 
 def write_tracks(dataset: fo.Dataset, sample_id: str, field: str, tracks: Iterable[Track],
