@@ -134,18 +134,29 @@ def review_video(dataset: Any, sample_id: str | None = None, *, journal: Any = N
     reviewed, unless ``sample_id`` names one), to review the tracks in frame field ``field``
     (from :func:`~nblabel.preannotation.tracking.track_videos`) into ``gt_field`` a track at a
     time. ``journal`` defaults to the reviewer's journal. The session is ``widget.review``
-    (:class:`~nblabel.reviewing.tracks.TrackReview`)."""
+    (:class:`~nblabel.reviewing.tracks.TrackReview`).
+
+    Team review: the video is claimed for ``reviewer`` (as images are), so reviewers sharing a
+    database open different videos; completing it releases the claim."""
     from nblabel.reviewing.session import default_reviewer
     from nblabel.reviewing.tracks import TrackReview
     from nblabel.reviewing.video_widget import VideoReviewWidget
+    from nblabel.store import schema
+    from nblabel.store.claims import Claims
     from nblabel.store.journal import DecisionJournal
-    from nblabel.store.schema import REVIEWED_TAG
+    from nblabel.store.schema import CLAIM_FIELD, REVIEWED_TAG, REVIEWERS_FIELD
 
-    if sample_id is None:
-        todo = dataset.match_tags(REVIEWED_TAG, bool=False)
-        if not len(todo):
-            raise ValueError(f"every video of {dataset.name} is reviewed: name one")
-        sample_id = todo.first().id
+    reviewer = reviewer or default_reviewer()
+    schema.declare(dataset, {CLAIM_FIELD: "dict", REVIEWERS_FIELD: "list[str]"})
+    claims = Claims(dataset, reviewer)
+    if sample_id is None:  # team review: the first video no one else holds or finished
+        todo = dataset.match_tags(REVIEWED_TAG, bool=False).values("id")
+        sample_id = next((s for s in todo if claims.take(s) is None), None)
+        if sample_id is None:
+            raise ValueError(f"no video of {dataset.name} is left to review: every one is "
+                             "reviewed or held by another reviewer (name one to open it)")
+    elif (holder := claims.claim(sample_id)) is not None:
+        raise ValueError(f"video {sample_id} is being reviewed by {holder}")
     review = TrackReview(dataset, sample_id, journal=journal or DecisionJournal(), field=field,
-                         gt_field=gt_field, reviewer=reviewer or default_reviewer())
+                         gt_field=gt_field, reviewer=reviewer)
     return VideoReviewWidget(review)

@@ -270,3 +270,35 @@ def test_a_reused_track_id_is_named_and_split(tmp_path):
     ds.reload()
     assert len({d.index for d in ds.first().frames[90]["gt_tracks"].detections}) == 1
     ds.delete()
+
+
+def test_team_review_on_videos_and_its_table(videos, tmp_path):
+    import nblabel
+    from nblabel.curation.video_eval import review_table
+
+    ds, vids = videos
+    faulty = [faulty_tracks(v.tracks, seed=i) for i, v in enumerate(vids)]
+    labels = vids[0].labels() | vids[1].labels()
+    for s, f in zip(ds, faulty, strict=True):
+        track_videos(ds.select(s.id), CallableTracker(ReplayTracker(f.tracks, labels)))
+    journal = DecisionJournal(tmp_path / "team.db")
+    ana = nblabel.review_video(ds, journal=journal, reviewer="ana")
+    ben = nblabel.review_video(ds, journal=journal, reviewer="ben")
+    assert ana.sample_id != ben.sample_id, "two reviewers get two videos"
+    with pytest.raises(ValueError, match="being reviewed by ana"):
+        nblabel.review_video(ds, ana.sample_id, journal=journal, reviewer="ben")
+    with pytest.raises(ValueError, match=r"no video of .* is left"):
+        nblabel.review_video(ds, journal=journal, reviewer="cy")
+    first = ana.review.pending[0]
+    ana.review.reject(first)
+    ana.review.accept_rest()
+    ana.review.complete()
+    done = ds.select(ana.sample_id)
+    assert done.values("nblabel_reviewers") == [["ana"]]
+    assert done.values("nblabel_claim") == [None], "completing releases the claim"
+    table = review_table(ds, journal)
+    row = table[table.reviewer == "ana"].iloc[0]
+    assert row.video == ana.sample_id and row.rejected == 1
+    assert row.kept == len(ana.review.tracks) - 1 and row.actions == len(ana.review.tracks)
+    ana.close()
+    ben.close()

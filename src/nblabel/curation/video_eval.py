@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,8 +24,10 @@ from nblabel.core.tracks import TrackBox
 
 if TYPE_CHECKING:
     import fiftyone as fo
+    import pandas as pd
 
-__all__ = ["TrackScores", "evaluate_tracks", "iou_distance", "mot_scores", "tracks_of"]
+__all__ = ["TrackScores", "evaluate_tracks", "iou_distance", "mot_scores", "review_table",
+           "tracks_of"]
 
 Tracks = Mapping[str, Sequence[TrackBox]]
 
@@ -134,3 +136,32 @@ def evaluate_tracks(view: fo.core.collections.SampleCollection, pred_field: str,
     pred = tracks_of(view, pred_field)
     truth = tracks_of(view, gt_field)
     return TrackScores.total([mot_scores(truth.get(sid, {}), pred[sid], iou) for sid in pred])
+
+
+def review_table(dataset: fo.Dataset, journal: Any) -> pd.DataFrame:
+    """Per video and reviewer, from the journal: track actions, the tracks kept and rejected in
+    the end, and the seconds the review took (the last action's time on the video), so a team
+    sees where review time went."""
+    import pandas as pd
+
+    from nblabel.core.track_edits import TrackDecision
+    from nblabel.reviewing.tracks import journal_key
+
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    final: dict[tuple[str, str], TrackDecision] = {}
+    for _, payload in journal.payloads(journal_key(dataset.name)):
+        d = TrackDecision.from_dict(payload)
+        r = rows.setdefault((d.sample_id, d.reviewer), {"actions": 0, "seconds": 0.0})
+        r["actions"] += 1
+        r["seconds"] = max(r["seconds"], d.seconds)
+        final[(d.sample_id, d.track_id)] = d
+    out = []
+    for (sid, reviewer), r in rows.items():
+        mine = [d.track for (s, _), d in final.items() if s == sid and d.reviewer == reviewer
+                and d.track is not None]
+        out.append({"video": sid, "reviewer": reviewer, "actions": r["actions"],
+                    "seconds": round(r["seconds"], 1),
+                    "kept": sum(t.status in ("accepted", "edited", "added") for t in mine),
+                    "rejected": sum(t.status == "rejected" for t in mine)})
+    return pd.DataFrame(out, columns=["video", "reviewer", "actions", "seconds", "kept",
+                                      "rejected"])

@@ -21,8 +21,16 @@ from nblabel.core.track_edits import Track, TrackDecision
 from nblabel.core.tracks import Suspicion, order_tracks
 from nblabel.core.video import VideoReader
 from nblabel.sources.retrack import follow
+from nblabel.store import schema
+from nblabel.store.claims import Claims
 from nblabel.store.journal import DecisionJournal
-from nblabel.store.schema import GT_TRACKS_FIELD, REVIEWED_TAG, TRACKS_FIELD
+from nblabel.store.schema import (
+    CLAIM_FIELD,
+    GT_TRACKS_FIELD,
+    REVIEWED_TAG,
+    REVIEWERS_FIELD,
+    TRACKS_FIELD,
+)
 from nblabel.store.tracks import read_tracks, write_tracks
 
 if TYPE_CHECKING:
@@ -196,4 +204,10 @@ class TrackReview:
                              "still pending: accept or reject them first (accept_rest)")
         self.journal.mark_complete(journal_key(self.dataset.name), self.sample_id,
                                    self.reviewer, time.monotonic() - self._started)
-        self.dataset.select(self.sample_id).tag_samples(REVIEWED_TAG)
+        view = self.dataset.select(self.sample_id)
+        view.tag_samples(REVIEWED_TAG)
+        if self.reviewer:
+            schema.declare(self.dataset, {REVIEWERS_FIELD: "list[str]", CLAIM_FIELD: "dict"})
+            done = view.values(REVIEWERS_FIELD)[0] or []
+            view.set_values(REVIEWERS_FIELD, [sorted({*done, self.reviewer})])
+            Claims(self.dataset, self.reviewer).release([self.sample_id])
