@@ -5,7 +5,8 @@ import type { AnyModel } from "@anywidget/types";
 import { el } from "../dom";
 import { FrameCache } from "./frames";
 import { type VideoAction, videoAction, videoHelp } from "./keys";
-import { ROW_H, bars, frameX, hit, nextAfter, pieces } from "./timeline";
+import { ROW_H, hit, nextAfter } from "./timeline";
+import { TimelinePainter } from "./timelinepaint";
 import type { FrameBox, TrackAction, VideoFromPython, VideoToPython, VideoTraits } from "./types";
 
 const STATUS_COLOUR = ["#ffb300", "#2e7d32", "#9e9e9e", "#1565c0", "#6a1b9a"];
@@ -13,6 +14,8 @@ const BEHIND = 8;
 const AHEAD = 40;
 /** Timeline rows drawn (the most suspect tracks first); Tab reaches the others. */
 const MAX_ROWS = 60;
+/** Frames are drawn (and sent by Python) at most this many pixels wide or high. */
+const MAX_SIDE = 1280;
 
 export class VideoView {
   root = el("div", "nblabel-root nblabel-video");
@@ -32,6 +35,8 @@ export class VideoView {
   /** The next drag draws a new track's box (key n). */
   drawing = false;
   private saveTimer = 0;
+  private scale = 1;
+  private bars = new TimelinePainter();
   private retry = 0;
   private ctx: CanvasRenderingContext2D;
 
@@ -65,8 +70,17 @@ export class VideoView {
   }
 
   private resize(): void {
-    this.canvas.width = this.model.get("width") || 640;
-    this.canvas.height = this.model.get("height") || 360;
+    const w = this.model.get("width") || 640;
+    const h = this.model.get("height") || 360;
+    // The canvas at most MAX_SIDE px wide or high (as the frames Python sends): a 1080p
+    // canvas is 2.25 times the pixels to paint and composite for no visible gain at the
+    // widget's size. Boxes stay in video pixels (the transform).
+    this.scale = Math.min(1, MAX_SIDE / Math.max(w, h));
+    this.canvas.width = Math.round(w * this.scale);
+    this.canvas.height = Math.round(h * this.scale);
+    this.ctx.setTransform(this.scale, 0, 0, this.scale, 0, 0);
+    this.ctx.font = `${Math.round(12 / this.scale)}px sans-serif`;
+    this.bars.reset();
     const rows = Math.max(1, Math.min(MAX_ROWS, this.model.get("tracks").length));
     this.timeline.width = Math.max(320, this.root.clientWidth || 800);
     this.timeline.height = rows * ROW_H + 4;
@@ -76,7 +90,7 @@ export class VideoView {
     const m = this.model;
     m.on("msg:custom", (msg: VideoFromPython, buffers: DataView[]) => this.onMessage(msg, buffers));
     m.on("change:tracks", () => {
-      this.resize();
+      this.resize(); // also drops the drawn bars
       this.paint();
     });
     m.on("change:selected", () => this.paint());
@@ -236,7 +250,7 @@ export class VideoView {
     const d = this.root.dataset;
     d.frame = String(this.frame);
     if (bm) {
-      ctx.drawImage(bm, 0, 0, this.canvas.width, this.canvas.height);
+      ctx.drawImage(bm, 0, 0, this.model.get("width"), this.model.get("height"));
       d.painted = String(this.frame);
       if (this.stepAt) d.stepMs = (performance.now() - this.stepAt).toFixed(2);
       this.stepAt = 0;
@@ -263,33 +277,8 @@ export class VideoView {
   }
 
   private paintTimeline(): void {
-    const tracks = this.model.get("tracks").slice(0, MAX_ROWS);
-    const total = this.model.get("total_frames");
-    const w = this.timeline.width;
-    const ctx = this.timeline.getContext("2d")!;
-    ctx.clearRect(0, 0, w, this.timeline.height);
-    const selected = this.model.get("selected");
-    bars(tracks, total, w).forEach((bar, i) => {
-      const t = tracks[i];
-      const y = bar.row * ROW_H + 2;
-      if (t.id === selected) {
-        ctx.fillStyle = "rgba(25,118,210,0.15)";
-        ctx.fillRect(0, y - 1, w, ROW_H);
-      }
-      ctx.fillStyle = "#444";
-      ctx.fillText(`${t.id} ${t.label} ${t.status[0]}`, 2, y + ROW_H - 4);
-      ctx.globalAlpha = t.status === "rejected" ? 0.25 : 1;
-      for (const p of pieces(t, bar)) {
-        ctx.fillStyle = p.colour;
-        ctx.fillRect(p.x, y + 2, p.w, ROW_H - 6);
-      }
-      ctx.globalAlpha = 1;
-      ctx.fillStyle = "#000";
-      for (const f of t.flags) ctx.fillRect(frameX(f, total, w), y, 1, 3);
-      for (const f of t.keyframes) ctx.fillRect(frameX(f, total, w) - 2, y + ROW_H - 5, 4, 4);
-    });
-    ctx.fillStyle = "#d32f2f";
-    ctx.fillRect(frameX(this.frame, total, w), 0, 2, this.timeline.height);
+    this.bars.paint(this.timeline, this.model.get("tracks").slice(0, MAX_ROWS),
+      this.model.get("selected"), this.model.get("total_frames"), this.frame);
   }
 
   private drawInfo(): void {
@@ -315,8 +304,8 @@ export class VideoView {
 
   private point(e: PointerEvent): [number, number] {
     const r = this.canvas.getBoundingClientRect();
-    return [(e.clientX - r.left) * (this.canvas.width / r.width),
-      (e.clientY - r.top) * (this.canvas.height / r.height)];
+    return [(e.clientX - r.left) * (this.canvas.width / r.width) / this.scale,
+      (e.clientY - r.top) * (this.canvas.height / r.height) / this.scale];
   }
 
   private onDown(e: PointerEvent): void {

@@ -34,13 +34,21 @@ log = logging.getLogger(__name__)
 _STATIC = Path(__file__).parents[1] / "static"
 #: Frames sent per message, and around the frame shown (behind, ahead).
 CHUNK, BEHIND, AHEAD = 8, 8, 40
+#: Frames are sent at most this many pixels wide or high (``MAX_SIDE`` in view.ts).
+MAX_SIDE = 1280
 #: Confidence segments per track on the timeline.
 SEGMENTS = 32
 
 
 def _encode(image: np.ndarray, quality: int = 85) -> bytes:
+    """JPEG of a frame at most :data:`MAX_SIDE` pixels wide or high (the widget's canvas;
+    boxes stay in video pixels)."""
     import cv2
 
+    h, w = image.shape[:2]
+    if max(h, w) > MAX_SIDE:
+        s = MAX_SIDE / max(h, w)
+        image = cv2.resize(image, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
     ok, buf = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:  # pragma: no cover - OpenCV encodes any uint8 image
         raise ValueError("a frame could not be encoded")
