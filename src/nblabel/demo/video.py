@@ -161,7 +161,7 @@ class MotionTracker:
 
         from nblabel.core.geometry import iou
 
-        out = []
+        out: list[list[tuple[int, str, tuple[float, float, float, float], float | None]]] = []
         for frame in frames:
             area = self.min_area or 0.02 * frame.shape[0] * frame.shape[1]
             mask = self.subtractor.apply(frame)
