@@ -144,6 +144,13 @@ def test_video_review_by_track_in_the_browser(tracked_video, open_notebook, page
     page.wait_for_function("() => !document.querySelector('.nblabel-video').dataset.busy",
                            timeout=15_000)
     assert not page.locator(".nblabel-video .nblabel-message").inner_text()
+    # Scrubbing: press on the timeline and drag along it; the frame follows.
+    tl = page.locator(".nblabel-timeline").bounding_box()
+    page.mouse.move(tl["x"] + tl["width"] * 0.3, tl["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(tl["x"] + tl["width"] * 0.8, tl["y"] + 5, steps=8)
+    page.mouse.up()
+    assert int(_data(page, "frame")) > 40, "dragging along the timeline scrubs"
     # The help is generated from the one key file.
     page.keyboard.press("?")
     assert "accept the whole track" in page.locator(".nblabel-video .nblabel-help").inner_text()

@@ -111,7 +111,14 @@ export class VideoView {
         if (t === "pointerdown") this.root.focus({ preventScroll: true });
       });
     }
-    this.timeline.addEventListener("pointerdown", (e) => this.onTimeline(e));
+    // Scrubbing: press on the timeline and drag along it.
+    this.timeline.addEventListener("pointerdown", (e) => {
+      this.timeline.setPointerCapture(e.pointerId);
+      this.onTimeline(e, true);
+    });
+    this.timeline.addEventListener("pointermove", (e) => {
+      if (this.timeline.hasPointerCapture(e.pointerId)) this.onTimeline(e, false);
+    });
     this.canvas.addEventListener("pointerdown", (e) => this.onDown(e));
     this.canvas.addEventListener("pointermove", (e) => this.onMove(e));
     this.canvas.addEventListener("pointerup", () => this.onUp());
@@ -292,14 +299,14 @@ export class VideoView {
     this.root.dataset.selected = this.model.get("selected");
   }
 
-  private onTimeline(e: PointerEvent): void {
+  private onTimeline(e: PointerEvent, select: boolean): void {
     const r = this.timeline.getBoundingClientRect();
     const sx = this.timeline.width / r.width;
     const h = hit(this.model.get("tracks").slice(0, MAX_ROWS), (e.clientX - r.left) * sx,
       (e.clientY - r.top) * (this.timeline.height / r.height), this.model.get("total_frames"),
       this.timeline.width);
-    if (h.id) this.select(h.id);
-    this.go(h.frame);
+    if (select && h.id && h.id !== this.model.get("selected")) this.select(h.id);
+    if (h.frame !== this.frame) this.go(h.frame);
   }
 
   private point(e: PointerEvent): [number, number] {
