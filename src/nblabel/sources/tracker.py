@@ -65,6 +65,25 @@ def _valid(track_id: Any, label: str, box: Sequence[float], confidence: float | 
     return TrackedBox(int(track_id), label, clipped, conf)
 
 
+def _validated(frames: Sequence[np.ndarray], found: Sequence[Sequence[Any]]
+               ) -> tuple[list[list[TrackedBox]], int]:
+    """Per frame, the valid ``(track id, label, (x, y, w, h)[, confidence])`` boxes clipped to
+    it, and how many were dropped."""
+    out: list[list[TrackedBox]] = []
+    dropped = 0
+    for frame, boxes in zip(frames, found, strict=True):
+        size = ImageSize(frame.shape[1], frame.shape[0])
+        row = []
+        for tid, label, box, *rest in boxes:
+            tb = _valid(tid, str(label), box, rest[0] if rest else None, size)
+            if tb is None:
+                dropped += 1
+            else:
+                row.append(tb)
+        out.append(row)
+    return out, dropped
+
+
 class UltralyticsTracker:
     """An ultralytics detector tracking with ByteTrack (default) or BoT-SORT.
 
@@ -111,26 +130,21 @@ class UltralyticsTracker:
             raise ProposalError(f"{self.name} failed on a window of {len(frames)} frames: "
                                 f"{type(exc).__name__}: {exc}") from exc
         self._fresh = False
-        out: list[list[TrackedBox]] = []
         names = self.model.names
-        for frame, result in zip(frames, results, strict=True):
-            size = ImageSize(frame.shape[1], frame.shape[0])
+        found: list[list[Any]] = []
+        for result in results:
             boxes = result.boxes
-            row: list[TrackedBox] = []
+            row: list[Any] = []
             if boxes is not None and boxes.id is not None:
-                xywh = boxes.xywh.cpu().numpy()
                 for (cx, cy, w, h), tid, cls, conf in zip(
-                        xywh, boxes.id.cpu().numpy(), boxes.cls.cpu().numpy(),
-                        boxes.conf.cpu().numpy(), strict=True):
+                        boxes.xywh.cpu().numpy(), boxes.id.cpu().numpy(),
+                        boxes.cls.cpu().numpy(), boxes.conf.cpu().numpy(), strict=True):
                     label = self.label_map(str(names[int(cls)]), int(cls))
-                    if label is None:
-                        continue
-                    tb = _valid(tid, label, (cx - w / 2, cy - h / 2, w, h), float(conf), size)
-                    if tb is None:
-                        self.dropped += 1
-                    else:
-                        row.append(tb)
-            out.append(row)
+                    if label is not None:
+                        row.append((tid, label, (cx - w / 2, cy - h / 2, w, h), float(conf)))
+            found.append(row)
+        out, dropped = _validated(frames, found)
+        self.dropped += dropped
         return out
 
 
@@ -158,16 +172,6 @@ class CallableTracker:
         if len(got) != len(frames):
             raise ProposalError(f"tracker {self.name} returned {len(got)} frames of boxes for "
                                 f"{len(frames)} frames")
-        out: list[list[TrackedBox]] = []
-        for frame, boxes in zip(frames, got, strict=True):
-            size = ImageSize(frame.shape[1], frame.shape[0])
-            row = []
-            for item in boxes:
-                tid, label, box, *rest = item
-                tb = _valid(tid, str(label), box, rest[0] if rest else None, size)
-                if tb is None:
-                    self.dropped += 1
-                else:
-                    row.append(tb)
-            out.append(row)
+        out, dropped = _validated(frames, got)
+        self.dropped += dropped
         return out

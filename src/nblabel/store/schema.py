@@ -234,6 +234,18 @@ def _missing(dataset: fo.Dataset, fields: Mapping[str, str]) -> dict[str, str]:
     return {path: kind for path, kind in fields.items() if path not in schema}
 
 
+def _add_field(add: Any, path: str, kind: str) -> None:
+    """Add a top-level field of ``kind`` with ``add`` (``add_sample_field`` or
+    ``add_frame_field``)."""
+    field = _field(kind)
+    kwargs: dict[str, Any] = {}
+    if kind in ("detections", "classification"):
+        kwargs["embedded_doc_type"] = field.document_type
+    elif kind.startswith("list["):
+        kwargs["subfield"] = type(field.field)
+    add(path, type(field), **kwargs)
+
+
 def declare(dataset: fo.Dataset, fields: Mapping[str, str]) -> None:
     """Make sure ``dataset``'s schema has ``fields`` (path: kind, e.g.
     ``{"nblabel_reviewers": "list[str]", "ground_truth.detections.review": "str"}``).
@@ -247,15 +259,8 @@ def declare(dataset: fo.Dataset, fields: Mapping[str, str]) -> None:
         shim.reload_schema(dataset)
         missing = _missing(dataset, fields)
         for path, kind in missing.items():
-            if "." in path:
-                continue
-            field = _field(kind)
-            kwargs: dict[str, Any] = {}
-            if kind in ("detections", "classification"):
-                kwargs["embedded_doc_type"] = field.document_type
-            elif kind.startswith("list["):
-                kwargs["subfield"] = type(field.field)
-            dataset.add_sample_field(path, type(field), **kwargs)
+            if "." not in path:
+                _add_field(dataset.add_sample_field, path, kind)
         nested = {p: _field(k) for p, k in _missing(dataset, missing).items() if "." in p}
         if nested:
             shim.merge_label_schema(dataset, nested)
@@ -271,15 +276,8 @@ def declare_frames(dataset: fo.Dataset, fields: Mapping[str, str]) -> None:
         shim.reload_schema(dataset)
         schema = dataset.get_frame_field_schema(flat=True) or {}
         for path, kind in fields.items():
-            if "." in path or path in schema:
-                continue
-            field = _field(kind)
-            kwargs: dict[str, Any] = {}
-            if kind in ("detections", "classification"):
-                kwargs["embedded_doc_type"] = field.document_type
-            elif kind.startswith("list["):
-                kwargs["subfield"] = type(field.field)
-            dataset.add_frame_field(path, type(field), **kwargs)
+            if "." not in path and path not in schema:
+                _add_field(dataset.add_frame_field, path, kind)
         schema = dataset.get_frame_field_schema(flat=True) or {}
         nested = {p: _field(k) for p, k in fields.items() if "." in p and p not in schema}
         if nested:
