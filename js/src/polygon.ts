@@ -19,12 +19,13 @@ export function nearestVertex(pts: readonly Pt[], x: number, y: number, tol: num
 }
 
 /** The edge within `tol` of (x, y): where a new corner goes (`at`: its index once inserted)
- *  and the nearest point on the edge; null if no edge is that close. */
-export function nearestEdge(pts: readonly Pt[], x: number, y: number, tol: number
-): { at: number; point: Pt } | null {
+ *  and the nearest point on the edge; null if no edge is that close. An open line
+ *  (`closed` false, a polyline) has no edge from its last point back to its first. */
+export function nearestEdge(pts: readonly Pt[], x: number, y: number, tol: number,
+  closed = true): { at: number; point: Pt } | null {
   let best: { at: number; point: Pt } | null = null;
   let bestD = tol * tol;
-  for (let i = 0; i < pts.length; i++) {
+  for (let i = 0; i < (closed ? pts.length : pts.length - 1); i++) {
     const [ax, ay] = pts[i];
     const [bx, by] = pts[(i + 1) % pts.length];
     const dx = bx - ax;
@@ -42,10 +43,12 @@ export function nearestEdge(pts: readonly Pt[], x: number, y: number, tol: numbe
   return best;
 }
 
-/** The polygon being edited: whose mask, its corners, the corner being dragged. */
+/** The polygon being edited: whose mask (or polyline), its corners, the corner being dragged.
+ *  An open polyline (`closed` false) keeps 2 corners at least, a polygon 3. */
 export class PolygonEdit {
   key: string | null = null;
   points: Pt[] = [];
+  closed = true;
   private dragging = -1;
   private changed = false;
 
@@ -53,10 +56,15 @@ export class PolygonEdit {
     return this.key !== null;
   }
 
-  start(key: string): void {
+  start(key: string, closed = true): void {
     this.key = key;
     this.points = [];
+    this.closed = closed;
     this.dragging = -1;
+  }
+
+  private get least(): number {
+    return this.closed ? 3 : 2;
   }
 
   stop(): void {
@@ -69,12 +77,12 @@ export class PolygonEdit {
    *  removes it, keeping 3 at least); on an edge adds a corner there and drags it. False when
    *  the press is on neither (the caller pans). */
   down(x: number, y: number, tol: number, remove: boolean): boolean {
-    if (!this.on || this.points.length < 3) return false;
+    if (!this.on || this.points.length < this.least) return false;
     this.changed = false;
     const v = nearestVertex(this.points, x, y, tol);
     if (v >= 0) {
       if (remove) {
-        if (this.points.length > 3) {
+        if (this.points.length > this.least) {
           this.points.splice(v, 1);
           this.changed = true;
         }
@@ -85,7 +93,7 @@ export class PolygonEdit {
       return true;
     }
     if (remove) return false;
-    const e = nearestEdge(this.points, x, y, tol);
+    const e = nearestEdge(this.points, x, y, tol, this.closed);
     if (!e) return false;
     this.points.splice(e.at, 0, e.point);
     this.dragging = e.at;

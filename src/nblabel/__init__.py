@@ -32,9 +32,12 @@ __all__ = [
     "build_queue",
     "compute_uncertainty",
     "export_reviewed",
+    "export_shapes",
     "merge_consensus",
     "preannotate",
+    "preannotate_shapes",
     "review",
+    "review_shapes",
     "review_video",
     "track_videos",
 ]
@@ -55,6 +58,8 @@ _LAZY = {
     "export_reviewed": "nblabel.curation.export",
     "merge_consensus": "nblabel.curation.consensus",
     "track_videos": "nblabel.preannotation.tracking",
+    "preannotate_shapes": "nblabel.preannotation.shapes",
+    "export_shapes": "nblabel.curation.shape_export",
 }
 
 #: Modules reachable as ``from nblabel import analytics`` (their home is a concept package).
@@ -69,10 +74,13 @@ _MODULES = {
 
 if TYPE_CHECKING:
     from nblabel.curation.queue import build_queue
+    from nblabel.curation.shape_export import export_shapes
     from nblabel.curation.uncertainty import compute_uncertainty
     from nblabel.preannotation import preannotate
+    from nblabel.preannotation.shapes import preannotate_shapes
     from nblabel.preannotation.tracking import track_videos
     from nblabel.reviewing.session import ReviewSession
+    from nblabel.reviewing.shape_widget import ShapeReviewWidget
     from nblabel.reviewing.video_widget import VideoReviewWidget
     from nblabel.reviewing.widget import ReviewWidget
     from nblabel.sources import (
@@ -160,3 +168,23 @@ def review_video(dataset: Any, sample_id: str | None = None, *, journal: Any = N
     review = TrackReview(dataset, sample_id, journal=journal or DecisionJournal(), field=field,
                          gt_field=gt_field, reviewer=reviewer)
     return VideoReviewWidget(review)
+
+
+def review_shapes(dataset: Any, kind: str = "keypoints", *, field: str | None = None,
+                  gt_field: str | None = None, journal: Any = None,
+                  reviewer: str | None = None) -> ShapeReviewWidget:
+    """Open the shapes widget: review the keypoint instances (``kind="keypoints"``, FiftyOne
+    ``Keypoints`` with the field's skeleton) or polylines (``kind="polyline"``) that
+    :func:`~nblabel.preannotation.shapes.preannotate_shapes` proposed in ``field``, image by
+    image, lowest keypoint confidence first, into ``gt_field`` (``gt_keypoints`` or
+    ``gt_polylines``). With no proposals, shapes are drawn point by point. ``journal``
+    defaults to the reviewer's journal; the session is ``widget.review``
+    (:class:`~nblabel.reviewing.shapes.ShapeReview`)."""
+    from nblabel.reviewing.session import default_reviewer
+    from nblabel.reviewing.shape_widget import ShapeReviewWidget
+    from nblabel.reviewing.shapes import ShapeReview
+    from nblabel.store.journal import DecisionJournal
+
+    review = ShapeReview(dataset, journal=journal or DecisionJournal(), kind=kind, field=field,
+                         gt_field=gt_field, reviewer=reviewer or default_reviewer())
+    return ShapeReviewWidget(review)

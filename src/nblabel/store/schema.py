@@ -130,6 +130,12 @@ TRACKS_FIELD = "tracks"
 GT_TRACKS_FIELD = "gt_tracks"
 #: On each proposed box of a track (besides FiftyOne's label, confidence and ``index``).
 TRACK_ATTRS: dict[str, str] = {"source": "str"}
+#: Default fields of keypoint instances (``Keypoints``, the skeleton in
+#: ``dataset.skeletons[field]``) and polylines (``Polylines``): proposals and reviewed labels.
+KEYPOINTS_FIELD = "keypoints"
+GT_KEYPOINTS_FIELD = "gt_keypoints"
+POLYLINES_FIELD = "polylines"
+GT_POLYLINES_FIELD = "gt_polylines"
 
 # -- label attributes ------------------------------------------------------------------------
 
@@ -140,6 +146,13 @@ REVIEW_ATTRS: dict[str, str] = {"review": "str", "reviewer": "str", "reviewed_at
 VOTES_ATTR = "nblabel_votes"
 OWNER_ATTR = "nblabel_key"  # ground truth: the decision key that wrote the label
 JOURNAL_ATTR = "nblabel_journal"  # ground truth: the journal that owns the label
+#: On each keypoint instance or polyline, proposed or reviewed (besides FiftyOne's label,
+#: points, per-point ``confidence``, ``closed``): ``visible`` is COCO's 0/1/2 per point (the
+#: attribute FiftyOne's COCO exporter reads), ``point_review`` the review state of each point,
+#: ``instance_confidence`` the instance's (not ``score``: COCO's own key).
+SHAPE_ATTRS: dict[str, str] = {**REVIEW_ATTRS, "source": "str", "instance_confidence": "float",
+                               "visible": "list[int]", "point_review": "list[str]",
+                               "proposal_id": "str"}
 #: Ground-truth detections written by a sync.
 GT_ATTRS: dict[str, str] = {
     **REVIEW_ATTRS,
@@ -180,7 +193,10 @@ def _field(kind: str) -> Any:
         "datetime": fo.DateTimeField, "dict": fo.DictField, "vector": fo.VectorField,
         "list[str]": lambda: fo.ListField(fo.StringField()),
         "list[dict]": lambda: fo.ListField(fo.DictField()),
+        "list[int]": lambda: fo.ListField(fo.IntField()),
         "detections": lambda: fo.EmbeddedDocumentField(fo.Detections),
+        "keypoints": lambda: fo.EmbeddedDocumentField(fo.Keypoints),
+        "polylines": lambda: fo.EmbeddedDocumentField(fo.Polylines),
         "classification": lambda: fo.EmbeddedDocumentField(fo.Classification),
     }
     if kind not in kinds:
@@ -239,7 +255,7 @@ def _add_field(add: Any, path: str, kind: str) -> None:
     ``add_frame_field``)."""
     field = _field(kind)
     kwargs: dict[str, Any] = {}
-    if kind in ("detections", "classification"):
+    if kind in ("detections", "classification", "keypoints", "polylines"):
         kwargs["embedded_doc_type"] = field.document_type
     elif kind.startswith("list["):
         kwargs["subfield"] = type(field.field)
@@ -312,3 +328,16 @@ def declare_review(
         fields[f"{gt_classification_field}.proposal_confidence"] = "float"
         fields[f"{gt_classification_field}.seconds_on_image"] = "float"
     declare(dataset, fields)
+
+
+def shape_container(kind: str) -> tuple[str, str]:
+    """FiftyOne's field kind and list attribute for shapes of ``kind`` (``"keypoints"`` or
+    ``"polyline"``): ``("keypoints", "keypoints")`` or ``("polylines", "polylines")``."""
+    return ("keypoints", "keypoints") if kind == "keypoints" else ("polylines", "polylines")
+
+
+def declare_shapes(dataset: fo.Dataset, field: str, kind: str) -> None:
+    """A keypoint or polyline field and every attribute nblabel writes on its labels."""
+    container, attr = shape_container(kind)
+    declare(dataset, {field: container,
+                      **{f"{field}.{attr}.{a}": k for a, k in SHAPE_ATTRS.items()}})

@@ -1,0 +1,99 @@
+"""Pre-annotation with shape sources: keypoint instances or polylines on every image.
+
+:func:`preannotate_shapes` runs a :class:`~nblabel.sources.shapes.ShapeSource` over a dataset in
+batches, checks each proposal against the image and the field's skeleton
+(:func:`nblabel.core.shapes.checked`: a point outside the image is dropped, an instance that
+does not match the skeleton is left out, each named in ``report.problems``), and writes each
+batch with one bulk write. An image that cannot be read or that the source fails on gets its
+reason in ``nblabel_error`` and the run goes on. Images that already have the field are skipped
+unless ``overwrite``, so a run that stopped resumes where it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from nblabel.core.images import ImageLoadError, load_rgb
+from nblabel.core.labels import ImageSize
+from nblabel.core.shapes import Shape, checked
+from nblabel.sources.base import ProposalError
+from nblabel.sources.shapes import ShapeSource
+from nblabel.store import schema
+from nblabel.store.schema import ERROR_FIELD, GT_KEYPOINTS_FIELD, KEYPOINTS_FIELD, POLYLINES_FIELD
+from nblabel.store.shapes import set_skeleton, skeleton_of, write_shapes
+
+if TYPE_CHECKING:
+    import fiftyone as fo
+
+__all__ = ["ShapeReport", "preannotate_shapes"]
+
+
+@dataclass
+class ShapeReport:
+    """What one :func:`preannotate_shapes` run did."""
+
+    images: int = 0
+    shapes: int = 0
+    skipped: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"{self.images} images, {self.shapes} shapes, {self.skipped} skipped, "
+                f"{len(self.problems)} problems, {len(self.errors)} image errors")
+
+
+def preannotate_shapes(dataset: fo.Dataset, source: ShapeSource, field: str | None = None, *,
+                       batch_size: int = 16, overwrite: bool = False,
+                       progress: Callable[[int, int], None] | None = None) -> ShapeReport:
+    """Propose shapes with ``source`` for every image of ``dataset`` into ``field`` (default
+    ``keypoints`` or ``polylines`` by the source's kind); see the module doc."""
+    kind = source.kind
+    field = field or (KEYPOINTS_FIELD if kind == "keypoints" else POLYLINES_FIELD)
+    schema.declare_shapes(dataset, field, kind)
+    schema.declare(dataset, {ERROR_FIELD: "str"})
+    skeleton = skeleton_of(dataset, field) if kind == "keypoints" else None
+    if kind == "keypoints" and skeleton is None and source.skeleton is not None:
+        skeleton = source.skeleton
+        set_skeleton(dataset, field, skeleton)
+        if GT_KEYPOINTS_FIELD not in dataset.skeletons:
+            set_skeleton(dataset, GT_KEYPOINTS_FIELD, skeleton)
+    report = ShapeReport()
+    ids, paths, values = dataset.values(["id", "filepath", field])
+    todo = [(sid, p) for sid, p, v in zip(ids, paths, values, strict=True)
+            if overwrite or v is None]
+    report.skipped = len(ids) - len(todo)
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start:start + batch_size]
+        images, ok, sizes = [], [], {}
+        for sid, path in batch:
+            try:
+                im = load_rgb(path)
+            except ImageLoadError as exc:
+                report.errors[sid] = str(exc)
+                continue
+            images.append(im)
+            ok.append(sid)
+            sizes[sid] = ImageSize(*im.size)
+        results = source.propose(images) if images else []
+        out: dict[str, list[Shape]] = {}
+        for sid, result in zip(ok, results, strict=True):
+            if isinstance(result, ProposalError):
+                report.errors[sid] = str(result)
+                continue
+            fit = [c for s in result
+                   if (c := checked(s, sizes[sid], skeleton, report.problems,
+                                    f"sample {sid}")) is not None]
+            out[sid] = fit
+            report.shapes += len(fit)
+        write_shapes(dataset, out, field, kind, source=source.name, sizes=sizes)
+        failed = [sid for sid, _ in batch if sid in report.errors]
+        if failed:
+            dataset.select(failed).set_values(
+                ERROR_FIELD, {sid: report.errors[sid] for sid in failed}, key_field="id")
+        report.images += len(out)
+        if progress is not None:
+            progress(min(start + batch_size, len(todo)), len(todo))
+    return report
