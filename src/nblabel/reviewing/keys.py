@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["KEYMAP_PATH", "VIDEO_KEYMAP_PATH", "help_rows", "keymap", "markdown_table",
-           "video_help_rows"]
+           "shape_help_rows", "video_help_rows"]
 
 KEYMAP_PATH = Path(__file__).parents[1] / "static" / "keymap.json"
 #: The video widget's keys (``js/src/video/keys.json``).
 VIDEO_KEYMAP_PATH = Path(__file__).parents[1] / "static" / "videokeys.json"
+#: The shapes widget's keys (``js/src/shapes/keys.json``).
+SHAPE_KEYMAP_PATH = Path(__file__).parents[1] / "static" / "shapekeys.json"
 
 
 @cache
@@ -37,13 +39,22 @@ def help_rows() -> tuple[tuple[str, str], ...]:
             *((str(m["label"]), str(m["help"])) for m in km["mouse"]))
 
 
-def video_help_rows() -> tuple[tuple[str, str], ...]:
-    """(keys, what they do) of the video widget, as its help shows them."""
-    km = json.loads(VIDEO_KEYMAP_PATH.read_text(encoding="utf-8"))
+def _help_rows(path: Path) -> tuple[tuple[str, str], ...]:
+    km = json.loads(path.read_text(encoding="utf-8"))
     display = km["display"]
     return (*((" / ".join(display.get(k, k) for k in b["keys"]), str(b["help"]))
               for b in km["bindings"]),
             *((str(m["label"]), str(m["help"])) for m in km["mouse"]))
+
+
+def video_help_rows() -> tuple[tuple[str, str], ...]:
+    """(keys, what they do) of the video widget, as its help shows them."""
+    return _help_rows(VIDEO_KEYMAP_PATH)
+
+
+def shape_help_rows() -> tuple[tuple[str, str], ...]:
+    """(keys, what they do) of the shapes widget (keypoints, polylines)."""
+    return _help_rows(SHAPE_KEYMAP_PATH)
 
 
 def markdown_table() -> str:
