@@ -29,16 +29,20 @@ __all__ = [
     "ReviewWidget",
     "UltralyticsSource",
     "__version__",
+    "add_volume",
     "build_queue",
     "compute_uncertainty",
     "export_reviewed",
     "export_shapes",
     "merge_consensus",
+    "open_volume",
     "preannotate",
     "preannotate_shapes",
+    "preannotate_volume",
     "review",
     "review_shapes",
     "review_video",
+    "review_volume",
     "track_videos",
 ]
 
@@ -60,6 +64,9 @@ _LAZY = {
     "track_videos": "nblabel.preannotation.tracking",
     "preannotate_shapes": "nblabel.preannotation.shapes",
     "export_shapes": "nblabel.curation.shape_export",
+    "open_volume": "nblabel.core.volume",
+    "add_volume": "nblabel.store.volumes",
+    "preannotate_volume": "nblabel.preannotation.volumes",
 }
 
 #: Modules reachable as ``from nblabel import analytics`` (their home is a concept package).
@@ -82,6 +89,7 @@ if TYPE_CHECKING:
     from nblabel.reviewing.session import ReviewSession
     from nblabel.reviewing.shape_widget import ShapeReviewWidget
     from nblabel.reviewing.video_widget import VideoReviewWidget
+    from nblabel.reviewing.volume_widget import VolumeReviewWidget
     from nblabel.reviewing.widget import ReviewWidget
     from nblabel.sources import (
         CallableSource,
@@ -188,3 +196,22 @@ def review_shapes(dataset: Any, kind: str = "keypoints", *, field: str | None = 
     review = ShapeReview(dataset, journal=journal or DecisionJournal(), kind=kind, field=field,
                          gt_field=gt_field, reviewer=reviewer or default_reviewer())
     return ShapeReviewWidget(review)
+
+
+def review_volume(dataset: Any, series: str | None = None, *, predictions_field: str =
+                  "predictions", gt_field: str = "ground_truth", journal: Any = None,
+                  reviewer: str | None = None) -> VolumeReviewWidget:
+    """Open the volume widget on a series of ``dataset`` (default: its first; slices added by
+    :func:`~nblabel.store.volumes.add_volume`): slices by keys and a slider, window/level
+    presets and drag, the boxes and masks of ``predictions_field`` reviewed as photos' are,
+    into ``gt_field`` of each slice's sample. The session is ``widget.session``."""
+    from nblabel.reviewing.session import ReviewSession
+    from nblabel.reviewing.volume_widget import VolumeReviewWidget
+    from nblabel.store.schema import SERIES_FIELD
+    from nblabel.store.volumes import open_series
+
+    volume, ids = open_series(dataset, series)
+    view = dataset.match({SERIES_FIELD: volume.series_uid})
+    session = ReviewSession(view, predictions_field=predictions_field, gt_field=gt_field,
+                            journal=journal, reviewer=reviewer, queue=ids, claims=False)
+    return VolumeReviewWidget(session, volume, ids)

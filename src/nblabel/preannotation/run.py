@@ -124,7 +124,7 @@ def preannotate(
             if isinstance(item, str):
                 errors[sid] = item
                 continue
-            label = values[sid] = _to_label(task, *item)
+            label = values[sid] = proposals_to_label(task, *item)
             if sid in stale_errors:  # it failed before and worked now
                 errors[sid] = None
             kept = len(label["detections"]) if task != "classify" else int(label is not None)
@@ -351,8 +351,8 @@ def _infer(
     return out
 
 
-def _to_label(task: str, size: ImageSize, items: list[tuple[Proposal, dict[str, float]]]
-              ) -> Any:
+def proposals_to_label(task: str, size: ImageSize,
+                       items: list[tuple[Proposal, dict[str, float]]]) -> Any:
     """The FiftyOne label for one image's proposals (invalid boxes are left out).
 
     Detections are built as the documents FiftyOne stores (``set_values`` takes them as they
@@ -408,7 +408,7 @@ def replace_proposals(dataset: fo.Dataset, sample_id: str, field: str, size: Ima
     old = (stored[0] or {}).get("detections", []) if stored and stored[0] else []
     kept = [d for d in old if d.get("source") != source or d.get("review") is not None
             or str(d.get("_id")) in decided]
-    new = _to_label("detect", size, [(p, {}) for p in proposals])
+    new = proposals_to_label("detect", size, [(p, {}) for p in proposals])
     dataset.select([sample_id]).set_values(
         field, {sample_id: shim.raw_detections(kept + new["detections"])},
         key_field="id", validate=False)

@@ -99,6 +99,11 @@ LABEL_CHECK_FIELD = "nblabel_label_check"  # curation: labels to confirm or fix,
 TRACKED_FRAMES_FIELD = "nblabel_tracked_frames"  # video: frames a tracker has proposed for
 TRACKER_FIELD = "nblabel_tracker"  # video: which tracker proposed the tracks
 SUSPICION_FIELD = "nblabel_suspicion"  # video: the most suspect track's score (queue order)
+SERIES_FIELD = "nblabel_series"  # volumes: the slice's series (DICOM SeriesInstanceUID, or file)
+SLICE_FIELD = "nblabel_slice"  # volumes: the slice's index in its series (0 = first)
+INSTANCE_FIELD = "nblabel_instance"  # volumes: the slice's DICOM SOP Instance UID
+SPACING_FIELD = "nblabel_spacing"  # volumes: [slice, row, column] spacing in mm
+VOLUME_FIELD = "nblabel_volume"  # volumes: where the series is (its NIfTI file or first file)
 PSEUDO_FIELD = "pseudo_labels"  # confident proposals used as training labels
 DEFAULT_EVAL_KEY = "nblabel_eval"  # evaluation key of nblabel.curation.evaluation
 ACCURACY_EVAL_KEY = "nblabel_acc"  # its image-classification evaluation key
@@ -123,6 +128,11 @@ SAMPLE_FIELDS: dict[str, str] = {
     TRACKED_FRAMES_FIELD: "int",
     TRACKER_FIELD: "str",
     SUSPICION_FIELD: "float",
+    SERIES_FIELD: "str",
+    SLICE_FIELD: "int",
+    INSTANCE_FIELD: "str",
+    SPACING_FIELD: "list[float]",
+    VOLUME_FIELD: "str",
 }
 #: Default frame-level fields of a video dataset (``frames.<name>``): a tracker's proposals
 #: (``Detections`` whose ``index`` is the track id) and the reviewed tracks.
@@ -194,6 +204,7 @@ def _field(kind: str) -> Any:
         "list[str]": lambda: fo.ListField(fo.StringField()),
         "list[dict]": lambda: fo.ListField(fo.DictField()),
         "list[int]": lambda: fo.ListField(fo.IntField()),
+        "list[float]": lambda: fo.ListField(fo.FloatField()),
         "detections": lambda: fo.EmbeddedDocumentField(fo.Detections),
         "keypoints": lambda: fo.EmbeddedDocumentField(fo.Keypoints),
         "polylines": lambda: fo.EmbeddedDocumentField(fo.Polylines),

@@ -1,0 +1,48 @@
+// The one declaration of what crosses between Python (nblabel.reviewing.volume_widget) and the
+// volume widget: its traitlets and every message kind in each direction.
+
+/** A box on a slice: key, label, x, y, w, h (slice pixels), status code, confidence, and the
+ *  outline of its mask (pixels) or null. */
+export type SliceBox = [string, string, number, number, number, number, number, number | null,
+  [number, number][] | null];
+
+/** Box statuses on the wire (index = code): pending, accepted, rejected, edited, added. */
+export const BOX_STATUSES = ["pending", "accepted", "rejected", "edited", "added"] as const;
+
+export interface VolumeTraits {
+  series: string;
+  modality: string;
+  n_slices: number;
+  rows: number;
+  cols: number;
+  spacing: number[];
+  slice: number;
+  window: number[];
+  presets: Record<string, number[]>;
+  selected: string;
+  message: string;
+  pending: number[];
+  done: number[];
+}
+
+export type VolumeActionName = "accept" | "reject" | "fix" | "add" | "accept_rest"
+  | "complete" | "undo" | "redo";
+
+/** Messages the browser sends. */
+export type VolumeToPython =
+  | { kind: "hello" }
+  | { kind: "want"; slice: number; missing: number[] }
+  | { kind: "act"; seq: number; action: VolumeActionName; slice: number; key: string;
+      box?: [number, number, number, number] };
+
+/** Messages Python sends (``slices``: one buffer per number, raw little-endian pixels). */
+export type VolumeFromPython =
+  | { kind: "slices"; numbers: number[]; dtypes: ("int16" | "float32")[];
+      boxes: Record<string, SliceBox[]> }
+  | { kind: "boxes"; slices: Record<string, SliceBox[]> }
+  | { kind: "answer"; seq: number; error: string | null };
+
+export const VOLUME_TO_PYTHON_KINDS = ["hello", "want", "act"] as const satisfies
+  readonly VolumeToPython["kind"][];
+export const VOLUME_FROM_PYTHON_KINDS = ["slices", "boxes", "answer"] as const satisfies
+  readonly VolumeFromPython["kind"][];

@@ -1,0 +1,81 @@
+"""Proposals on the slices of a volume, from any proposal source (boxes and masks).
+
+Each slice is read from its volume (one at a time, :mod:`nblabel.core.volume`), shown to the
+source as an 8-bit RGB image through ``window`` (default: the volume's own, as the reviewer
+first sees it), and the proposals are written to the slice's sample, one bulk write per batch.
+A slice that cannot be read or that the source fails on gets its reason in ``nblabel_error``
+and the run goes on. Slices that already have proposals are skipped unless ``overwrite``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nblabel.core.labels import ImageSize
+from nblabel.core.volume import VolumeError, to_display
+from nblabel.preannotation.run import PreannotationReport, proposals_to_label
+from nblabel.sources.base import ProposalError
+from nblabel.store import schema
+from nblabel.store.schema import ERROR_FIELD, PROPOSAL_ATTRS
+from nblabel.store.volumes import open_series
+
+if TYPE_CHECKING:
+    import fiftyone as fo
+
+__all__ = ["preannotate_volume", "slice_rgb"]
+
+
+def slice_rgb(pixels: np.ndarray, window: tuple[float, float]) -> Any:
+    """A slice as the PIL RGB image a model sees (grey through ``window``)."""
+    from PIL import Image
+
+    grey = to_display(pixels, *window)
+    return Image.fromarray(np.repeat(grey[..., None], 3, axis=2))
+
+
+def preannotate_volume(dataset: fo.Dataset, source: Any, series: str | None = None, *,
+                       field: str = "predictions", window: tuple[float, float] | None = None,
+                       batch_size: int = 8, overwrite: bool = False,
+                       progress: Callable[[int, int], None] | None = None
+                       ) -> PreannotationReport:
+    """Propose with ``source`` (any :class:`~nblabel.sources.base.ProposalSource`) on every
+    slice of ``series`` (default: the dataset's first) into ``field``; see the module doc."""
+    volume, ids = open_series(dataset, series)
+    window = window or volume.default_window()
+    size = ImageSize(volume.cols, volume.rows)
+    schema.declare(dataset, {field: "detections", ERROR_FIELD: "str",
+                             f"{field}.detections.source": PROPOSAL_ATTRS["source"]})
+    done = dataset.select(ids, ordered=True).values(field)
+    todo = [(k, sid) for k, (sid, v) in enumerate(zip(ids, done, strict=True))
+            if overwrite or v is None]
+    report = PreannotationReport(skipped=len(ids) - len(todo))
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start:start + batch_size]
+        images, ok = [], []
+        for k, sid in batch:
+            try:
+                images.append(slice_rgb(volume.pixels(k), window))
+                ok.append(sid)
+            except VolumeError as exc:
+                report.errors[sid] = str(exc)
+        results = source.propose(images) if images else []
+        values: dict[str, Any] = {}
+        for sid, result in zip(ok, results, strict=True):
+            if isinstance(result, ProposalError):
+                report.errors[sid] = f"slice sample {sid}: {result}"
+                continue
+            values[sid] = proposals_to_label("detect", size, [(p, {}) for p in result])
+            report.proposals += len(values[sid]["detections"])
+        if values:
+            dataset.select(list(values)).set_values(field, values, key_field="id",
+                                                    validate=False)
+        failed = {sid: report.errors[sid] for _, sid in batch if sid in report.errors}
+        if failed:
+            dataset.select(list(failed)).set_values(ERROR_FIELD, failed, key_field="id")
+        report.images += len(values)
+        if progress is not None:
+            progress(min(start + batch_size, len(todo)), len(todo))
+    return report
