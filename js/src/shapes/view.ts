@@ -39,6 +39,7 @@ export class ShapesView {
     this.root.append(this.info, this.canvas, this.message, this.help);
     host.appendChild(this.root);
     this.ctx = this.canvas.getContext("2d")!;
+    this.message.textContent = model.get("message"); // e.g. what was wrong with the input
     this.wire();
     void this.loadImage();
   }

@@ -75,6 +75,7 @@ export class VolumeView {
     this.own = [w[0] ?? 40, w[1] ?? 400];
     this.setWindow(this.own, false);
     this.k = model.get("slice");
+    this.message.textContent = model.get("message"); // e.g. what was wrong with the input
     this.wire();
     this.send({ kind: "hello" });
     this.go(this.k);

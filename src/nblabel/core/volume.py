@@ -123,7 +123,7 @@ def to_display(pixels: np.ndarray, center: float, width: float) -> np.ndarray:
     VOI function, simplified): what models see and what the browser paints."""
     lo = center - width / 2
     out = (pixels.astype(np.float32) - lo) * (255.0 / max(width, 1e-6))
-    return np.clip(out, 0, 255).astype(np.uint8)
+    return np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8)  # rounded as the browser does
 
 
 # -- DICOM -----------------------------------------------------------------------------------

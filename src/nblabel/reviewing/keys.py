@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["KEYMAP_PATH", "VIDEO_KEYMAP_PATH", "help_rows", "keymap", "markdown_table",
-           "shape_help_rows", "video_help_rows"]
+           "shape_help_rows", "video_help_rows", "volume_help_rows"]
 
 KEYMAP_PATH = Path(__file__).parents[1] / "static" / "keymap.json"
 #: The video widget's keys (``js/src/video/keys.json``).
 VIDEO_KEYMAP_PATH = Path(__file__).parents[1] / "static" / "videokeys.json"
+#: The volume widget's keys (``js/src/volume/keys.json``).
+VOLUME_KEYMAP_PATH = Path(__file__).parents[1] / "static" / "volumekeys.json"
 #: The shapes widget's keys (``js/src/shapes/keys.json``).
 SHAPE_KEYMAP_PATH = Path(__file__).parents[1] / "static" / "shapekeys.json"
 
@@ -50,6 +52,11 @@ def _help_rows(path: Path) -> tuple[tuple[str, str], ...]:
 def video_help_rows() -> tuple[tuple[str, str], ...]:
     """(keys, what they do) of the video widget, as its help shows them."""
     return _help_rows(VIDEO_KEYMAP_PATH)
+
+
+def volume_help_rows() -> tuple[tuple[str, str], ...]:
+    """(keys, what they do) of the volume widget (DICOM series, NIfTI)."""
+    return _help_rows(VOLUME_KEYMAP_PATH)
 
 
 def shape_help_rows() -> tuple[tuple[str, str], ...]:
