@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { VOLUME_KEYS } from "../src/volume/keys";
-import { dragWindow, grey, lut, paintGrey, toRaw } from "../src/volume/window";
+import { dragWindow, grey, lut, paintGrey, toRaw, unshuffle } from "../src/volume/window";
 
 describe("window/level", () => {
   it("maps the window linearly onto 0-255, as Python's to_display", () => {
@@ -27,10 +27,16 @@ describe("window/level", () => {
     expect(dragWindow([40, 10], -1000, 0)[1]).toBe(1);
   });
 
-  it("reads little-endian buffers at an offset", () => {
-    const buf = new ArrayBuffer(8);
-    new Int16Array(buf).set([7, -3, 5, 9]);
-    expect([...toRaw(new DataView(buf, 2, 4), "int16")]).toEqual([-3, 5]);
+  it("reads float32 buffers at an offset, and int16 from deflated byte planes", async () => {
+    const buf = new ArrayBuffer(16);
+    new Float32Array(buf).set([7, -3.5, 5, 9]);
+    expect([...(await toRaw(new DataView(buf, 4, 8), "float32"))]).toEqual([-3.5, 5]);
+    // -1000 and 300 as Python sends them: low bytes [0x18, 0x2c], high bytes [0xfc, 0x01].
+    const planes = new Uint8Array([0x18, 0x2c, 0xfc, 0x01]);
+    expect([...unshuffle(planes)]).toEqual([-1000, 300]);
+    const deflated = await new Response(new Blob([planes]).stream()
+      .pipeThrough(new CompressionStream("deflate"))).arrayBuffer();
+    expect([...(await toRaw(new DataView(deflated), "int16z"))]).toEqual([-1000, 300]);
   });
 
   it("binds each preset to a digit", () => {

@@ -120,14 +120,14 @@ def test_proposals_review_and_exports(phantom_ds: Any, tmp_path: Path, journal: 
     session.flush()
     gt = ds[ids[k]]["ground_truth"].detections
     assert gt and gt[0].mask is not None and gt[0].review == "accepted"
-    # Slices stream ahead from a worker thread, as raw 16-bit pixels.
+    # Slices stream ahead from a worker thread, as deflated 16-bit pixels.
     w._on_msg({"kind": "want", "slice": 0, "missing": [0, 1, 2]})
     for _ in range(100):
         if any(m.get("kind") == "slices" for m in sent):
             break
         __import__("time").sleep(0.05)
     got = next(m for m in sent if m.get("kind") == "slices")
-    assert got["dtypes"][0] == "int16" and set(got["numbers"]) <= {0, 1, 2}
+    assert got["dtypes"][0] == "int16z" and set(got["numbers"]) <= {0, 1, 2}
     w.close()
 
     nii = export_nifti_labels(ds, tmp_path / "labels.nii.gz")

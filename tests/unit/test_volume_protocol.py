@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 import re
 from pathlib import Path
 
@@ -52,8 +53,9 @@ def test_volume_keys_and_presets_agree():
 
 
 def test_wire_format_and_window():
-    kind, data = vw._wire(np.array([[-1000.0, 40.0]], np.float32))
-    assert kind == "int16" and np.frombuffer(data, "<i2").tolist() == [-1000, 40]
+    kind, data = vw._wire(np.array([[-1000.0, 300.0]], np.float32))
+    assert kind == "int16z"  # the planes js/tests/volume.test.ts decodes
+    assert list(zlib.decompress(data)) == [0x18, 0x2C, 0xFC, 0x01]
     kind, _ = vw._wire(np.array([[0.5]], np.float32))
     assert kind == "float32"
     grey = to_display(np.array([-160.0, 40.0, 240.0]), 40, 400)

@@ -1,11 +1,12 @@
 // Frames sent ahead by Python: decoded JPEGs and the boxes on them, kept in a bounded cache
 // (least recently shown first out), so stepping never waits for the kernel.
+import { Asked } from "../asked";
 import type { FrameBox } from "./types";
 
 export class FrameCache {
   private images = new Map<number, ImageBitmap | Promise<ImageBitmap | null>>();
-  /** Frames asked for and not yet here, with when (asked again after 2 s). */
-  private asked = new Map<number, number>();
+  /** Frames asked for and not yet here (asked again after 2 s). */
+  private asked = new Asked(2000);
   boxes = new Map<number, FrameBox[]>();
 
   constructor(private limit = 160) {}
@@ -23,7 +24,7 @@ export class FrameCache {
   }
 
   put(f: number, data: DataView, onReady: (f: number) => void): void {
-    this.asked.delete(f);
+    this.asked.arrived(f);
     const blob = new Blob([data.buffer.slice(data.byteOffset, data.byteOffset
       + data.byteLength) as ArrayBuffer], { type: "image/jpeg" });
     const p = createImageBitmap(blob).then((bm) => {
@@ -40,15 +41,8 @@ export class FrameCache {
     }
   }
 
-  /** Frames of [lo, hi] neither held nor asked for in the last 5 s; they count as asked. */
+  /** Frames of [lo, hi] neither held nor asked for in the last 2 s; they count as asked. */
   missing(lo: number, hi: number, now = performance.now()): number[] {
-    const out: number[] = [];
-    for (let f = lo; f <= hi; f++) {
-      const at = this.asked.get(f);
-      if (this.images.has(f) || (at !== undefined && now - at < 2000)) continue;
-      out.push(f);
-      this.asked.set(f, now);
-    }
-    return out;
+    return this.asked.missing(lo, hi, (f) => this.images.has(f), now);
   }
 }

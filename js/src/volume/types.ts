@@ -35,9 +35,13 @@ export type VolumeToPython =
   | { kind: "act"; seq: number; action: VolumeActionName; slice: number; key: string;
       box?: [number, number, number, number] };
 
-/** Messages Python sends (``slices``: one buffer per number, raw little-endian pixels). */
+/** How a slice's buffer is encoded (Python's ``_wire``): ``int16z`` is deflated int16 in two
+ *  byte planes (all low bytes, then all high bytes); ``float32`` is raw little-endian. */
+export type SliceEncoding = "int16z" | "float32";
+
+/** Messages Python sends (``slices``: one buffer per number). */
 export type VolumeFromPython =
-  | { kind: "slices"; numbers: number[]; dtypes: ("int16" | "float32")[];
+  | { kind: "slices"; numbers: number[]; dtypes: SliceEncoding[];
       boxes: Record<string, SliceBox[]> }
   | { kind: "boxes"; slices: Record<string, SliceBox[]> }
   | { kind: "answer"; seq: number; error: string | null };

@@ -3,6 +3,7 @@
 // draw). Python decides what an action changes and sends the boxes back; stepping, window
 // changes and dragging stay in the browser, from the slices Python sent ahead.
 import type { AnyModel } from "@anywidget/types";
+import { Asked } from "../asked";
 import { el } from "../dom";
 import { type VolumeKey, VOLUME_KEYS } from "./keys";
 import type { SliceBox, VolumeActionName, VolumeFromPython, VolumeToPython, VolumeTraits } from "./types";
@@ -10,8 +11,8 @@ import { dragWindow, lut, paintGrey, type Raw, toRaw } from "./window";
 
 const STATUS_COLOUR = ["#ffb300", "#2e7d32", "#9e9e9e", "#1565c0", "#6a1b9a"];
 const BEHIND = 16;
-const AHEAD = 24;
-const KEEP = 64;
+const AHEAD = 40;
+const KEEP = 96;
 const PRESET_ORDER = ["soft tissue", "lung", "bone", "brain", "liver"];
 
 export class VolumeView {
@@ -22,6 +23,8 @@ export class VolumeView {
   message = el("div", "nblabel-message");
   help = el("div", "nblabel-help");
   slices = new Map<number, Raw>();
+  /** Slices asked for and not yet here (each step asks only for the others). */
+  asked = new Asked(2000);
   boxes = new Map<number, SliceBox[]>();
   k = 0;
   seq = 0;
@@ -121,11 +124,14 @@ export class VolumeView {
   private onMessage(msg: VolumeFromPython, buffers: DataView[]): void {
     if (msg.kind === "slices") {
       msg.numbers.forEach((k, i) => {
-        this.slices.set(k, toRaw(buffers[i], msg.dtypes[i]));
         this.boxes.set(k, msg.boxes[String(k)] ?? []);
+        void toRaw(buffers[i], msg.dtypes[i]).then((raw) => {
+          this.asked.arrived(k);
+          this.slices.set(k, raw);
+          if (k === this.k) this.paint();
+        });
       });
       this.forget();
-      if (msg.numbers.includes(this.k)) this.paint();
     } else if (msg.kind === "boxes") {
       for (const [k, bs] of Object.entries(msg.slices)) this.boxes.set(Number(k), bs);
       this.paint();
@@ -145,10 +151,8 @@ export class VolumeView {
 
   private want(): void {
     const n = this.model.get("n_slices");
-    const missing: number[] = [];
-    for (let k = Math.max(0, this.k - BEHIND); k <= Math.min(n - 1, this.k + AHEAD); k++) {
-      if (!this.slices.has(k)) missing.push(k);
-    }
+    const missing = this.asked.missing(Math.max(0, this.k - BEHIND),
+      Math.min(n - 1, this.k + AHEAD), (k) => this.slices.has(k));
     if (missing.length) this.send({ kind: "want", slice: this.k, missing });
   }
 

@@ -2,6 +2,8 @@
 // through a window, as DICOM's linear VOI function, with a lookup table for 16-bit slices so a
 // window drag repaints a 512 x 512 slice in a few milliseconds.
 
+import type { SliceEncoding } from "./types";
+
 export type Raw = Int16Array | Float32Array;
 
 /** The grey level (0-255) of `v` through the window (centre `c`, width `w`). */
@@ -48,8 +50,18 @@ export function dragWindow(start: [number, number], dx: number, dy: number): [nu
   return [c - dy * k, Math.max(1, w + dx * k * 2)];
 }
 
-/** The raw slice from a message buffer (little-endian, as Python sends it). */
-export function toRaw(view: DataView, dtype: "int16" | "float32"): Raw {
-  const buf = view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength);
-  return dtype === "int16" ? new Int16Array(buf) : new Float32Array(buf);
+/** Int16 pixels from their two byte planes (all low bytes, then all high bytes). */
+export function unshuffle(planes: Uint8Array): Int16Array {
+  const n = planes.length >> 1;
+  const out = new Int16Array(n);
+  for (let i = 0; i < n; i++) out[i] = planes[i] | (planes[n + i] << 8);
+  return out;
+}
+
+/** The raw slice from a message buffer, as Python encodes it (``_wire``). */
+export async function toRaw(view: DataView, dtype: SliceEncoding): Promise<Raw> {
+  const buf = view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength) as ArrayBuffer;
+  if (dtype === "float32") return new Float32Array(buf);
+  const stream = new Blob([buf]).stream().pipeThrough(new DecompressionStream("deflate"));
+  return unshuffle(new Uint8Array(await new Response(stream).arrayBuffer()));
 }

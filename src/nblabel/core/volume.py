@@ -144,13 +144,30 @@ def _first(value: Any) -> float | None:
         return None
 
 
-def _header(path: str) -> Any:
+def _header(path: str) -> dict[str, Any]:
+    """The few header values a series needs, as plain values (the parsed header is dropped at
+    once, so opening holds a small record per slice, never a file's whole header)."""
     import pydicom
 
     try:
-        return pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
+        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
     except Exception as exc:
         raise VolumeError(f"{path} is not a readable DICOM file: {exc}") from exc
+    out: dict[str, Any] = {}
+    for tag in _HEADER_TAGS:
+        v = ds.get(tag)
+        if v is None or v == "":
+            continue
+        if tag in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"):
+            out[tag] = [float(x) for x in v]
+        elif tag in ("Rows", "Columns"):
+            out[tag] = int(v)
+        elif tag in ("WindowCenter", "WindowWidth", "SliceThickness", "InstanceNumber",
+                     "SpacingBetweenSlices"):
+            out[tag] = _first(v)
+        else:
+            out[tag] = str(v)
+    return out
 
 
 def find_series(paths: Iterable[str | os.PathLike[str]]) -> dict[str, list[str]]:
@@ -199,7 +216,7 @@ class DicomSeries(Volume):
                                                           _first(images[k][1].get(
                                                               "InstanceNumber")) or 0))
         first = images[order[0]][1]
-        sizes = {(int(h.Rows), int(h.Columns)) for _, h in images}
+        sizes = {(h["Rows"], h.get("Columns", 0)) for _, h in images}
         if len(sizes) > 1:
             raise VolumeError(f"series {uids.pop()} mixes slice sizes {sorted(sizes)}: "
                               "a volume needs one size")
@@ -211,8 +228,8 @@ class DicomSeries(Volume):
         slices = [SliceInfo(images[k][0], str(images[k][1].get("SOPInstanceUID", "")) or None,
                             positions[k]) for k in order]
         wc, ww = _first(first.get("WindowCenter")), _first(first.get("WindowWidth"))
-        return cls("dicom", str(first.get("SeriesInstanceUID", "unknown")), int(first.Rows),
-                   int(first.Columns), slices, (step, float(ps[0]), float(ps[1])),
+        return cls("dicom", str(first.get("SeriesInstanceUID", "unknown")), first["Rows"],
+                   first["Columns"], slices, (step, float(ps[0]), float(ps[1])),
                    str(first.get("Modality", "")),
                    (wc, ww) if wc is not None and ww else None, problems)
 
