@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import json
-import zlib
 import re
+import zlib
 from pathlib import Path
 
 import anywidget

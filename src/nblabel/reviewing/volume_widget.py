@@ -2,8 +2,9 @@
 
 Python decides (the boxes on each slice, what an action changes, which slice comes next) and
 the browser displays: slices are read here one at a time (:mod:`nblabel.core.volume`) and
-sent ahead as 16-bit pixels (deflated, see :func:`_wire`; or raw 32-bit floats), so window/level is applied in the browser
-(presets by key, or dragged with the right mouse button) with no round trip; slice stepping
+sent ahead as 16-bit pixels (deflated, see :func:`_wire`; or raw 32-bit floats), so
+window/level is applied in the browser (presets by key, or dragged with the right mouse
+button) with no round trip; slice stepping
 (keys and a slider) uses the slices sent ahead. Decisions go through a
 :class:`~nblabel.reviewing.session.ReviewSession` over the series' slice samples: journaled,
 undoable, synced to FiftyOne as any image's, with the series and instance on each slice sample.
