@@ -19,6 +19,7 @@ MODULES = {
     "traitlets": {"traitlets"}, "ray": {"ray"}, "nbformat": {"nbformat"},
     "scikit-image": {"skimage"}, "scikit-learn": {"sklearn"}, "opencv-python-headless": {"cv2"},
     "av": {"av"}, "motmetrics": {"motmetrics"}, "lap": {"lap"},
+    "pydicom": {"pydicom"}, "nibabel": {"nibabel"}, "highdicom": {"highdicom"},
 }
 
 
@@ -40,7 +41,7 @@ def _declared(extra: str | None = None) -> set[str]:
 
 
 def test_every_import_is_declared():
-    declared = _declared() | _declared("ray") | _declared("dev")
+    declared = _declared() | _declared("ray") | _declared("medical") | _declared("dev")
     provided = set().union(*(MODULES.get(d, set()) for d in declared))
     assert _imports() <= provided, _imports() - provided
 
@@ -54,3 +55,5 @@ def test_every_dependency_is_imported():
     unused = {d for d in _declared() - {"ipywidgets", "lap"} if not MODULES[d] & imported}
     assert not unused, unused
     assert "jupyterlab" not in _declared()  # a widget library does not force JupyterLab
+    medical = {d for d in _declared("medical") if not MODULES[d] & imported}
+    assert not medical, medical

@@ -60,3 +60,12 @@ def test_wire_format_and_window():
     assert kind == "float32"
     grey = to_display(np.array([-160.0, 40.0, 240.0]), 40, 400)
     assert grey.tolist() == [0, 128, 255]  # as js/src/volume/window.ts rounds
+
+
+def test_a_missing_medical_package_says_how_to_install_it():
+    import pytest
+
+    from nblabel.core.volume import requires
+
+    with pytest.raises(ImportError, match=r'pip install "nblabel\[medical\]"'):
+        requires("no_such_dicom_reader")

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["PRESETS", "DicomSeries", "NiftiVolume", "SliceInfo", "Volume", "VolumeError",
-           "auto_window", "find_series", "open_volume", "to_display"]
+           "auto_window", "find_series", "open_volume", "requires", "to_display"]
 
 #: Window presets (centre, width) in Hounsfield units, as radiology viewers offer them.
 PRESETS: dict[str, tuple[float, float]] = {
@@ -47,6 +47,17 @@ CACHE = 16
 
 class VolumeError(ValueError):
     """A volume, file or slice that cannot be read (the message names it)."""
+
+
+def requires(module: str) -> Any:
+    """Import one of the medical extra's packages, or say how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(f"{module} is needed for medical images: "
+                          'pip install "nblabel[medical]"') from exc
 
 
 @dataclass(frozen=True)
@@ -147,8 +158,7 @@ def _first(value: Any) -> float | None:
 def _header(path: str) -> dict[str, Any]:
     """The few header values a series needs, as plain values (the parsed header is dropped at
     once, so opening holds a small record per slice, never a file's whole header)."""
-    import pydicom
-
+    pydicom = requires("pydicom")
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
     except Exception as exc:
@@ -234,8 +244,7 @@ class DicomSeries(Volume):
                    (wc, ww) if wc is not None and ww else None, problems)
 
     def _read(self, i: int) -> np.ndarray:
-        import pydicom
-
+        pydicom = requires("pydicom")
         path = self.slices[i].path
         ds = pydicom.dcmread(path)
         if "PixelData" not in ds and "FloatPixelData" not in ds:
@@ -292,8 +301,7 @@ class NiftiVolume(Volume):
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> NiftiVolume:
-        import nibabel as nib
-
+        nib = requires("nibabel")
         path = str(path)
         try:
             img: Any = nib.load(path)
