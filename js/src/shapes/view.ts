@@ -3,6 +3,7 @@
 // which image comes next) and sends the shapes back; dragging stays in the browser.
 import type { AnyModel } from "@anywidget/types";
 import { el } from "../dom";
+import { helpPanel, keepInput, panelRoot } from "../panel";
 import { PolygonEdit, type Pt } from "../polygon";
 import { type ShapeKey, SHAPE_KEYS } from "./keys";
 import { confColour, hitPoint, nextShape, stepPoint } from "./model";
@@ -13,11 +14,11 @@ const STATUS_COLOUR = ["#ffb300", "#2e7d32", "#9e9e9e", "#1565c0", "#6a1b9a"];
 const MIN_SIDE = 480;
 
 export class ShapesView {
-  root = el("div", "nblabel-root nblabel-shapes");
+  root = panelRoot("shapes");
   info = el("div", "nblabel-shapes-info");
   canvas = el("canvas", "nblabel-shapes-canvas");
   message = el("div", "nblabel-message");
-  help = el("div", "nblabel-help");
+  help = helpPanel(SHAPE_KEYS.help());
   seq = 0;
   scale = 1;
   bitmap: ImageBitmap | null = null;
@@ -28,14 +29,6 @@ export class ShapesView {
   private ctx: CanvasRenderingContext2D;
 
   constructor(public model: AnyModel<ShapeTraits>, host: HTMLElement) {
-    this.root.tabIndex = 0;
-    this.root.setAttribute("data-lm-suppress-shortcuts", "true");
-    this.help.hidden = true;
-    for (const [k, what] of SHAPE_KEYS.help()) {
-      const row = el("div", "nblabel-help-row");
-      row.append(el("kbd", "", k), el("span", "", what));
-      this.help.appendChild(row);
-    }
     this.root.append(this.info, this.canvas, this.message, this.help);
     host.appendChild(this.root);
     this.ctx = this.canvas.getContext("2d")!;
@@ -63,19 +56,11 @@ export class ShapesView {
     m.on("change:message", () => {
       this.message.textContent = m.get("message");
     });
-    this.root.addEventListener("keydown", (e) => {
-      e.stopPropagation(); // every key typed here stays in the widget
+    keepInput(this.root, (e) => {
       const action = SHAPE_KEYS.action(e);
-      if (!action) return;
-      e.preventDefault();
-      this.act(action);
+      if (action) this.act(action);
+      return action !== null;
     });
-    for (const t of ["keyup", "keypress", "pointerdown", "mousedown", "click"]) {
-      this.root.addEventListener(t, (e) => {
-        e.stopPropagation();
-        if (t === "pointerdown") this.root.focus({ preventScroll: true });
-      });
-    }
     this.canvas.addEventListener("pointerdown", (e) => this.onDown(e));
     this.canvas.addEventListener("pointermove", (e) => this.onMove(e));
     this.canvas.addEventListener("pointerup", () => this.onUp());

@@ -1,5 +1,6 @@
 // nblabel's video review widget: the anywidget entry point (types, keys, timeline, frames and
 // the view, one module each).
+import "../../panel.css";
 import "../../video.css";
 import type { Render } from "@anywidget/types";
 import type { VideoTraits } from "./types";

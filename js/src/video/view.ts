@@ -3,6 +3,7 @@
 // playing, scrubbing and dragging stay in the browser, from the frames Python sent ahead.
 import type { AnyModel } from "@anywidget/types";
 import { el } from "../dom";
+import { helpPanel, keepInput, panelRoot } from "../panel";
 import { FrameCache } from "./frames";
 import { type VideoAction, videoAction, videoHelp } from "./keys";
 import { ROW_H, hit, nextAfter } from "./timeline";
@@ -18,12 +19,12 @@ const MAX_ROWS = 60;
 const MAX_SIDE = 1280;
 
 export class VideoView {
-  root = el("div", "nblabel-root nblabel-video");
+  root = panelRoot("video");
   info = el("div", "nblabel-video-info");
   canvas = el("canvas", "nblabel-video-frame");
   timeline = el("canvas", "nblabel-timeline");
   message = el("div", "nblabel-message");
-  help = el("div", "nblabel-help");
+  help = helpPanel(videoHelp());
   cache = new FrameCache();
   frame = 1;
   playing = 0;
@@ -41,14 +42,6 @@ export class VideoView {
   private ctx: CanvasRenderingContext2D;
 
   constructor(public model: AnyModel<VideoTraits>, host: HTMLElement) {
-    this.root.tabIndex = 0;
-    this.root.setAttribute("data-lm-suppress-shortcuts", "true");
-    this.help.hidden = true;
-    for (const [k, what] of videoHelp()) {
-      const row = el("div", "nblabel-help-row");
-      row.append(el("kbd", "", k), el("span", "", what));
-      this.help.appendChild(row);
-    }
     this.root.append(this.info, this.canvas, this.timeline, this.message, this.help);
     host.appendChild(this.root);
     this.ctx = this.canvas.getContext("2d")!;
@@ -98,19 +91,11 @@ export class VideoView {
     m.on("change:frame", () => {
       if (m.get("frame") !== this.frame) this.go(m.get("frame"));
     });
-    this.root.addEventListener("keydown", (e) => {
-      e.stopPropagation(); // every key typed here stays in the widget (see ../actions.ts)
+    keepInput(this.root, (e) => {
       const action = videoAction(e);
-      if (!action) return;
-      e.preventDefault();
-      this.act(action);
+      if (action) this.act(action);
+      return action !== null;
     });
-    for (const t of ["keyup", "keypress", "pointerdown", "mousedown", "click"]) {
-      this.root.addEventListener(t, (e) => {
-        e.stopPropagation();
-        if (t === "pointerdown") this.root.focus({ preventScroll: true });
-      });
-    }
     // Scrubbing: press on the timeline and drag along it.
     this.timeline.addEventListener("pointerdown", (e) => {
       this.timeline.setPointerCapture(e.pointerId);

@@ -1,5 +1,6 @@
 // nblabel's volume review widget (DICOM series, NIfTI): the anywidget entry point (types,
 // keys, window/level and the view, one module each).
+import "../../panel.css";
 import "../../volume.css";
 import type { Render } from "@anywidget/types";
 import type { VolumeTraits } from "./types";

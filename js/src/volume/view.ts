@@ -5,6 +5,7 @@
 import type { AnyModel } from "@anywidget/types";
 import { Asked } from "../asked";
 import { el } from "../dom";
+import { helpPanel, keepInput, panelRoot } from "../panel";
 import { type VolumeKey, VOLUME_KEYS } from "./keys";
 import type { SliceBox, VolumeActionName, VolumeFromPython, VolumeToPython, VolumeTraits } from "./types";
 import { dragWindow, lut, paintGrey, type Raw, toRaw } from "./window";
@@ -16,12 +17,12 @@ const KEEP = 96;
 const PRESET_ORDER = ["soft tissue", "lung", "bone", "brain", "liver"];
 
 export class VolumeView {
-  root = el("div", "nblabel-root nblabel-volume");
+  root = panelRoot("volume");
   info = el("div", "nblabel-volume-info");
   canvas = el("canvas", "nblabel-volume-canvas");
   slider = el("input", "nblabel-volume-slider");
   message = el("div", "nblabel-message");
-  help = el("div", "nblabel-help");
+  help = helpPanel(VOLUME_KEYS.help());
   slices = new Map<number, Raw>();
   /** Slices asked for and not yet here (each step asks only for the others). */
   asked = new Asked(2000);
@@ -46,14 +47,6 @@ export class VolumeView {
   private retry = 0;
 
   constructor(public model: AnyModel<VolumeTraits>, host: HTMLElement) {
-    this.root.tabIndex = 0;
-    this.root.setAttribute("data-lm-suppress-shortcuts", "true");
-    this.help.hidden = true;
-    for (const [k, what] of VOLUME_KEYS.help()) {
-      const row = el("div", "nblabel-help-row");
-      row.append(el("kbd", "", k), el("span", "", what));
-      this.help.appendChild(row);
-    }
     this.slider.type = "range";
     this.slider.min = "0";
     this.slider.max = String(Math.max(0, model.get("n_slices") - 1));
@@ -102,20 +95,11 @@ export class VolumeView {
       this.message.textContent = m.get("message");
     });
     this.slider.addEventListener("input", () => this.go(Number(this.slider.value)));
-    this.root.addEventListener("keydown", (e) => {
-      e.stopPropagation(); // every key typed here stays in the widget
+    keepInput(this.root, (e) => {
       const action = VOLUME_KEYS.action(e);
-      if (!action) return;
-      e.preventDefault();
-      this.act(action);
+      if (action) this.act(action);
+      return action !== null;
     });
-    for (const t of ["keyup", "keypress", "pointerdown", "mousedown", "click", "contextmenu"]) {
-      this.root.addEventListener(t, (e) => {
-        e.stopPropagation();
-        if (t === "contextmenu") e.preventDefault(); // the right button drags the window
-        if (t === "pointerdown") this.root.focus({ preventScroll: true });
-      });
-    }
     this.canvas.addEventListener("pointerdown", (e) => this.onDown(e));
     this.canvas.addEventListener("pointermove", (e) => this.onMove(e));
     this.canvas.addEventListener("pointerup", () => this.onUp());
