@@ -71,3 +71,65 @@ def private_fiftyone(prefix: str) -> tuple[Path, Mongod]:
         "YOLO_VERBOSE": "False",
     })
     return work, mongod
+
+
+#: Steps through a widget in the page: a key press, then wait for the target to be painted
+#: and one more animation frame (composited); ``[selector, key, data field to step, n,
+#: dwell ms]``. Returns each step's milliseconds; ``window.__waited`` lists the steps whose
+#: target was not painted at once (not yet in the browser).
+STEP_JS = """
+async ([selector, key, field, n, dwell]) => {
+  const root = document.querySelector(selector);
+  root.focus();
+  const out = [];
+  const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+  window.__waited = [];
+  for (let i = 0; i < n; i++) {
+    const target = String(Number(root.dataset[field]) + 1);
+    const t0 = performance.now();
+    root.dispatchEvent(new KeyboardEvent('keydown', {key, bubbles: true}));
+    if (root.dataset.painted !== target) window.__waited.push(i);
+    while (root.dataset.painted !== target && performance.now() - t0 < 5000) await frame();
+    await frame();
+    out.push(performance.now() - t0);
+    const rest = dwell - (performance.now() - t0);
+    if (rest > 0) await new Promise((r) => setTimeout(r, rest));
+  }
+  return out;
+}
+"""
+
+
+def steps_in_chromium(work: Path, cell: str, selector: str, first: str, key: str, field: str,
+                      n: int, dwell: float = 40.0, settle_ms: int = 2000
+                      ) -> tuple[list[float], int]:
+    """Open a notebook of one ``cell`` (showing a widget) in real JupyterLab + headless
+    Chromium, wait for ``selector``'s ``data-painted`` to be ``first`` and ``settle_ms`` more
+    (what is sent ahead arrives), then step ``n`` times with ``key`` (see :data:`STEP_JS`). Returns
+    the steps' milliseconds and how many found their target not yet in the browser."""
+    from playwright.sync_api import sync_playwright
+    from tests.harness.devtools import (
+        CHROMIUM_ARGS,
+        JupyterLab,
+        chromium_path,
+        open_and_run,
+        write_notebook,
+    )
+
+    lab = JupyterLab(work / "lab")
+    lab.start()
+    try:
+        write_notebook(lab.root / "bench.ipynb", [cell])
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            open_and_run(page, lab.url, "bench.ipynb")
+            page.wait_for_function(f"() => document.querySelector({selector!r})"
+                                   f"?.dataset.painted === {first!r}", timeout=120_000)
+            page.wait_for_timeout(settle_ms)
+            steps = page.evaluate(STEP_JS, [selector, key, field, n, dwell])
+            waited = len(page.evaluate("window.__waited || []"))
+            browser.close()
+    finally:
+        lab.stop()
+    return list(steps), waited

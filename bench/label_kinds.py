@@ -26,28 +26,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit, parse_args, percentile, print_table, private_fiftyone
-
-STEP_JS = """
-async ([n, dwell]) => {
-  const root = document.querySelector('.nblabel-volume');
-  root.focus();
-  const out = [];
-  const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
-  for (let i = 0; i < n; i++) {
-    const target = String(Number(root.dataset.slice) + 1);
-    const t0 = performance.now();
-    root.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowDown', bubbles: true}));
-    if (root.dataset.painted !== target) (window.__waited = window.__waited || []).push(i);
-    while (root.dataset.painted !== target && performance.now() - t0 < 5000) await frame();
-    await frame();
-    out.push(performance.now() - t0);
-    const rest = dwell - (performance.now() - t0);
-    if (rest > 0) await new Promise((r) => setTimeout(r, rest));
-  }
-  return out;
-}
-"""
+from common import (
+    emit,
+    parse_args,
+    percentile,
+    print_table,
+    private_fiftyone,
+    steps_in_chromium,
+)
 
 
 def main() -> None:
@@ -77,14 +63,6 @@ def _open_series(files: list[Path]) -> tuple[float, float]:
 
 def volumes(work: Path, slices: int) -> dict[str, float]:
     import fiftyone as fo
-    from playwright.sync_api import sync_playwright
-    from tests.harness.devtools import (
-        CHROMIUM_ARGS,
-        JupyterLab,
-        chromium_path,
-        open_and_run,
-        write_notebook,
-    )
 
     from nblabel.core.volume import open_volume
     from nblabel.demo.phantom import make_phantom
@@ -105,26 +83,12 @@ def volumes(work: Path, slices: int) -> dict[str, float]:
                  [slices, f"{open_all:.2f}", f"{mem_all:.2f}", f"{pixels_mb:.0f}"]])
     ds = fo.Dataset("bench-volume")
     add_volume(ds, open_volume(nii))
-    lab = JupyterLab(work / "lab")
-    lab.start()
-    try:
-        write_notebook(lab.root / "volume.ipynb", [
-            "import nblabel, fiftyone as fo\n"
+    cell = ("import nblabel, fiftyone as fo\n"
             "from nblabel.store.journal import DecisionJournal\n"
             f"w = nblabel.review_volume(fo.load_dataset('bench-volume'), "
-            f"journal=DecisionJournal({str(work / 'journal.db')!r}))\nw"])
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            open_and_run(page, lab.url, "volume.ipynb")
-            page.wait_for_function("() => document.querySelector('.nblabel-volume')"
-                                   "?.dataset.painted === '0'", timeout=120_000)
-            page.wait_for_timeout(2000)  # the first slices ahead arrive
-            steps = page.evaluate(STEP_JS, [min(200, slices - 1), 40])
-            waited = len(page.evaluate("window.__waited || []"))
-            browser.close()
-    finally:
-        lab.stop()
+            f"journal=DecisionJournal({str(work / 'journal.db')!r}))\nw")
+    steps, waited = steps_in_chromium(work, cell, ".nblabel-volume", "0", "ArrowDown", "slice",
+                                      min(200, slices - 1))
     print(f"slice step painted (ms): p50 {percentile(steps, 50):.1f}, "
           f"p95 {percentile(steps, 95):.1f}, max {max(steps):.1f} over {len(steps)} steps; "
           f"{waited} steps found their slice not yet sent")

@@ -55,7 +55,7 @@ import time
 
 import numpy as np
 
-from common import emit, parse_args, print_table, private_fiftyone
+from common import emit, parse_args, print_table, private_fiftyone, steps_in_chromium
 
 FPS = 25
 TRACK_LOOK, TRACK_ACTION, KEYFRAME, BRIDGE = 1.0, 2.0, 5.0, 5.0
@@ -334,38 +334,9 @@ def video_detector(work, quick: bool):
     return weights
 
 
-STEP_JS = """
-async ([n, dwell]) => {
-  const root = document.querySelector('.nblabel-video');
-  root.focus();
-  const out = [];
-  const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
-  for (let i = 0; i < n; i++) {
-    const target = String(Number(root.dataset.frame) + 1);
-    const t0 = performance.now();
-    root.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowRight', bubbles: true}));
-    while (root.dataset.painted !== target && performance.now() - t0 < 5000) await frame();
-    await frame();
-    out.push(performance.now() - t0);
-    const rest = dwell - (performance.now() - t0);
-    if (rest > 0) await new Promise((r) => setTimeout(r, rest));
-  }
-  return out;
-}
-"""
-
-
 def frame_steps(work) -> list[float]:
     """(d): frame steps painted in Chromium at 1080p (module doc)."""
     import fiftyone as fo
-    from playwright.sync_api import sync_playwright
-    from tests.harness.devtools import (
-        CHROMIUM_ARGS,
-        JupyterLab,
-        chromium_path,
-        open_and_run,
-        write_notebook,
-    )
 
     from nblabel.demo.tracks import faulty_tracks
     from nblabel.demo.video import ReplayTracker, write_sprite_video
@@ -377,26 +348,13 @@ def frame_steps(work) -> list[float]:
     ds.add_sample(fo.Sample(filepath=str(video.path)))
     replay = ReplayTracker(faulty_tracks(video.tracks, seed=1).tracks, video.labels())
     track_videos(ds, CallableTracker(replay), window=32)
-    lab = JupyterLab(work / "lab")
-    lab.start()
-    try:
-        write_notebook(lab.root / "video.ipynb", [
-            "import nblabel, fiftyone as fo\n"
+    cell = ("import nblabel, fiftyone as fo\n"
             "from nblabel.store.journal import DecisionJournal\n"
             f"w = nblabel.review_video(fo.load_dataset('bench-video-hd'), "
-            f"journal=DecisionJournal({str(work / 'journal.db')!r}))\nw"])
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            open_and_run(page, lab.url, "video.ipynb")
-            page.wait_for_function("() => document.querySelector('.nblabel-video')"
-                                   "?.dataset.painted === '1'", timeout=120_000)
-            page.wait_for_timeout(3000)  # the first window of frames arrives
-            steps = page.evaluate(STEP_JS, [200, 40])
-            browser.close()
-    finally:
-        lab.stop()
-    return list(steps)
+            f"journal=DecisionJournal({str(work / 'journal.db')!r}))\nw")
+    steps, _ = steps_in_chromium(work, cell, ".nblabel-video", "1", "ArrowRight", "frame", 200,
+                                 settle_ms=3000)
+    return steps
 
 
 def main() -> None:
