@@ -28,11 +28,11 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from dataclasses import dataclass, replace
 from typing import Any
 
 from nblabel.core.labels import ImageSize, InvalidLabelError
+from nblabel.core.records import StateRecord
 
 __all__ = [
     "KINDS",
@@ -305,34 +305,24 @@ def shape_from_dict(d: Mapping[str, Any]) -> Shape:
                  d.get("score"), bool(d.get("closed", False)))
 
 
-@dataclass(frozen=True)
-class ShapeDecision:
+class ShapeDecision(StateRecord):
     """One shape's state after a review action (``shape=None``: undone back to no decision),
     journaled with the key ``shape:<id>`` so the latest per shape wins."""
 
-    sample_id: str
-    shape_id: str
-    shape: Shape | None
-    reviewer: str = ""
-    seconds: float = 0.0
-    decided_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    KIND = "shape"
+
+    @staticmethod
+    def dump(state: Any) -> dict[str, Any]:
+        return shape_to_dict(state)
+
+    @staticmethod
+    def load(d: Mapping[str, Any]) -> Any:
+        return shape_from_dict(d)
 
     @property
-    def key(self) -> str:
-        return f"shape:{self.shape_id}"
+    def shape_id(self) -> str:
+        return self.item_id
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": "shape", "sample_id": self.sample_id,
-                "shape_id": self.shape_id, "reviewer": self.reviewer, "seconds": self.seconds,
-                "decided_at": self.decided_at.isoformat(),
-                "shape": shape_to_dict(self.shape) if self.shape is not None else None}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ShapeDecision:
-        if d.get("kind") != "shape":
-            raise ValueError(f"not a shape decision: kind {d.get('kind')!r}")
-        return cls(str(d["sample_id"]), str(d["shape_id"]),
-                   shape_from_dict(d["shape"]) if d.get("shape") else None,
-                   str(d.get("reviewer", "")), float(d.get("seconds", 0.0)),
-                   datetime.fromisoformat(d["decided_at"]), str(d["id"]))
+    @property
+    def shape(self) -> Shape | None:
+        return self.state

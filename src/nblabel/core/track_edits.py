@@ -26,12 +26,11 @@ missed inside the track (gaps) are filled by interpolating the neighbouring boxe
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from typing import Any
 
+from nblabel.core.records import StateRecord
 from nblabel.core.tracks import TrackBox, interpolate
 
 __all__ = [
@@ -287,34 +286,24 @@ def track_from_dict(d: Mapping[str, Any]) -> Track:
                  frozenset(int(k) for k in d.get("keyframes", [])), boxes(d.get("tracker", {})))
 
 
-@dataclass(frozen=True)
-class TrackDecision:
+class TrackDecision(StateRecord):
     """One track's state after a review action (``track=None``: the action was undone back to
     no decision), journaled with the key ``track:<id>`` so the latest per track wins."""
 
-    sample_id: str
-    track_id: str
-    track: Track | None
-    reviewer: str = ""
-    seconds: float = 0.0
-    decided_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    KIND = "track"
+
+    @staticmethod
+    def dump(state: Any) -> dict[str, Any]:
+        return track_to_dict(state)
+
+    @staticmethod
+    def load(d: Mapping[str, Any]) -> Any:
+        return track_from_dict(d)
 
     @property
-    def key(self) -> str:
-        return f"track:{self.track_id}"
+    def track_id(self) -> str:
+        return self.item_id
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": "track", "sample_id": self.sample_id,
-                "track_id": self.track_id, "reviewer": self.reviewer, "seconds": self.seconds,
-                "decided_at": self.decided_at.isoformat(),
-                "track": track_to_dict(self.track) if self.track is not None else None}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> TrackDecision:
-        if d.get("kind") != "track":
-            raise ValueError(f"not a track decision: kind {d.get('kind')!r}")
-        return cls(str(d["sample_id"]), str(d["track_id"]),
-                   track_from_dict(d["track"]) if d.get("track") else None,
-                   str(d.get("reviewer", "")), float(d.get("seconds", 0.0)),
-                   datetime.fromisoformat(d["decided_at"]), str(d["id"]))
+    @property
+    def track(self) -> Track | None:
+        return self.state
