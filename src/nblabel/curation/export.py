@@ -33,7 +33,7 @@ from nblabel.store.schema import REVIEWED_TAG
 if TYPE_CHECKING:
     import fiftyone as fo
 
-__all__ = ["FORMATS", "export_reviewed", "write_yolo_yaml"]
+__all__ = ["FORMATS", "export_reviewed", "export_target", "write_yolo_yaml"]
 
 Format = Literal["coco", "yolo", "yolo-seg", "voc"]
 FORMATS: tuple[str, ...] = ("coco", "yolo", "yolo-seg", "voc")
@@ -60,18 +60,7 @@ def export_reviewed(
         raise ValueError(f"unknown export format {format!r}: use one of {', '.join(FORMATS)}")
     if not 0 <= val_fraction < 1:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    ds = shim.root_dataset(view)
-    if not ds.has_sample_field(label_field):
-        raise ValueError(f"dataset {ds.name!r} has no label field {label_field!r} to export")
-    target = view.match_tags(REVIEWED_TAG) if only_reviewed else view
-    if len(target) == 0:
-        raise ValueError("nothing to export: no reviewed samples in the view"
-                         + (" (pass only_reviewed=False to export all)" if only_reviewed else ""))
-    out = Path(export_dir).resolve()
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise FileExistsError(f"{out} is not empty: pass overwrite=True to replace it")
-        shutil.rmtree(out)
+    target, out = export_target(view, export_dir, label_field, only_reviewed, overwrite)
     if classes is None:
         classes = sorted(x for x in target.distinct(f"{label_field}.detections.label") if x)
     export_media: bool | str = True if media == "copy" else "symlink"
@@ -95,6 +84,26 @@ def export_reviewed(
             _yolo_seg_labels(out / "labels" / split, target.select(chosen), label_field,
                              classes)
     return write_yolo_yaml(out, classes)
+
+
+def export_target(view: fo.core.collections.SampleCollection,
+                  export_dir: str | os.PathLike[str], label_field: str, only_reviewed: bool,
+                  overwrite: bool) -> tuple[Any, Path]:
+    """The samples an export writes (reviewed ones unless ``only_reviewed`` is false) and its
+    empty folder; a missing field, nothing to export or a folder in use is refused by name."""
+    ds = shim.root_dataset(view)
+    if not ds.has_sample_field(label_field):
+        raise ValueError(f"dataset {ds.name!r} has no label field {label_field!r} to export")
+    target = view.match_tags(REVIEWED_TAG) if only_reviewed else view
+    if len(target) == 0:
+        raise ValueError("nothing to export: no reviewed samples in the view"
+                         + (" (pass only_reviewed=False to export all)" if only_reviewed else ""))
+    out = Path(export_dir).resolve()
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"{out} is not empty: pass overwrite=True to replace it")
+        shutil.rmtree(out)
+    return target, out
 
 
 def split_ids(ids: list[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:

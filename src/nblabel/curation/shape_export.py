@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nblabel.core.shapes import Skeleton
-from nblabel.curation.export import split_ids
+from nblabel.curation.export import export_target, split_ids
 from nblabel.store import shim
-from nblabel.store.schema import REVIEWED_TAG
 from nblabel.store.shapes import skeleton_of
 
 if TYPE_CHECKING:
@@ -66,18 +65,8 @@ def export_shapes(view: fo.core.collections.SampleCollection, export_dir: str | 
     if format not in SHAPE_FORMATS:
         raise ValueError(f"unknown shape export format {format!r}: use one of "
                          f"{', '.join(SHAPE_FORMATS)}")
+    target, out = export_target(view, export_dir, label_field, only_reviewed, overwrite)
     ds = shim.root_dataset(view)
-    if not ds.has_sample_field(label_field):
-        raise ValueError(f"dataset {ds.name!r} has no label field {label_field!r} to export")
-    target = view.match_tags(REVIEWED_TAG) if only_reviewed else view
-    if len(target) == 0:
-        raise ValueError("nothing to export: no reviewed samples in the view"
-                         + (" (pass only_reviewed=False to export all)" if only_reviewed else ""))
-    out = Path(export_dir).resolve()
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise FileExistsError(f"{out} is not empty: pass overwrite=True to replace it")
-        shutil.rmtree(out)
     kind = "keypoints" if ds.get_field(label_field).document_type is fo.Keypoints \
         else "polylines"
     classes = sorted(x for x in target.distinct(f"{label_field}.{kind}.label") if x)
