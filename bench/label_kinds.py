@@ -1,13 +1,14 @@
 """Benchmark: keypoint review against placing every point by hand; volume slices and series.
 
-(a) Keypoints.
-A pose model (yolov8n-pose from its yaml) is trained here on generated stick figures of the
-``plain`` family (:mod:`nblabel.demo.poses`, through nblabel's own YOLO pose export). New images
-of both families (``plain``, the one it was tuned on, and ``texture``: scikit-image's real
-brick, grass and gravel photos behind the figures) are pre-annotated with it into FiftyOne, read
-back as a review session sees them, and the review that reaches the true figures is priced
-with :class:`nblabel.core.cost.PointCost` (:func:`nblabel.core.cost.replay_keypoints`) against
-labeling every point by hand. ``keypoint_saving`` is 1 - review / by hand over both families.
+(a) Keypoints. A pose model (yolov8n-pose from its yaml, :func:`nblabel.demo.poses.
+prepare_pose_model`) is trained here on generated stick figures of the ``plain`` and
+``texture`` families (scikit-image's brick, grass and gravel behind the figures), through
+nblabel's own YOLO pose export. New images of those two families and of the held-out
+``photo`` family (scikit-image's colour photos behind the figures) are pre-annotated with it
+into FiftyOne, read back as a review session sees them, and the review that reaches the true
+figures is priced with :class:`nblabel.core.cost.PointCost`
+(:func:`nblabel.core.cost.replay_keypoints`) against labeling every point by hand.
+``keypoint_saving`` is 1 - review / by hand over the three families.
 
 (b) Volumes. A 512 x 512 x 300 CT phantom (:mod:`nblabel.demo.phantom`, an uncompressed NIfTI
 file) is opened in the volume widget in real JupyterLab + headless Chromium and stepped through

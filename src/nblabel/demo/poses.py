@@ -166,17 +166,27 @@ def truth_dataset(name: str, items: list[tuple[Path, list[Figure]]], *,
     return ds
 
 
-#: The pose model's recipe (a change retrains it).
-POSE_RECIPE: dict[str, Any] = {"version": 5, "yaml": "yolov8n-pose.yaml", "train": 320,
-                               "val": 40, "epochs": 160, "imgsz": 160,
-                               "families": ["plain", "texture"],
-                               "train_args": {"mosaic": 0.0, "scale": 0.2}}
+#: The pose model's recipe (a change retrains it): trained from its yaml for ``epochs``, then
+#: fine-tuned from those weights for ``finetune_epochs`` more (a second learning-rate schedule:
+#: 160 + 160 epochs gave points within 8 % of a figure's size 85 % of the time, against 70 %
+#: after 80 epochs). Mosaic is off: it shrinks figures four times in 160 px images.
+STAGE1_RECIPE: dict[str, Any] = {"version": 5, "yaml": "yolov8n-pose.yaml", "train": 320,
+                                 "val": 40, "epochs": 160, "imgsz": 160,
+                                 "families": ["plain", "texture"],
+                                 "train_args": {"mosaic": 0.0, "scale": 0.2}}
+POSE_RECIPE: dict[str, Any] = {**STAGE1_RECIPE, "finetune_epochs": 160}
+
+
+def _stamped(weights: Path, stamp: Path, recipe: dict[str, Any]) -> bool:
+    import json
+
+    return weights.exists() and stamp.exists() and json.loads(stamp.read_text()) == recipe
 
 
 def prepare_pose_model(root: Path | None = None) -> Path:
     """A small YOLO pose model trained from its yaml on :func:`make_pose_dataset` figures of
     the ``plain`` and ``texture`` families (``photo`` is held out), through nblabel's own YOLO
-    pose export; cached like the demo models."""
+    pose export; cached like the demo models (about 35 min on 2 CPU cores the first time)."""
     import json
     import uuid
 
@@ -187,19 +197,27 @@ def prepare_pose_model(root: Path | None = None) -> Path:
     from nblabel.learning import train_ultralytics
 
     root = (root or demo_dir()) / "pose-model"
-    weights, stamp = root / "stick-pose.pt", root / "recipe.json"
-    if weights.exists() and stamp.exists() and json.loads(stamp.read_text()) == POSE_RECIPE:
+    weights, stamp = root / "stick-pose-final.pt", root / "recipe-final.json"
+    stage1, stamp1 = root / "stick-pose.pt", root / "recipe.json"
+    if _stamped(weights, stamp, POSE_RECIPE):
         return weights
-    n = (POSE_RECIPE["train"] + POSE_RECIPE["val"]) // len(POSE_RECIPE["families"])
-    items = [it for k, fam in enumerate(POSE_RECIPE["families"])
-             for it in make_pose_dataset(root / "src", n, seed=1 + k, family=fam)]
-    ds = truth_dataset(f"pose-train-{uuid.uuid4().hex[:8]}", items)
-    try:
-        data = export_shapes(ds, root / "data", "yolo-pose", overwrite=True,
-                             val_fraction=POSE_RECIPE["val"] / len(items))
-    finally:
-        fo.delete_dataset(ds.name)
-    train_ultralytics(data, weights, model=POSE_RECIPE["yaml"], epochs=POSE_RECIPE["epochs"],
-                      imgsz=POSE_RECIPE["imgsz"], precision="fp32", **POSE_RECIPE["train_args"])
+    r = STAGE1_RECIPE
+    data = root / "data" / "dataset.yaml"
+    if not _stamped(stage1, stamp1, r) or not data.exists():
+        n = (r["train"] + r["val"]) // len(r["families"])
+        items = [it for k, fam in enumerate(r["families"])
+                 for it in make_pose_dataset(root / "src", n, seed=1 + k, family=fam)]
+        ds = truth_dataset(f"pose-train-{uuid.uuid4().hex[:8]}", items)
+        try:
+            data = export_shapes(ds, root / "data", "yolo-pose", overwrite=True,
+                                 val_fraction=r["val"] / len(items))
+        finally:
+            fo.delete_dataset(ds.name)
+    if not _stamped(stage1, stamp1, r):
+        train_ultralytics(data, stage1, model=r["yaml"], epochs=r["epochs"],
+                          imgsz=r["imgsz"], precision="fp32", **r["train_args"])
+        stamp1.write_text(json.dumps(r))
+    train_ultralytics(data, weights, model=stage1, epochs=POSE_RECIPE["finetune_epochs"],
+                      imgsz=r["imgsz"], precision="fp32", **r["train_args"])
     stamp.write_text(json.dumps(POSE_RECIPE))
     return weights
