@@ -180,12 +180,13 @@ def review_video(dataset: Any, sample_id: str | None = None, *, journal: Any = N
 
 def review_shapes(dataset: Any, kind: str = "keypoints", *, field: str | None = None,
                   gt_field: str | None = None, journal: Any = None,
-                  reviewer: str | None = None) -> ShapeReviewWidget:
+                  reviewer: str | None = None, skeleton: Any = None) -> ShapeReviewWidget:
     """Open the shapes widget: review the keypoint instances (``kind="keypoints"``, FiftyOne
     ``Keypoints`` with the field's skeleton) or polylines (``kind="polyline"``) that
     :func:`~nblabel.preannotation.shapes.preannotate_shapes` proposed in ``field``, image by
     image, lowest keypoint confidence first, into ``gt_field`` (``gt_keypoints`` or
-    ``gt_polylines``). With no proposals, shapes are drawn point by point. ``journal``
+    ``gt_polylines``). With no proposals, shapes are drawn point by point: keypoints then
+    need ``skeleton`` (:class:`~nblabel.core.shapes.Skeleton`: names and edges). ``journal``
     defaults to the reviewer's journal; the session is ``widget.review``
     (:class:`~nblabel.reviewing.shapes.ShapeReview`)."""
     from nblabel.reviewing.session import default_reviewer
@@ -194,7 +195,8 @@ def review_shapes(dataset: Any, kind: str = "keypoints", *, field: str | None = 
     from nblabel.store.journal import DecisionJournal
 
     review = ShapeReview(dataset, journal=journal or DecisionJournal(), kind=kind, field=field,
-                         gt_field=gt_field, reviewer=reviewer or default_reviewer())
+                         gt_field=gt_field, reviewer=reviewer or default_reviewer(),
+                         skeleton=skeleton)
     return ShapeReviewWidget(review)
 
 

@@ -264,6 +264,21 @@ def test_bad_images_and_failing_sources_are_named(tmp_path: Path,
         ds.delete()
 
 
+def test_keypoints_from_scratch_need_and_take_a_skeleton(poses: Any,
+                                                        journal: DecisionJournal) -> None:
+    ds, _ = poses
+    with pytest.raises(ValueError, match="no skeleton for 'keypoints'"):
+        ShapeReview(ds, journal=journal)
+    r = ShapeReview(ds, journal=journal, skeleton=STICK)
+    sid = r.order[0]
+    assert r.load(sid) == {} and ds.skeletons["gt_keypoints"].labels == list(STICK.names)
+    made = r.add(sid, "person", [(10, 10), (10, 20), None, None, None, None, None])
+    with pytest.raises(ValueError, match="needs 7 points"):
+        r.add(sid, "person", [(1, 1)])
+    r.complete(sid)
+    assert ds[sid]["gt_keypoints"].keypoints[0].id == made.id
+
+
 def test_shapes_are_plain_values() -> None:
     s = Shape("e" * 24, "keypoints", "person", ((1.0, 2.0),))
     assert s.present == [0] and s.mean_confidence() is None

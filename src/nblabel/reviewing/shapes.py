@@ -55,12 +55,15 @@ def journal_key(dataset_name: str, field: str) -> str:
 
 
 class ShapeReview:
-    """Review the ``kind`` shapes (``"keypoints"`` or ``"polyline"``) of ``dataset``."""
+    """Review the ``kind`` shapes (``"keypoints"`` or ``"polyline"``) of ``dataset``.
+    Keypoints need a skeleton: the proposals' (stored by pre-annotation), or ``skeleton``
+    (labeling from scratch)."""
 
     def __init__(self, dataset: fo.Dataset, *, journal: DecisionJournal,
                  kind: str = "keypoints", field: str | None = None,
                  gt_field: str | None = None, reviewer: str = "",
-                 sample_ids: Sequence[str] | None = None) -> None:
+                 sample_ids: Sequence[str] | None = None,
+                 skeleton: Skeleton | None = None) -> None:
         from nblabel.curation.shapes import shape_queue
 
         self.dataset, self.journal, self.kind, self.reviewer = dataset, journal, kind, reviewer
@@ -68,7 +71,12 @@ class ShapeReview:
         self.field = field or (KEYPOINTS_FIELD if kp else POLYLINES_FIELD)
         self.gt_field = gt_field or (GT_KEYPOINTS_FIELD if kp else GT_POLYLINES_FIELD)
         schema.declare_shapes(dataset, self.gt_field, kind)
+        if kp and skeleton is not None:  # labeling from scratch: the points to place
+            set_skeleton(dataset, self.field, skeleton)
         self.skeleton: Skeleton | None = skeleton_of(dataset, self.field) if kp else None
+        if kp and self.skeleton is None:
+            raise ValueError(f"dataset {dataset.name!r} has no skeleton for {self.field!r}: "
+                             "pass skeleton=Skeleton(names, edges) to name the points")
         if kp and self.skeleton is not None and self.gt_field not in dataset.skeletons:
             set_skeleton(dataset, self.gt_field, self.skeleton)
         self.order: list[str] = list(sample_ids) if sample_ids is not None else \
