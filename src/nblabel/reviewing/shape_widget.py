@@ -104,19 +104,12 @@ class ShapeReviewWidget(anywidget.AnyWidget):
         self.shapes = [shape_wire(s) for s in shapes]
         self.labels = sorted({s.label for s in shapes})
         self.assist = r.assist
-        self.reviewed = sid in self._reviewed()
+        self.reviewed = sid in r.reviewed
         ids = [s.id for s in shapes]
         if select_first or self.selected not in ids:
             pending = r.pending(sid) if sid else []
             self.selected = pending[0] if pending else (ids[0] if ids else "")
             self.point = -1
-
-    def _reviewed(self) -> set[str]:
-        from nblabel.store.schema import REVIEWED_TAG
-
-        sid = self.sample_id
-        return {sid} if sid and REVIEWED_TAG in (
-            self.review.dataset.select(sid).values("tags")[0] or []) else set()
 
     # -- messages ------------------------------------------------------------------------------
 
@@ -135,13 +128,10 @@ class ShapeReviewWidget(anywidget.AnyWidget):
 
     def next_pending(self) -> None:
         """Open the next image in the order that is not reviewed yet (or say there is none)."""
-        from nblabel.store.schema import REVIEWED_TAG
-
         r = self.review
-        tags = dict(zip(*r.dataset.select(r.order).values(["id", "tags"]), strict=True))
         for step in range(1, len(r.order) + 1):
             pos = (self.position + step) % len(r.order)
-            if REVIEWED_TAG not in (tags.get(r.order[pos]) or []):
+            if r.order[pos] not in r.reviewed:
                 self.show(pos)
                 return
         self.message = "every image is reviewed"

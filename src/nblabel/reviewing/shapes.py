@@ -89,6 +89,10 @@ class ShapeReview:
         self.undo_stack: list[tuple[str, list[Pair]]] = []
         self.redo_stack: list[tuple[str, list[Pair]]] = []
         self.measured: list[tuple[float, float]] = []
+        #: Images of the order already reviewed (tagged), read once; :meth:`complete` adds.
+        ids, tags = dataset.select(self.order).values(["id", "tags"]) if self.order else ([], [])
+        self.reviewed: set[str] = {i for i, t in zip(ids, tags, strict=True)
+                                   if REVIEWED_TAG in (t or [])}
         self._shown: set[str] = set()
         self._started: dict[str, float] = {}
 
@@ -265,6 +269,7 @@ class ShapeReview:
                                    time.monotonic() - self._started.get(sample_id, 0.0))
         view = self.dataset.select(sample_id)
         view.tag_samples(REVIEWED_TAG)
+        self.reviewed.add(sample_id)
         if self.reviewer:
             schema.declare(self.dataset, {REVIEWERS_FIELD: "list[str]"})
             done = view.values(REVIEWERS_FIELD)[0] or []
