@@ -42,7 +42,7 @@ def main() -> None:
         import fiftyone as fo
         from tests.harness.faults import check_team_state, make_dataset
 
-        from nblabel.reviewing.session import ReviewSession
+        from nblabel.reviewing.editor.session import ReviewSession
         from nblabel.store.journal import DecisionJournal
 
         # 1. Kills.

@@ -114,7 +114,7 @@ def run(args: argparse.Namespace, work: Path) -> tuple[list[dict], float, float]
     from nblabel.demo.synthetic import make_shapes
     from nblabel.learning import LearningLoop, pseudo_threshold, select_pseudo_labels
     from nblabel.learning.simulate import CostModel, SimulatedReviewer, simulate_review
-    from nblabel.reviewing.session import ReviewSession
+    from nblabel.reviewing.editor.session import ReviewSession
 
     t = time.monotonic()
     base = prepare_model()  # trained on first use, then cached

@@ -80,7 +80,7 @@ def main() -> None:
         import nblabel
         from nblabel.curation.queue import build_queue
         from nblabel.curation.uncertainty import compute_uncertainty
-        from nblabel.reviewing.session import ReviewSession
+        from nblabel.reviewing.editor.session import ReviewSession
 
         t = time.perf_counter()
         ds = make_dataset("scale", work / "images", 500, seed=1, max_objects=4)

@@ -53,7 +53,7 @@ def main() -> None:
         import fiftyone as fo
 
         from nblabel.demo.synthetic import make_shapes
-        from nblabel.reviewing.session import ReviewSession
+        from nblabel.reviewing.editor.session import ReviewSession
 
         images = make_shapes(work / "images", n_images, seed=3, max_objects=4)
         ds = fo.Dataset("bench-visibility")

@@ -2,11 +2,11 @@
 // once as on its way, kept when Python answers, put back when Python refuses it or never
 // answers; requests go one at a time, in order.
 import { describe, expect, it } from "vitest";
-import { Answers, type Timers } from "../src/answers";
-import { Decisions, type DecisionHost } from "../src/decisions";
-import { createSender } from "../src/protocol";
-import { RowStore, createUi } from "../src/state";
-import type { Row, ToPython } from "../src/types";
+import { Answers, type Timers } from "../src/editor/answers";
+import { Decisions, type DecisionHost } from "../src/image/decisions";
+import { createSender } from "../src/image/protocol";
+import { RowStore, createUi } from "../src/image/state";
+import type { Row, ToPython } from "../src/image/types";
 
 function row(key: string, extra: Partial<Row> = {}): Row {
   return { key, proposal: true, label: "cell", box: [0, 0, 10, 10], originalBox: [0, 0, 10, 10],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KEYMAP, helpRows, keyName, lookup } from "../src/keymap";
+import { KEYMAP, helpRows, keyName, lookup } from "../src/image/keymap";
 
 const ev = (key: string, mods: Partial<{ ctrlKey: boolean; shiftKey: boolean; altKey: boolean;
   metaKey: boolean; code: string }> = {}) => ({ key, code: "", ctrlKey: false, metaKey: false,

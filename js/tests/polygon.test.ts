@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PolygonEdit, type Pt, nearestEdge, nearestVertex } from "../src/polygon";
+import { PolygonEdit, type Pt, nearestEdge, nearestVertex } from "../src/editor/polygon";
 
 const square: Pt[] = [[0, 0], [10, 0], [10, 10], [0, 10]];
 

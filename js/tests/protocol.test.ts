@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { TO_PYTHON_KINDS, createSender, decodeRows } from "../src/protocol";
-import type { RowsWire } from "../src/types";
+import { TO_PYTHON_KINDS, createSender, decodeRows } from "../src/image/protocol";
+import type { RowsWire } from "../src/image/types";
 
 const dv = (a: ArrayBufferView) => new DataView(a.buffer, a.byteOffset, a.byteLength);
 

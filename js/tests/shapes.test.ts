@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { keyName } from "../src/keyset";
-import { nearestEdge, PolygonEdit } from "../src/polygon";
+import { keyName } from "../src/editor/keyset";
+import { nearestEdge, PolygonEdit } from "../src/editor/polygon";
 import { SHAPE_KEYS } from "../src/shapes/keys";
 import { confColour, hitPoint, nextShape, pointOrder, stepPoint } from "../src/shapes/model";
 import type { WireShape } from "../src/shapes/types";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { GridIndex } from "../src/spatial";
-import type { Box4 } from "../src/types";
+import { GridIndex } from "../src/image/spatial";
+import type { Box4 } from "../src/image/types";
 
 function random(n: number, W: number, H: number, seed = 3): Box4[] {
   let s = seed;

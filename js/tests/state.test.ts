@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RowStore, createUi, shown, stepKey, targetKeys } from "../src/state";
-import type { Row } from "../src/types";
+import { RowStore, createUi, shown, stepKey, targetKeys } from "../src/image/state";
+import type { Row } from "../src/image/types";
 
 function row(key: string, extra: Partial<Row> = {}): Row {
   return { key, proposal: true, label: "cell", box: [0, 0, 10, 10], originalBox: null,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   clipBox, createView, fit, handleAt, resizeBox, toImage, toStage, visibleRegion, zoomAt,
-} from "../src/view";
+} from "../src/editor/view";
 
 describe("view geometry", () => {
   it("fits and centres an image", () => {

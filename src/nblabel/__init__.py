@@ -49,8 +49,8 @@ __all__ = [
 _LAZY = {
     "DecisionJournal": "nblabel.store.journal",
     "FiftyOneSync": "nblabel.store.sync",
-    "ReviewSession": "nblabel.reviewing.session",
-    "ReviewWidget": "nblabel.reviewing.widget",
+    "ReviewSession": "nblabel.reviewing.editor.session",
+    "ReviewWidget": "nblabel.reviewing.image.widget",
     "UltralyticsSource": "nblabel.sources",
     "CallableSource": "nblabel.sources",
     "HTTPSource": "nblabel.sources",
@@ -86,11 +86,11 @@ if TYPE_CHECKING:
     from nblabel.preannotation import preannotate
     from nblabel.preannotation.shapes import preannotate_shapes
     from nblabel.preannotation.tracking import track_videos
-    from nblabel.reviewing.session import ReviewSession
-    from nblabel.reviewing.shape_widget import ShapeReviewWidget
-    from nblabel.reviewing.video_widget import VideoReviewWidget
-    from nblabel.reviewing.volume_widget import VolumeReviewWidget
-    from nblabel.reviewing.widget import ReviewWidget
+    from nblabel.reviewing.editor.session import ReviewSession
+    from nblabel.reviewing.image.widget import ReviewWidget
+    from nblabel.reviewing.shapes.widget import ShapeReviewWidget
+    from nblabel.reviewing.video.widget import VideoReviewWidget
+    from nblabel.reviewing.volume.widget import VolumeReviewWidget
     from nblabel.sources import (
         CallableSource,
         EnsembleSource,
@@ -117,10 +117,10 @@ def __getattr__(name: str) -> Any:
 def review(view: Any, **kwargs: Any) -> ReviewWidget:
     """Open the review widget on a FiftyOne dataset or view.
 
-    Keyword arguments go to :class:`~nblabel.reviewing.session.ReviewSession`
+    Keyword arguments go to :class:`~nblabel.reviewing.editor.session.ReviewSession`
     (``predictions_field``, ``gt_field``, ``reviewer``, ``journal``, ``queue``, ``classes``,
     ``image_classes``, ``autosync``, ``consensus``, ``claims``) or to
-    :class:`~nblabel.reviewing.widget.ReviewWidget` (``start``: first position in the queue,
+    :class:`~nblabel.reviewing.image.widget.ReviewWidget` (``start``: first position in the queue,
     ``threshold``: initial confidence threshold, ``prefetch``, ``max_preview_side``,
     ``assist``: exemplar proposals while drawing, on by default, ``"live"`` to show them from
     the first image; ``segmenter``: what click to mask uses, GrabCut by default). The session
@@ -131,11 +131,11 @@ def review(view: Any, **kwargs: Any) -> ReviewWidget:
     widget), ``image_classes=`` the image-level ones; after two boxes are drawn on an image,
     the assistant proposes similar objects in the background, and shows them on the next
     images once a finished image has measured that they save time
-    (:mod:`nblabel.reviewing.assist`, :mod:`nblabel.reviewing.worth`). Every source of
+    (:mod:`nblabel.reviewing.image.assist`, :mod:`nblabel.reviewing.image.worth`). Every source of
     proposals is measured the same way and hidden while it costs more than drawing by hand.
     """
-    from nblabel.reviewing.session import ReviewSession
-    from nblabel.reviewing.widget import ReviewWidget
+    from nblabel.reviewing.editor.session import ReviewSession
+    from nblabel.reviewing.image.widget import ReviewWidget
 
     widget_args = {k: kwargs.pop(k) for k in ("start", "threshold", "prefetch",
                                               "max_preview_side", "assist", "segmenter")
@@ -149,14 +149,14 @@ def review_video(dataset: Any, sample_id: str | None = None, *, journal: Any = N
     """Open the video widget on one video of a FiftyOne video dataset (the first one not yet
     reviewed, unless ``sample_id`` names one), to review the tracks in frame field ``field``
     (from :func:`~nblabel.preannotation.tracking.track_videos`) into ``gt_field`` a track at a
-    time. ``journal`` defaults to the reviewer's journal. The session is ``widget.review``
-    (:class:`~nblabel.reviewing.tracks.TrackReview`).
+    time. ``journal`` defaults to the reviewer's journal. The session is ``widget.session``
+    (:class:`~nblabel.reviewing.video.tracks.TrackReview`).
 
     Team review: the video is claimed for ``reviewer`` (as images are), so reviewers sharing a
     database open different videos; completing it releases the claim."""
-    from nblabel.reviewing.session import default_reviewer
-    from nblabel.reviewing.tracks import TrackReview
-    from nblabel.reviewing.video_widget import VideoReviewWidget
+    from nblabel.reviewing.editor.session import default_reviewer
+    from nblabel.reviewing.video.tracks import TrackReview
+    from nblabel.reviewing.video.widget import VideoReviewWidget
     from nblabel.store import schema
     from nblabel.store.claims import Claims
     from nblabel.store.journal import DecisionJournal
@@ -187,11 +187,11 @@ def review_shapes(dataset: Any, kind: str = "keypoints", *, field: str | None = 
     image, lowest keypoint confidence first, into ``gt_field`` (``gt_keypoints`` or
     ``gt_polylines``). With no proposals, shapes are drawn point by point: keypoints then
     need ``skeleton`` (:class:`~nblabel.core.shapes.Skeleton`: names and edges). ``journal``
-    defaults to the reviewer's journal; the session is ``widget.review``
-    (:class:`~nblabel.reviewing.shapes.ShapeReview`)."""
-    from nblabel.reviewing.session import default_reviewer
-    from nblabel.reviewing.shape_widget import ShapeReviewWidget
-    from nblabel.reviewing.shapes import ShapeReview
+    defaults to the reviewer's journal; the session is ``widget.session``
+    (:class:`~nblabel.reviewing.shapes.review.ShapeReview`)."""
+    from nblabel.reviewing.editor.session import default_reviewer
+    from nblabel.reviewing.shapes.review import ShapeReview
+    from nblabel.reviewing.shapes.widget import ShapeReviewWidget
     from nblabel.store.journal import DecisionJournal
 
     review = ShapeReview(dataset, journal=journal or DecisionJournal(), kind=kind, field=field,
@@ -207,8 +207,8 @@ def review_volume(dataset: Any, series: str | None = None, *, predictions_field:
     :func:`~nblabel.store.volumes.add_volume`): slices by keys and a slider, window/level
     presets and drag, the boxes and masks of ``predictions_field`` reviewed as photos' are,
     into ``gt_field`` of each slice's sample. The session is ``widget.session``."""
-    from nblabel.reviewing.session import ReviewSession
-    from nblabel.reviewing.volume_widget import VolumeReviewWidget
+    from nblabel.reviewing.editor.session import ReviewSession
+    from nblabel.reviewing.volume.widget import VolumeReviewWidget
     from nblabel.store.schema import SERIES_FIELD
     from nblabel.store.volumes import open_series
 

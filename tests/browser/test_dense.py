@@ -3,7 +3,7 @@
 Multi-selection decided as one step, Tab in reading order, labels by level of detail, hiding
 decided boxes, and the editing interactions (move, resize, draw, exact coordinates after zoom)
 with 2,000 boxes on the image. The rows' order and the selection come from Python
-(``nblabel.reviewing.rows``); the browser draws boxes on canvases, so the test reads the list
+(``nblabel.reviewing.image.rows``); the browser draws boxes on canvases, so the test reads the list
 rows (``.nblabel-box``) and the counts the widget writes (``data-boxes-drawn``,
 ``data-labels-drawn``, ``data-multi``).
 """
@@ -17,7 +17,7 @@ import pytest
 
 from nblabel.core.labels import Box, ImageSize
 from nblabel.demo.synthetic import make_dense
-from nblabel.reviewing.rows import reading_order
+from nblabel.reviewing.image.rows import reading_order
 from tests.browser.helpers import (
     drag,
     eventually,

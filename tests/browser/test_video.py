@@ -81,7 +81,7 @@ def test_video_review_by_track_in_the_browser(tracked_video, open_notebook, page
     frame = int(_data(page, "frame"))
     sample = ds.first()
     det = next(d for d in sample.frames[frame]["tracks"].detections if str(d.index) == third)
-    rect = page.locator(".nblabel-video-frame").bounding_box()
+    rect = page.locator(".nblabel-video-canvas").bounding_box()
     x, y, w, h = det.bounding_box
     cx, cy = rect["x"] + (x + w / 2) * rect["width"], rect["y"] + (y + h / 2) * rect["height"]
     page.mouse.move(cx, cy)
@@ -115,7 +115,7 @@ def test_video_review_by_track_in_the_browser(tracked_video, open_notebook, page
     assert len(set(ds.values("frames.gt_tracks.detections.index", unwind=True))) == before
     # Draw a new track: a box here, another 10 frames on; the frames between are interpolated.
     here = int(_data(page, "frame"))
-    rect = page.locator(".nblabel-video-frame").bounding_box()
+    rect = page.locator(".nblabel-video-canvas").bounding_box()
 
     def draw(fx: float, fy: float) -> None:
         page.keyboard.press("n")

@@ -46,7 +46,7 @@ def wheel(tmp_path_factory):
     with tarfile.open(sdist) as tar:
         members = tar.getnames()
     assert any(m.endswith("src/nblabel/static/widget.js") for m in members)
-    assert any(m.endswith("js/src/widget.ts") for m in members), "the sdist keeps the sources"
+    assert any(m.endswith("js/src/image/widget.ts") for m in members), "the sdist keeps the sources"
     return whl
 
 

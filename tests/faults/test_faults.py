@@ -19,7 +19,7 @@ from pathlib import Path
 import fiftyone as fo
 import pytest
 
-from nblabel.reviewing.session import ReviewSession
+from nblabel.reviewing.editor.session import ReviewSession
 from nblabel.store.journal import DecisionJournal
 from tests.harness.faults import check_team_state, make_dataset
 
@@ -75,8 +75,8 @@ _DB_FAULTS = textwrap.dedent("""
     os.environ["FIFTYONE_DATABASE_URI"] = mongod.start()
     import fiftyone as fo
     from tests.harness.faults import check_team_state, make_dataset
-    from nblabel.reviewing.session import ReviewSession
-    from nblabel.reviewing.widget import ReviewWidget
+    from nblabel.reviewing.editor.session import ReviewSession
+    from nblabel.reviewing.image.widget import ReviewWidget
 
     ds = make_dataset("db-faults", work / "images", 8, seed=2)
     session = ReviewSession(ds, journal=work / "j.sqlite", reviewer="ann")

@@ -74,7 +74,7 @@ def kill_loop(dataset: str, journal: str, report_file: str, kills: int, seed: in
     each kill cheap; children connect to the database themselves."""
     import fiftyone as fo
 
-    from nblabel.reviewing.session import ReviewSession
+    from nblabel.reviewing.editor.session import ReviewSession
 
     rng = random.Random(seed)
     done = 0
@@ -105,8 +105,8 @@ def review_process(dataset: str, journal: str, reviewer: str, mode: str,
     would: on each image accept the confident boxes, reject the rest, move on."""
     import fiftyone as fo
 
-    from nblabel.reviewing.session import ReviewSession
-    from nblabel.reviewing.widget import ReviewWidget
+    from nblabel.reviewing.editor.session import ReviewSession
+    from nblabel.reviewing.image.widget import ReviewWidget
 
     rng = random.Random(seed)
     kwargs: dict[str, Any] = {"claims": mode == "claims"}

@@ -10,9 +10,8 @@ import pytest
 
 from nblabel.curation.analytics import decisions_frame
 from nblabel.curation.queue import build_queue
-from nblabel.reviewing.messages import dispatch
-from nblabel.reviewing.session import ReviewSession
-from nblabel.reviewing.widget import ReviewWidget
+from nblabel.reviewing.editor.session import ReviewSession
+from nblabel.reviewing.image.widget import ReviewWidget
 from nblabel.store import shim
 
 pytestmark = pytest.mark.fiftyone
@@ -62,7 +61,7 @@ def test_unusable_proposals_are_shown_with_the_reason_and_can_be_rejected(shapes
     bad_rows = [r for r in widget.boxes if r.get("unusable")]
     assert len(bad_rows) == 4
     # Accepting one from the browser is refused, with the reason.
-    dispatch(widget, {"kind": "decide", "sample_id": first,
+    widget.dispatch({"kind": "decide", "sample_id": first,
                       "keys": [bad_rows[0]["key"]], "action": "accepted"})
     assert "not saved" in widget.message and "only be rejected" in widget.message
     for row in widget.boxes:

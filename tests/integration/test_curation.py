@@ -16,8 +16,8 @@ from nblabel.curation.analytics import (
 )
 from nblabel.curation.evaluation import evaluate, mistakenness, proposal_accuracy
 from nblabel.curation.queue import build_queue
-from nblabel.reviewing.session import ReviewSession
-from nblabel.reviewing.widget import ReviewWidget
+from nblabel.reviewing.editor.session import ReviewSession
+from nblabel.reviewing.image.widget import ReviewWidget
 
 from ..conftest import ARTIFACTS
 

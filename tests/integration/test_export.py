@@ -7,7 +7,7 @@ from pycocotools.coco import COCO
 
 from nblabel.core.labels import Box
 from nblabel.curation.export import export_reviewed
-from nblabel.reviewing.session import ReviewSession
+from nblabel.reviewing.editor.session import ReviewSession
 
 
 @pytest.fixture

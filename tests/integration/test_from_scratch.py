@@ -11,12 +11,11 @@ from PIL import Image
 import nblabel
 from nblabel.core.labels import Box
 from nblabel.demo.real import coins, nuclei, write_tiles
-from nblabel.reviewing.messages import dispatch
 from nblabel.sources import ExemplarError, ExemplarSource
 
 
 def _msg(widget, **content):
-    dispatch(widget, content)
+    widget.dispatch(content)
 
 
 def _recall_precision(props, truth, conf):

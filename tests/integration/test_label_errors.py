@@ -11,7 +11,6 @@ import nblabel
 from nblabel.core.labels import Box
 from nblabel.curation.label_errors import find_label_errors
 from nblabel.demo.synthetic import make_shapes
-from nblabel.reviewing.messages import dispatch
 from nblabel.store.schema import LABEL_CHECK_FIELD, LABEL_ERROR_FIELD
 
 
@@ -69,13 +68,13 @@ def test_the_check_is_reviewed_in_the_widget_into_a_new_field(labeled, journal):
     assert w.sample_id == ranked[0]
     # On the image with a dropped label, the model's missing object is proposed with the rest.
     while w.sample_id != labeled.values("id")[2]:
-        dispatch(w, {"kind": "go", "delta": 1})
+        w.dispatch({"kind": "go", "delta": 1})
     rows = {r["key"]: r for r in w.boxes}
     check = labeled[w.sample_id][LABEL_CHECK_FIELD].detections
     missing = [d for d in check if d.suspect == "missing"]
     assert len(missing) == 1 and missing[0].id in rows
     assert len(rows) == len(check), "every proposal is shown at threshold 0"
-    dispatch(w, {"kind": "accept_all", "sample_id": w.sample_id})
+    w.dispatch({"kind": "accept_all", "sample_id": w.sample_id})
     w.session.flush()
     sample = labeled[w.sample_id]
     assert len(sample.ground_truth_checked.detections) == len(sample.ground_truth.detections) + 1

@@ -15,8 +15,8 @@ from nblabel.learning import (
     spot_check_precision,
 )
 from nblabel.learning.simulate import simulate_review
-from nblabel.reviewing.session import ReviewSession
-from nblabel.reviewing.widget import ReviewWidget
+from nblabel.reviewing.editor.session import ReviewSession
+from nblabel.reviewing.image.widget import ReviewWidget
 from nblabel.store.schema import MODEL_ROUND_FIELD, PSEUDO_FIELD
 from nblabel.store.sync import REVIEWED_TAG
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from nblabel.demo.synthetic import make_shapes
 from nblabel.preannotation import preannotate
-from nblabel.reviewing.session import ReviewSession
+from nblabel.reviewing.editor.session import ReviewSession
 from nblabel.sources import EnsembleSource, UltralyticsSource
 
 pytestmark = pytest.mark.slow

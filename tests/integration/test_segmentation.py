@@ -13,8 +13,7 @@ from nblabel.core.images import decode_mask
 from nblabel.core.labels import Box, Decision, ImageSize
 from nblabel.demo.real import coins
 from nblabel.demo.synthetic import make_shapes, shape_mask
-from nblabel.reviewing.decisions import mask_of
-from nblabel.reviewing.messages import dispatch
+from nblabel.reviewing.editor.decisions import mask_of
 from nblabel.segmentation import (
     GrabCutSegmenter,
     Prompt,
@@ -257,7 +256,7 @@ def test_widget_click_to_mask_messages_and_bad_prompts(coins_photo, journal):
         w.send = lambda content, buffers=None: sent.append((content, buffers))
 
         def msg(**content):
-            dispatch(w, content)
+            w.dispatch(content)
 
         msg(kind="accept_mask", seq=1, sample_id=w.sample_id, label="coin", seconds=1.0)
         assert "no mask to accept" in w.message
@@ -291,7 +290,7 @@ def test_brush_and_eraser_strokes_edit_a_mask_one_undo_each(coins_photo, journal
         w.send = lambda content, buffers=None: None
 
         def msg(**content):
-            dispatch(w, content)
+            w.dispatch(content)
 
         b = real.boxes[4]
         msg(kind="segment", sample_id=w.sample_id, req=1, box=None,
@@ -351,7 +350,7 @@ def test_mask_edits_on_proposals_land_for_the_whole_team(coins_photo, tmp_path):
             wa.send = lambda content, buffers=None: None
             area = int(real.mask(4).sum())
             stroke = [[b.x2 - 2, b.y + b.h / 2], [b.x2 + 20, b.y + b.h / 2]]
-            dispatch(wa, dict(kind="paint", seq=1, sample_id=wa.sample_id, key=pid,
+            wa.dispatch(dict(kind="paint", seq=1, sample_id=wa.sample_id, key=pid,
                               stroke=stroke, radius=4, erase=False))
             row = next(r for r in wa.boxes if r["key"] == pid)
             painted = int(decode_mask(row["mask"]).sum())
@@ -368,7 +367,7 @@ def test_mask_edits_on_proposals_land_for_the_whole_team(coins_photo, tmp_path):
             assert set(gt) == {dets[0].id, pid}
             assert int((gt[pid].mask > 0).sum()) == painted, "a's mask edit survives b's sync"
             wb.close()
-            dispatch(wa, dict(kind="undo", seq=2))
+            wa.dispatch(dict(kind="undo", seq=2))
             row = next(r for r in wa.boxes if r["key"] == pid)
             assert row["status"] == "pending" and int(decode_mask(row["mask"]).sum()) == area
             # Relabel keeps the mask; moving the box cuts it to the new box.
@@ -403,7 +402,7 @@ def test_polygon_editing_of_a_mask(coins_photo, journal):
         w.send = lambda content, buffers=None: sent.append(content)
 
         def msg(**content):
-            dispatch(w, content)
+            w.dispatch(content)
 
         b = real.boxes[4]
         msg(kind="segment", sample_id=w.sample_id, req=1, box=[b.x, b.y, b.w, b.h], points=[])

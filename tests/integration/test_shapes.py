@@ -20,8 +20,8 @@ from nblabel.curation.shape_export import export_shapes  # noqa: E402
 from nblabel.curation.shapes import keypoint_table, shape_queue  # noqa: E402
 from nblabel.demo.poses import STICK, Figure, make_pose_dataset, truth_dataset  # noqa: E402
 from nblabel.preannotation.shapes import preannotate_shapes  # noqa: E402
-from nblabel.reviewing.shape_widget import ShapeReviewWidget  # noqa: E402
-from nblabel.reviewing.shapes import ShapeReview  # noqa: E402
+from nblabel.reviewing.shapes.review import ShapeReview  # noqa: E402
+from nblabel.reviewing.shapes.widget import ShapeReviewWidget  # noqa: E402
 from nblabel.sources.shapes import CallableShapes, UltralyticsShapes  # noqa: E402
 from nblabel.store.journal import DecisionJournal  # noqa: E402
 from nblabel.store.shapes import read_shapes  # noqa: E402

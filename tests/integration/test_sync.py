@@ -8,7 +8,7 @@ import fiftyone as fo
 from fiftyone import ViewField as F
 
 from nblabel.core.labels import Box
-from nblabel.reviewing.session import ReviewSession
+from nblabel.reviewing.editor.session import ReviewSession
 from nblabel.store.sync import REVIEWED_TAG, FiftyOneSync
 
 
@@ -128,7 +128,7 @@ def test_kernel_killed_before_sync_loses_nothing(shapes_dataset, tmp_path):
     code = textwrap.dedent(f"""
         import os, signal
         import fiftyone as fo
-        from nblabel.reviewing.session import ReviewSession
+        from nblabel.reviewing.editor.session import ReviewSession
         ds = fo.load_dataset({ds.name!r})
         s = ReviewSession(ds, journal={str(journal_path)!r}, reviewer="crash", autosync=False)
         st = s.load(s.queue[2])

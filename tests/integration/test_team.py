@@ -15,8 +15,8 @@ import pytest
 
 from nblabel.core.labels import Box
 from nblabel.curation.consensus import merge_consensus, merge_image
-from nblabel.reviewing.session import ReviewSession
-from nblabel.reviewing.widget import ReviewWidget
+from nblabel.reviewing.editor.session import ReviewSession
+from nblabel.reviewing.image.widget import ReviewWidget
 from nblabel.store.journal import DecisionJournal
 from nblabel.store.sync import REVIEWERS_FIELD, label_id_for_key
 
@@ -34,7 +34,7 @@ def team_dataset(tmp_path: Path):
 _WRITER = textwrap.dedent("""
     import json, sys
     import fiftyone as fo
-    from nblabel.reviewing.session import ReviewSession
+    from nblabel.reviewing.editor.session import ReviewSession
     from nblabel.core.labels import Box
 
     name, reviewer, journal, ids = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])

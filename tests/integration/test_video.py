@@ -17,7 +17,7 @@ from nblabel.curation.video_export import export_tracks
 from nblabel.demo.tracks import faulty_tracks
 from nblabel.demo.video import ReplayTracker, track_class, truncate, write_sprite_video
 from nblabel.preannotation.tracking import track_videos
-from nblabel.reviewing.tracks import TrackReview
+from nblabel.reviewing.video.tracks import TrackReview
 from nblabel.sources.base import ProposalError
 from nblabel.sources.tracker import CallableTracker, UltralyticsTracker
 from nblabel.store.journal import DecisionJournal
@@ -292,16 +292,16 @@ def test_team_review_on_videos_and_its_table(videos, tmp_path):
         nblabel.review_video(ds, ana.sample_id, journal=journal, reviewer="ben")
     with pytest.raises(ValueError, match=r"no video of .* is left"):
         nblabel.review_video(ds, journal=journal, reviewer="cy")
-    first = ana.review.pending[0]
-    ana.review.reject(first)
-    ana.review.accept_rest()
-    ana.review.complete()
+    first = ana.session.pending[0]
+    ana.session.reject(first)
+    ana.session.accept_rest()
+    ana.session.complete()
     done = ds.select(ana.sample_id)
     assert done.values("nblabel_reviewers") == [["ana"]]
     assert done.values("nblabel_claim") == [None], "completing releases the claim"
     table = review_table(ds, journal)
     row = table[table.reviewer == "ana"].iloc[0]
     assert row.video == ana.sample_id and row.rejected == 1
-    assert row.kept == len(ana.review.tracks) - 1 and row.actions == len(ana.review.tracks)
+    assert row.kept == len(ana.session.tracks) - 1 and row.actions == len(ana.session.tracks)
     ana.close()
     ben.close()

@@ -21,8 +21,8 @@ from nblabel.core.volume import DicomSeries, VolumeError, open_volume  # noqa: E
 from nblabel.curation.volume_export import export_dicom_seg, export_nifti_labels  # noqa: E402
 from nblabel.demo.phantom import find_nodules, make_phantom  # noqa: E402
 from nblabel.preannotation.volumes import preannotate_volume  # noqa: E402
-from nblabel.reviewing.session import ReviewSession  # noqa: E402
-from nblabel.reviewing.volume_widget import VolumeReviewWidget  # noqa: E402
+from nblabel.reviewing.editor.session import ReviewSession  # noqa: E402
+from nblabel.reviewing.volume.widget import VolumeReviewWidget  # noqa: E402
 from nblabel.sources import CallableSource  # noqa: E402
 from nblabel.store.volumes import add_volume, open_series  # noqa: E402
 

@@ -10,11 +10,10 @@ import fiftyone as fo
 from fiftyone import ViewField as F
 
 import nblabel
-from nblabel.reviewing.messages import dispatch
 
 
 def _msg(widget, **content):
-    dispatch(widget, content)
+    widget.dispatch(content)
 
 
 def test_widget_shows_image_as_binary_and_proposals_in_pixels(shapes_dataset, journal):

@@ -1,6 +1,6 @@
 """Python and the browser agree on what crosses between them: the traitlets, the message kinds
-in each direction, the row format and the keymap, all declared once in ``js/src/types.ts`` and
-``js/src/keymap.json``."""
+in each direction, the row format and the keymap, all declared once in
+``js/src/image/types.ts`` and ``js/src/image/keymap.json``."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nblabel.reviewing import rows as rowlib
-from nblabel.reviewing import widget as widget_module
-from nblabel.reviewing.keys import KEYMAP_PATH, help_rows
-from nblabel.reviewing.widget import ReviewWidget
+from nblabel.reviewing.editor.keys import KEYMAP_PATH, help_rows
+from nblabel.reviewing.image import rows as rowlib
+from nblabel.reviewing.image import widget as widget_module
+from nblabel.reviewing.image.widget import ReviewWidget
 
 JS = Path(__file__).parents[2] / "js" / "src"
-TYPES = (JS / "types.ts").read_text()
+TYPES = (JS / "image" / "types.ts").read_text()
 
 
 def _block(name: str) -> str:
@@ -42,14 +42,13 @@ def test_traits_match_the_declaration():
 def test_message_kinds_match_the_declaration():
     assert set(widget_module.HANDLERS) == _kinds("ToPython"), "one handler per kind"
     assert set(widget_module.SENT_KINDS) == _kinds("FromPython")
-    protocol = (JS / "protocol.ts").read_text()
+    protocol = (JS / "image" / "protocol.ts").read_text()
     listed = re.search(r"TO_PYTHON_KINDS = \[([^\]]*)\]", protocol)
     assert listed and set(re.findall(r'"(\w+)"', listed.group(1))) == _kinds("ToPython")
 
 
 def test_row_codes_match_the_declaration():
-    statuses = re.search(r"STATUSES: readonly Status\[\] = \[([^\]]*)\]", TYPES)
-    assert statuses and tuple(re.findall(r'"(\w+)"', statuses.group(1))) == rowlib.STATUSES
+    assert "STATUSES = CONTRACT.statuses" in TYPES, "the image rows' statuses are the contract's"
     for name in ("FLAG_VISIBLE", "FLAG_FOCUS", "FLAG_PROPOSAL"):
         m = re.search(rf"export const {name} = (\d+);", TYPES)
         assert m and int(m.group(1)) == getattr(rowlib, name)
@@ -57,7 +56,8 @@ def test_row_codes_match_the_declaration():
 
 def test_keymap_shipped_with_the_package_is_the_source():
     assert KEYMAP_PATH.exists(), "run `npm run build`"
-    assert json.loads(KEYMAP_PATH.read_text()) == json.loads((JS / "keymap.json").read_text())
+    source = json.loads((JS / "image" / "keymap.json").read_text())
+    assert json.loads(KEYMAP_PATH.read_text()) == source
     help_ = dict(help_rows())
     assert help_["Ctrl+z"] == "undo" and "Shift+drag" in help_
     assert help_rows() == widget_module.KEYS
@@ -117,9 +117,9 @@ def test_next_pending_is_the_next_shown_pending_box_in_order():
 
 
 def test_docs_keys_table_is_generated_from_the_keymap():
-    from nblabel.reviewing.keys import markdown_table
+    from nblabel.reviewing.editor.keys import markdown_table
 
     readme = (Path(__file__).parents[2] / "docs" / "reviewing.md").read_text()
     start = readme.index("<!-- keys:start -->\n") + len("<!-- keys:start -->\n")
     end = readme.index("\n<!-- keys:end -->")
-    assert readme[start:end] == markdown_table(), "run: python -m nblabel.reviewing.keys"
+    assert readme[start:end] == markdown_table(), "run: python -m nblabel.reviewing.editor.keys"

@@ -1,6 +1,7 @@
 """The video, shapes and volume widgets: Python's side and the browser's agree (traits, message
-kinds, statuses and actions declared once in each ``js/src/<widget>/types.ts``, keys in its
-``keys.json``, shipped under ``nblabel/static/`` and read by Python for the help)."""
+kinds and actions declared once in each ``js/src/<kind>/types.ts``, keys in its ``keys.json`` and
+the shared ``js/src/editor/keys.json``, constants in ``js/src/editor/contract.json``, shipped
+under ``nblabel/static/`` and read by Python)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,15 @@ import anywidget
 import numpy as np
 import pytest
 
-from nblabel.core import shapes, track_edits
+from nblabel.core import labels, shapes, track_edits
 from nblabel.core.volume import PRESETS, requires, to_display
-from nblabel.reviewing import keys
-from nblabel.reviewing import shape_widget as sw
-from nblabel.reviewing import video_widget as vw
-from nblabel.reviewing import volume_widget as vow
+from nblabel.reviewing.editor import keys
+from nblabel.reviewing.editor.base import EditorWidget
+from nblabel.reviewing.editor.contract import CONTRACT_PATH, contract, media_window
+from nblabel.reviewing.image.widget import ReviewWidget
+from nblabel.reviewing.shapes import widget as sw
+from nblabel.reviewing.video import widget as vw
+from nblabel.reviewing.volume import widget as vow
 
 JS = Path(__file__).parents[2] / "js" / "src"
 
@@ -34,7 +38,6 @@ class Side:
     to_python: str
     from_python: str
     received: tuple[str, ...]
-    statuses: tuple[str, ...] | None
     actions: str | None
     keymap: Path
     help: tuple[str, str]  # a key and its help, as the help shows them
@@ -43,14 +46,14 @@ class Side:
 
 SIDES = [
     Side("video", vw, vw.VideoReviewWidget, "VideoTraits", "VideoToPython", "VideoFromPython",
-         tuple(vw.HANDLERS), track_edits.STATUSES, None, keys.VIDEO_KEYMAP_PATH,
+         tuple(vw.HANDLERS), "TrackAction", keys.VIDEO_KEYMAP_PATH,
          ("a", "accept the whole track"), "drag a box"),
     Side("shapes", sw, sw.ShapeReviewWidget, "ShapeTraits", "ShapesToPython",
-         "ShapesFromPython", sw.RECEIVED_KINDS, shapes.STATUSES, "ShapeActionName",
+         "ShapesFromPython", sw.RECEIVED_KINDS, "ShapeActionName",
          keys.SHAPE_KEYMAP_PATH, ("v", "mark the selected point occluded (or visible again)"),
          "drag a point"),
     Side("volume", vow, vow.VolumeReviewWidget, "VolumeTraits", "VolumeToPython",
-         "VolumeFromPython", vow.RECEIVED_KINDS, None, "VolumeActionName",
+         "VolumeFromPython", vow.RECEIVED_KINDS, "VolumeActionName",
          keys.VOLUME_KEYMAP_PATH, ("1", "window: soft tissue"), "right-drag (or Alt+drag)"),
 ]
 IDS = [s.folder for s in SIDES]
@@ -74,11 +77,10 @@ def test_traits_kinds_statuses_and_actions_match(side: Side) -> None:
     declared = set(re.findall(r"^\s+(\w+): ", block.group(1), re.M))
     base = set(anywidget.AnyWidget().traits(sync=True))
     assert set(side.widget.class_traits(sync=True)) - base == declared
+    assert {"message", "selected", "classes"} <= declared, "the editor's traits, in every kind"
     assert set(side.received) == _kinds(text, side.to_python)
     assert set(side.module.SENT_KINDS) == _kinds(text, side.from_python)
-    if side.statuses is not None:
-        listed = re.search(r"STATUSES = \[([^\]]*)\]", text)
-        assert listed and tuple(re.findall(r'"(\w+)"', listed.group(1))) == side.statuses
+    assert "STATUSES = [" not in text, "statuses are the contract's, not the kind's"
     if side.actions is not None:
         actions = re.search(rf"{side.actions} = ([^;]*);", text)
         assert actions
@@ -94,10 +96,45 @@ def test_keys_shipped_are_the_source_and_make_the_help(side: Side) -> None:
     rows = dict(keys._help_rows(side.keymap))
     assert rows[side.help[0]] == side.help[1]
     assert side.mouse in rows
+    # The shared keys (zoom, class, undo, help) are in every kind's help, defined once.
+    assert rows["+ / ="].startswith("zoom in") and rows["?"] == "show this help"
+    assert "Ctrl+wheel" in rows
+    own = {a for b in source["bindings"] for a in [b["action"]]}
+    assert not own & {"undo", "redo", "help", "zoom_in", "fit"}
 
 
 def test_shape_and_point_states_are_one_list() -> None:
-    assert shapes.STATUSES == shapes.POINT_STATES
+    assert shapes.STATUSES == shapes.POINT_STATES == track_edits.STATUSES == labels.STATUSES
+
+
+def test_the_contract_is_one_file_both_sides_read() -> None:
+    source = json.loads((JS / "editor" / "contract.json").read_text())
+    assert json.loads(CONTRACT_PATH.read_text()) == source == contract()
+    assert tuple(source["statuses"]) == labels.STATUSES
+    assert len(source["colours"]) == len(source["statuses"])
+    assert media_window("video").ahead == source["media"]["video"]["ahead"]
+    # No kind declares its own copy of what the contract holds.
+    for path in JS.rglob("*.ts"):
+        text = path.read_text()
+        assert "STATUS_COLOUR" not in text, path
+        assert not re.search(r"const (BEHIND|AHEAD|KEEP) = \d", text), path
+    for path in (JS.parents[1] / "src" / "nblabel" / "reviewing").rglob("*.py"):
+        text = path.read_text()
+        assert not re.search(r"^(CHUNK|BEHIND|AHEAD|MAX_SIDE)\b.*= *\d", text, re.M), path
+        assert '"object"' not in text and '"lesion"' not in text, path
+
+
+def test_every_widget_is_one_editor_widget() -> None:
+    """The base widget is the only class that subclasses anywidget's."""
+    for widget in (ReviewWidget, vw.VideoReviewWidget, sw.ShapeReviewWidget,
+                   vow.VolumeReviewWidget):
+        assert issubclass(widget, EditorWidget)
+        assert anywidget.AnyWidget not in widget.__bases__
+    package = JS.parents[1] / "src" / "nblabel"
+    subclassing = [p.name for p in package.rglob("*.py")
+                   if re.search(r"class \w+\(anywidget\.AnyWidget\)", p.read_text())]
+    assert subclassing == ["base.py"]
+    assert "\"object\"" not in (JS / "image" / "widget.ts").read_text()
 
 
 def test_volume_presets_are_the_keys_presets() -> None:

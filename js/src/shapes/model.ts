@@ -1,6 +1,6 @@
 // Pure rules of the shapes widget (tested in tests/shapes.test.ts): which shape and point a
 // press hits, the order points are visited in, and the colour of a confidence.
-import { nearestVertex, type Pt } from "../polygon";
+import { nearestVertex, type Pt } from "../editor/polygon";
 import type { WireShape } from "./types";
 
 /** The shape and point within `tol` of (x, y); the selected shape wins a tie. */

@@ -16,9 +16,6 @@ export interface WireShape {
   closed: boolean;
 }
 
-/** Shape and point states on the wire (index = code); Python's ``core.shapes.STATUSES``. */
-export const STATUSES = ["pending", "accepted", "rejected", "edited", "added"] as const;
-
 export interface ShapeTraits {
   kind: "keypoints" | "polyline";
   sample_id: string;
@@ -29,7 +26,7 @@ export interface ShapeTraits {
   height: number;
   shapes: WireShape[];
   skeleton: { names: string[]; edges: [number, number][] };
-  labels: string[];
+  classes: string[];
   selected: string;
   point: number;
   message: string;
@@ -37,14 +34,15 @@ export interface ShapeTraits {
   reviewed: boolean;
 }
 
-export type ShapeActionName = "accept" | "reject" | "accept_point" | "reject_point"
+export type ShapeActionName = "accept" | "reject" | "relabel" | "accept_point" | "reject_point"
   | "hide_point" | "move_point" | "reshape" | "add" | "delete" | "accept_rest" | "undo"
   | "redo" | "complete" | "show_proposals";
 
 /** Messages the browser sends. */
 export type ShapesToPython =
   | { kind: "act"; seq: number; action: ShapeActionName; shape: string; point?: number;
-      xy?: [number, number]; points?: ([number, number] | null)[]; closed?: boolean }
+      xy?: [number, number]; points?: ([number, number] | null)[]; closed?: boolean;
+      label?: string }
   | { kind: "nav"; to: "next" | "prev" | "next_pending" };
 
 /** Messages Python sends. */

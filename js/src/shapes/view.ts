@@ -1,89 +1,68 @@
-// The shapes widget's controller: the image, keypoint skeletons and polylines on a canvas, the
-// keys, point dragging and drawing point by point. Python decides what an action changes (and
-// which image comes next) and sends the shapes back; dragging stays in the browser.
+// The shapes widget (keypoints, polylines) in the shared editor (../editor/kindview.ts: zoom,
+// class list, requests, keys), plus what is its own: skeletons and polylines drawn over the
+// image, point dragging, drawing point by point, polyline vertex editing. Python decides what an
+// action changes (and which image comes next) and sends the shapes back.
 import type { AnyModel } from "@anywidget/types";
-import { el } from "../dom";
-import { helpPanel, keepInput, panelRoot } from "../panel";
-import { PolygonEdit, type Pt } from "../polygon";
+import { ADDED, REJECTED, statusColour, statusName } from "../editor/contract";
+import { KindView } from "../editor/kindview";
+import { PolygonEdit, type Pt } from "../editor/polygon";
 import { type ShapeKey, SHAPE_KEYS } from "./keys";
 import { confColour, hitPoint, nextShape, stepPoint } from "./model";
-import type { ShapeActionName, ShapesFromPython, ShapesToPython, ShapeTraits, WireShape } from "./types";
+import type { ShapeActionName, ShapesFromPython, ShapeTraits, WireShape } from "./types";
 
-const STATUS_COLOUR = ["#ffb300", "#2e7d32", "#9e9e9e", "#1565c0", "#6a1b9a"];
-/** Small images are drawn at least this many pixels on their longer side. */
-const MIN_SIDE = 480;
-
-export class ShapesView {
-  root = panelRoot("shapes");
-  info = el("div", "nblabel-shapes-info");
-  canvas = el("canvas", "nblabel-shapes-canvas");
-  message = el("div", "nblabel-message");
-  help = helpPanel(SHAPE_KEYS.help());
-  seq = 0;
-  scale = 1;
+export class ShapesView extends KindView<ShapeTraits, ShapeKey> {
   bitmap: ImageBitmap | null = null;
   drag: { shape: string; point: number; xy: Pt; moved: boolean } | null = null;
   /** Drawing a new shape: the points placed so far (null: a keypoint skipped). */
   drawing: (Pt | null)[] | null = null;
   poly = new PolygonEdit();
-  private ctx: CanvasRenderingContext2D;
 
-  constructor(public model: AnyModel<ShapeTraits>, host: HTMLElement) {
-    this.root.append(this.info, this.canvas, this.message, this.help);
-    host.appendChild(this.root);
-    this.ctx = this.canvas.getContext("2d")!;
-    this.message.textContent = model.get("message"); // e.g. what was wrong with the input
+  constructor(model: AnyModel<ShapeTraits>, host: HTMLElement) {
+    super(model, host, "shapes", SHAPE_KEYS, { minSide: 480, maxSide: 1280 });
+    this.mount();
     this.wire();
+    this.showClasses();
     void this.loadImage();
   }
 
-  private send(m: ShapesToPython): void {
-    this.model.send(m);
+  size(): [number, number] {
+    return [this.model.get("width") || 320, this.model.get("height") || 240];
+  }
+
+  source(): CanvasImageSource | null {
+    return this.bitmap;
   }
 
   private wire(): void {
     const m = this.model;
-    m.on("msg:custom", (msg: ShapesFromPython) => {
-      if (msg.kind === "answer") {
-        delete this.root.dataset.busy;
-        this.message.textContent = msg.error ?? "";
-      }
-    });
+    m.on("msg:custom", (msg: ShapesFromPython) => this.answered(msg));
     m.on("change:image", () => void this.loadImage());
     for (const t of ["shapes", "selected", "point", "reviewed", "assist"] as const) {
-      m.on(`change:${t}`, () => this.paint());
+      m.on(`change:${t}`, () => {
+        this.showClasses();
+        this.paint();
+      });
     }
-    m.on("change:message", () => {
-      this.message.textContent = m.get("message");
-    });
-    keepInput(this.root, (e) => {
-      const action = SHAPE_KEYS.action(e);
-      if (action) this.act(action);
-      return action !== null;
-    });
-    this.canvas.addEventListener("pointerdown", (e) => this.onDown(e));
-    this.canvas.addEventListener("pointermove", (e) => this.onMove(e));
-    this.canvas.addEventListener("pointerup", () => this.onUp());
   }
 
   private async loadImage(): Promise<void> {
     const data = this.model.get("image");
-    const w = this.model.get("width") || 320;
-    const h = this.model.get("height") || 240;
-    this.scale = Math.max(1, MIN_SIDE / Math.max(w, h));
-    this.canvas.width = Math.round(w * this.scale);
-    this.canvas.height = Math.round(h * this.scale);
-    this.ctx.setTransform(this.scale, 0, 0, this.scale, 0, 0);
-    this.ctx.font = `${Math.round(12 / this.scale)}px sans-serif`;
+    this.stage.layout();
     this.drawing = null;
     this.poly.stop();
     const sample = this.model.get("sample_id");
-    this.bitmap = data ? await createImageBitmap(new Blob([data.buffer as ArrayBuffer])) : null;
-    if (sample === this.model.get("sample_id")) this.paint();
+    const bitmap = data ? await createImageBitmap(new Blob([data.buffer as ArrayBuffer])) : null;
+    if (sample !== this.model.get("sample_id")) return;
+    this.bitmap = bitmap;
+    this.paint();
   }
 
   private selectedShape(): WireShape | null {
     return this.model.get("shapes").find((s) => s.id === this.model.get("selected")) ?? null;
+  }
+
+  protected selectedLabel(): string | null {
+    return this.selectedShape()?.label ?? null;
   }
 
   private select(shape: string, point = -1): void {
@@ -93,29 +72,38 @@ export class ShapesView {
     this.paint();
   }
 
-  private request(action: ShapeActionName, extra: Partial<Extract<ShapesToPython,
-    { kind: "act" }>> = {}): void {
-    this.root.dataset.busy = "true";
-    this.send({ kind: "act", seq: ++this.seq, action, shape: this.model.get("selected"),
-      point: this.model.get("point"), ...extra });
+  private act_(action: ShapeActionName, extra: Record<string, unknown> = {},
+    revert: (() => void) | null = null): void {
+    this.request({ kind: "act", action, shape: this.model.get("selected"),
+      point: this.model.get("point"), ...extra }, revert);
   }
 
-  act(a: ShapeKey): void {
+  protected picked(label: string): void {
     const s = this.selectedShape();
-    const shapes = this.model.get("shapes");
+    if (s && s.label !== label && s.status !== REJECTED) this.act_("relabel", { label });
+  }
+
+  act(a: ShapeKey | "undo" | "redo"): void {
     const kp = this.model.get("kind") === "keypoints";
-    const table: Record<ShapeKey, () => void> = {
-      next_image: () => this.send({ kind: "nav", to: "next" }),
-      prev_image: () => this.send({ kind: "nav", to: "prev" }),
-      next_shape: () => this.select(nextShape(shapes, this.model.get("selected"), 1)),
-      prev_shape: () => this.select(nextShape(shapes, this.model.get("selected"), -1)),
-      next_point: () => s && this.select(s.id, stepPoint(s, this.model.get("point"), 1)),
-      prev_point: () => s && this.select(s.id, stepPoint(s, this.model.get("point"), -1)),
-      accept: () => this.request("accept"),
-      reject: () => this.request("reject"),
-      accept_point: () => this.request("accept_point"),
-      reject_point: () => this.request("reject_point"),
-      hide_point: () => this.request("hide_point"),
+    // Moving the selection waits for the requests on their way: it starts from the shape
+    // Python selected after them (after `a`, the next pending one).
+    const after = (fn: (s: WireShape | null, shapes: WireShape[]) => void) =>
+      this.requests.answers.whenFree(() => fn(this.selectedShape(), this.model.get("shapes")));
+    const table: Record<ShapeKey | "undo" | "redo", () => void> = {
+      next_image: () => this.model.send({ kind: "nav", to: "next" }),
+      prev_image: () => this.model.send({ kind: "nav", to: "prev" }),
+      next_shape: () => after((_, all) => this.select(nextShape(all, this.model.get("selected"), 1))),
+      prev_shape: () => after((_, all) => this.select(nextShape(all, this.model.get("selected"),
+        -1))),
+      next_point: () => after((s) => s && this.select(s.id, stepPoint(s, this.model.get("point"),
+        1))),
+      prev_point: () => after((s) => s && this.select(s.id, stepPoint(s, this.model.get("point"),
+        -1))),
+      accept: () => this.act_("accept"),
+      reject: () => this.act_("reject"),
+      accept_point: () => this.act_("accept_point"),
+      reject_point: () => this.act_("reject_point"),
+      hide_point: () => this.act_("hide_point"),
       new_shape: () => this.startDrawing(),
       finish: () => this.finish(false),
       finish_closed: () => this.finish(true),
@@ -126,15 +114,12 @@ export class ShapesView {
         this.drawing = null;
         this.paint();
       },
-      delete: () => this.request("delete"),
-      show_proposals: () => this.request("show_proposals"),
-      accept_rest: () => this.request("accept_rest"),
-      complete: () => this.request("complete"),
-      undo: () => this.request("undo"),
-      redo: () => this.request("redo"),
-      help: () => {
-        this.help.hidden = !this.help.hidden;
-      },
+      delete: () => this.act_("delete"),
+      show_proposals: () => this.act_("show_proposals"),
+      accept_rest: () => this.act_("accept_rest"),
+      complete: () => this.act_("complete"),
+      undo: () => this.act_("undo"),
+      redo: () => this.act_("redo"),
     };
     table[a]();
   }
@@ -163,23 +148,20 @@ export class ShapesView {
     const kp = this.model.get("kind") === "keypoints";
     const n = this.model.get("skeleton").names.length;
     const points = kp ? [...pts, ...Array(Math.max(0, n - pts.length)).fill(null)] : pts;
-    if (points.some((p) => p !== null)) this.request("add", { points, closed });
+    if (points.some((p) => p !== null)) {
+      this.act_("add", { points, closed, label: this.picker.value || "" });
+    }
     this.paint();
   }
 
-  private at(e: PointerEvent): Pt {
-    const r = this.canvas.getBoundingClientRect();
-    return [(e.clientX - r.left) * (this.canvas.width / r.width) / this.scale,
-      (e.clientY - r.top) * (this.canvas.height / r.height) / this.scale];
-  }
-
-  private onDown(e: PointerEvent): void {
-    const [x, y] = this.at(e);
+  protected down(e: PointerEvent): boolean {
+    if (e.button !== 0) return false;
+    const [x, y] = this.stage.toImage(e);
     if (this.drawing) {
       this.place([x, y]);
-      return;
+      return true;
     }
-    const tol = 8 / this.scale;
+    const tol = this.stage.px(8);
     const s = this.selectedShape();
     if (s && this.model.get("kind") === "polyline" && s.status !== 2) {
       this.poly.start(s.id, s.closed);
@@ -187,21 +169,22 @@ export class ShapesView {
       if (this.poly.down(x, y, tol, e.shiftKey)) {
         this.canvas.setPointerCapture(e.pointerId);
         this.paint();
-        return;
+        return true;
       }
       this.poly.stop();
     }
     const h = hitPoint(this.model.get("shapes"), x, y, tol, this.model.get("selected"));
-    if (!h) return;
+    if (!h) return false;
     this.select(h.shape, h.point);
     if (this.model.get("kind") === "keypoints") {
       this.drag = { shape: h.shape, point: h.point, xy: [x, y], moved: false };
       this.canvas.setPointerCapture(e.pointerId);
     }
+    return true;
   }
 
-  private onMove(e: PointerEvent): void {
-    const [x, y] = this.at(e);
+  protected move(e: PointerEvent): void {
+    const [x, y] = this.stage.toImage(e);
     if (this.poly.on) {
       this.poly.move(x, y);
       this.paint();
@@ -212,28 +195,31 @@ export class ShapesView {
     }
   }
 
-  private onUp(): void {
+  protected up(): void {
     if (this.poly.on) {
       const pts = this.poly.up();
       const id = this.poly.key!;
       this.poly.stop();
-      if (pts) this.request("reshape", { shape: id, points: pts });
+      if (pts) this.act_("reshape", { shape: id, points: pts }, () => this.paint());
       return;
     }
     const d = this.drag;
     this.drag = null;
     if (!d || !d.moved) return;
     const s = this.model.get("shapes").find((x) => x.id === d.shape);
+    const before = s ? s.points[d.point] : null;
     if (s) s.points[d.point] = d.xy; // painted at once, Python follows
-    this.request("move_point", { shape: d.shape, point: d.point, xy: d.xy });
+    this.act_("move_point", { shape: d.shape, point: d.point, xy: d.xy }, () => {
+      if (s) s.points[d.point] = before; // refused or timed out: put back
+      this.paint();
+    });
     this.paint();
   }
 
   paint(): void {
     const ctx = this.ctx;
-    const w = this.model.get("width");
-    const h = this.model.get("height");
-    ctx.clearRect(0, 0, w, h);
+    const [w, h] = this.size();
+    this.stage.begin(ctx);
     if (this.bitmap) ctx.drawImage(this.bitmap, 0, 0, w, h);
     const selected = this.model.get("selected");
     const kp = this.model.get("kind") === "keypoints";
@@ -245,16 +231,19 @@ export class ShapesView {
       this.drawShape(s, shown, edges, s.id === selected);
     }
     if (this.drawing) this.drawDrawing(kp);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    this.stage.painted();
     this.drawInfo();
   }
 
   private drawShape(s: WireShape, pts: (Pt | null)[], edges: [number, number][],
     sel: boolean): void {
     const ctx = this.ctx;
-    const r = 4 / this.scale;
-    ctx.strokeStyle = STATUS_COLOUR[s.status] ?? "#ffb300";
-    ctx.lineWidth = (sel ? 3 : 1.5) / this.scale;
-    ctx.setLineDash(s.status === 2 ? [4 / this.scale, 3 / this.scale] : []);
+    const px = (n: number) => this.stage.px(n);
+    const r = px(4);
+    ctx.strokeStyle = statusColour(s.status);
+    ctx.lineWidth = px(sel ? 3 : 1.5);
+    ctx.setLineDash(s.status === REJECTED ? [px(4), px(3)] : []);
     ctx.beginPath();
     const pairs: [number, number][] = edges.length ? edges
       : pts.slice(1).map((_, i): [number, number] => [i, i + 1]);
@@ -268,21 +257,21 @@ export class ShapesView {
     }
     ctx.stroke();
     ctx.setLineDash([]);
-    if (s.status === 2) return;
+    if (s.status === REJECTED) return;
     pts.forEach((p, i) => {
       if (!p) return;
       ctx.beginPath();
       ctx.arc(p[0], p[1], r, 0, 2 * Math.PI);
       ctx.fillStyle = confColour(s.conf[i] ?? null);
       if (s.vis[i] === false) {
-        ctx.lineWidth = 2 / this.scale;
+        ctx.lineWidth = px(2);
         ctx.strokeStyle = ctx.fillStyle;
         ctx.stroke(); // occluded: a ring
       } else {
         ctx.fill();
       }
       if (s.pst[i] !== 0) { // decided points get a dark outline
-        ctx.lineWidth = 1 / this.scale;
+        ctx.lineWidth = px(1);
         ctx.strokeStyle = "#111";
         ctx.stroke();
       }
@@ -292,31 +281,36 @@ export class ShapesView {
       const p = pts[sp]!;
       ctx.beginPath();
       ctx.arc(p[0], p[1], 2 * r, 0, 2 * Math.PI);
-      ctx.lineWidth = 2 / this.scale;
+      ctx.lineWidth = px(2);
       ctx.strokeStyle = "#fff";
       ctx.stroke();
       const name = this.model.get("skeleton").names[sp] ?? `point ${sp}`;
       const c = s.conf[sp];
+      const text = `${name}${c !== null && c !== undefined ? ` ${c.toFixed(2)}` : ""}`;
+      // White on a dark outline: readable on light and dark images alike.
+      ctx.font = `${px(12)}px sans-serif`;
+      ctx.lineWidth = px(3);
+      ctx.strokeStyle = "#000";
+      ctx.strokeText(text, p[0] + 2 * r, p[1] - 2 * r);
       ctx.fillStyle = "#fff";
-      ctx.fillText(`${name}${c !== null && c !== undefined ? ` ${c.toFixed(2)}` : ""}`,
-        p[0] + 2 * r, p[1] - 2 * r);
+      ctx.fillText(text, p[0] + 2 * r, p[1] - 2 * r);
     }
   }
 
   private drawDrawing(kp: boolean): void {
     const ctx = this.ctx;
     const pts = this.drawing!;
-    ctx.fillStyle = STATUS_COLOUR[4];
+    ctx.fillStyle = statusColour(ADDED);
     for (const p of pts) {
       if (!p) continue;
       ctx.beginPath();
-      ctx.arc(p[0], p[1], 4 / this.scale, 0, 2 * Math.PI);
+      ctx.arc(p[0], p[1], this.stage.px(4), 0, 2 * Math.PI);
       ctx.fill();
     }
     const names = this.model.get("skeleton").names;
-    this.message.textContent = kp
+    this.say(kp
       ? `click the ${names[pts.length] ?? "last point"} (Space: not there, Enter: done)`
-      : `click the next vertex (${pts.length} so far; Enter ends, Shift+Enter closes it)`;
+      : `click the next vertex (${pts.length} so far; Enter ends, Shift+Enter closes it)`);
   }
 
   private drawInfo(): void {
@@ -335,8 +329,8 @@ export class ShapesView {
     if (this.bitmap) d.painted = this.model.get("sample_id");
     this.info.textContent = `image ${this.model.get("position") + 1}/${this.model.get("total")}`
       + ` · ${shapes.length - pending} of ${shapes.length} decided`
-      + (s ? ` · ${s.label} ${s.id.slice(-4)} ${["pending", "accepted", "rejected", "edited",
-        "added"][s.status]}` : "")
+      + (s ? ` · ${s.label} ${s.id.slice(-4)} ${statusName(s.status)}` : "")
+      + (this.stage.zoom > 1.001 ? ` · zoom ${Math.round(this.stage.zoom * 100)}%` : "")
       + (this.model.get("assist") ? "" : " · proposals hidden: they cost more than drawing")
       + (this.model.get("reviewed") ? " · reviewed" : "");
   }

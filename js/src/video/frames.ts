@@ -1,6 +1,6 @@
 // Frames sent ahead by Python: decoded JPEGs and the boxes on them, kept in a bounded cache
 // (least recently shown first out), so stepping never waits for the kernel.
-import { Asked } from "../asked";
+import { Asked } from "../editor/asked";
 import type { FrameBox } from "./types";
 
 export class FrameCache {

@@ -15,9 +15,6 @@ export interface TrackSummary {
   conf: (number | null)[];
 }
 
-/** Track statuses on the wire (index = code); Python's ``track_edits.STATUSES``. */
-export const TRACK_STATUSES = ["pending", "accepted", "rejected", "edited", "added"] as const;
-
 /** A box on a frame: track id, x, y, w, h (pixels), status code, confidence. */
 export type FrameBox = [string, number, number, number, number, number, number | null];
 
@@ -32,26 +29,29 @@ export interface VideoTraits {
   tracks: TrackSummary[];
   selected: string;
   message: string;
+  classes: string[];
   reviewed: boolean;
 }
 
-export type TrackAction = "accept" | "reject" | "split" | "end" | "bridge" | "merge" | "swap"
-  | "fix" | "retrack" | "new" | "undo" | "redo" | "accept_rest" | "complete";
+export type TrackAction = "accept" | "reject" | "relabel" | "split" | "end" | "bridge" | "merge"
+  | "swap" | "fix" | "retrack" | "new" | "undo" | "redo" | "accept_rest" | "complete";
 
 /** Messages the browser sends. */
 export type VideoToPython =
   | { kind: "hello" }
   | { kind: "want"; frame: number; missing: number[] }
+  | { kind: "full"; frame: number }
   | { kind: "act"; seq: number; action: TrackAction; track: string; frame: number;
-      other?: string; start?: number; box?: [number, number, number, number] };
+      other?: string; start?: number; label?: string; box?: [number, number, number, number] };
 
 /** Messages Python sends (``frames``: one JPEG buffer per number, in order). */
 export type VideoFromPython =
   | { kind: "frames"; numbers: number[]; boxes: Record<string, FrameBox[]> }
   | { kind: "boxes"; frames: Record<string, FrameBox[]>; reset: boolean }
+  | { kind: "full"; frame: number }
   | { kind: "answer"; seq: number; error: string | null };
 
-export const VIDEO_TO_PYTHON_KINDS = ["hello", "want", "act"] as const satisfies
+export const VIDEO_TO_PYTHON_KINDS = ["hello", "want", "full", "act"] as const satisfies
   readonly VideoToPython["kind"][];
-export const VIDEO_FROM_PYTHON_KINDS = ["frames", "boxes", "answer"] as const satisfies
+export const VIDEO_FROM_PYTHON_KINDS = ["frames", "boxes", "full", "answer"] as const satisfies
   readonly VideoFromPython["kind"][];

@@ -1,54 +1,48 @@
-// The video widget's controller: frames and boxes on a canvas, the timeline, the keys, and the
-// drag that fixes a box. Python decides what an action changes and sends it back; stepping,
-// playing, scrubbing and dragging stay in the browser, from the frames Python sent ahead.
+// The video widget: frames and boxes in the shared editor (../editor/kindview.ts: zoom, class
+// list, requests, keys), plus what is the video's own: the timeline, stepping and playing from
+// the frames Python sent ahead, whole-track actions, a dragged box that becomes a keyframe, and
+// the full-resolution frame when the view is zoomed past the frames sent ahead.
 import type { AnyModel } from "@anywidget/types";
-import { el } from "../dom";
-import { helpPanel, keepInput, panelRoot } from "../panel";
+import { type BoxDrag, type EditBox, dragTo, finish, startDrag, startDraw } from "../editor/boxedit";
+import { CONTRACT, REJECTED, statusColour } from "../editor/contract";
+import { el } from "../editor/dom";
+import { KindView } from "../editor/kindview";
 import { FrameCache } from "./frames";
-import { type VideoAction, videoAction, videoHelp } from "./keys";
+import { VIDEO_KEYS, type VideoAction } from "./keys";
 import { ROW_H, hit, nextAfter } from "./timeline";
 import { TimelinePainter } from "./timelinepaint";
-import type { FrameBox, TrackAction, VideoFromPython, VideoToPython, VideoTraits } from "./types";
+import type { FrameBox, TrackAction, VideoFromPython, VideoTraits } from "./types";
 
-const STATUS_COLOUR = ["#ffb300", "#2e7d32", "#9e9e9e", "#1565c0", "#6a1b9a"];
-const BEHIND = 8;
-const AHEAD = 40;
+const { behind: BEHIND, ahead: AHEAD } = CONTRACT.media.video;
 /** Timeline rows drawn (the most suspect tracks first); Tab reaches the others. */
 const MAX_ROWS = 60;
-/** Frames are drawn (and sent by Python) at most this many pixels wide or high. */
-const MAX_SIDE = 1280;
 
-export class VideoView {
-  root = panelRoot("video");
-  info = el("div", "nblabel-video-info");
-  canvas = el("canvas", "nblabel-video-frame");
+export class VideoView extends KindView<VideoTraits, VideoAction> {
   timeline = el("canvas", "nblabel-timeline");
-  message = el("div", "nblabel-message");
-  help = helpPanel(videoHelp());
-  cache = new FrameCache();
+  cache = new FrameCache(CONTRACT.media.video.keep);
   frame = 1;
   playing = 0;
   marked: { track: string; frame: number } | null = null;
-  seq = 0;
   stepAt = 0;
-  drag: { id: string; box: [number, number, number, number]; x: number; y: number;
-    corner: boolean } | null = null;
+  drag: BoxDrag | null = null;
   /** The next drag draws a new track's box (key n). */
   drawing = false;
+  /** The frame shown at full resolution (asked for when zoomed past the frames sent). */
+  private full: { frame: number; bitmap: ImageBitmap | null } | null = null;
   private saveTimer = 0;
-  private scale = 1;
   private bars = new TimelinePainter();
   private retry = 0;
-  private ctx: CanvasRenderingContext2D;
 
-  constructor(public model: AnyModel<VideoTraits>, host: HTMLElement) {
-    this.root.append(this.info, this.canvas, this.timeline, this.message, this.help);
-    host.appendChild(this.root);
-    this.ctx = this.canvas.getContext("2d")!;
+  constructor(model: AnyModel<VideoTraits>, host: HTMLElement) {
+    super(model, host, "video", VIDEO_KEYS,
+      { minSide: 480, maxSide: CONTRACT.frame_max_side });
+    this.mount(this.timeline);
     this.frame = model.get("frame") || 1;
-    this.resize();
+    this.stage.layout();
+    this.sizeTimeline();
     this.wire();
-    this.send({ kind: "hello" });
+    this.showClasses();
+    this.model.send({ kind: "hello" });
     this.want();
     this.paint();
     // The frame shown is not here (a request lost, or one the kernel dropped for a newer
@@ -58,21 +52,15 @@ export class VideoView {
     }, 500);
   }
 
-  private send(m: VideoToPython): void {
-    this.model.send(m);
+  size(): [number, number] {
+    return [this.model.get("width") || 640, this.model.get("height") || 360];
   }
 
-  private resize(): void {
-    const w = this.model.get("width") || 640;
-    const h = this.model.get("height") || 360;
-    // The canvas at most MAX_SIDE px wide or high (as the frames Python sends): a 1080p
-    // canvas is 2.25 times the pixels to paint and composite for no visible gain at the
-    // widget's size. Boxes stay in video pixels (the transform).
-    this.scale = Math.min(1, MAX_SIDE / Math.max(w, h));
-    this.canvas.width = Math.round(w * this.scale);
-    this.canvas.height = Math.round(h * this.scale);
-    this.ctx.setTransform(this.scale, 0, 0, this.scale, 0, 0);
-    this.ctx.font = `${Math.round(12 / this.scale)}px sans-serif`;
+  source(): CanvasImageSource | null {
+    return this.cache.bitmap(this.frame);
+  }
+
+  private sizeTimeline(): void {
     this.bars.reset();
     const rows = Math.max(1, Math.min(MAX_ROWS, this.model.get("tracks").length));
     this.timeline.width = Math.max(320, this.root.clientWidth || 800);
@@ -83,18 +71,16 @@ export class VideoView {
     const m = this.model;
     m.on("msg:custom", (msg: VideoFromPython, buffers: DataView[]) => this.onMessage(msg, buffers));
     m.on("change:tracks", () => {
-      this.resize(); // also drops the drawn bars
+      this.sizeTimeline(); // also drops the drawn bars
+      this.showClasses();
       this.paint();
     });
-    m.on("change:selected", () => this.paint());
-    m.on("change:message", () => this.say(m.get("message")));
+    m.on("change:selected", () => {
+      this.showClasses();
+      this.paint();
+    });
     m.on("change:frame", () => {
       if (m.get("frame") !== this.frame) this.go(m.get("frame"));
-    });
-    keepInput(this.root, (e) => {
-      const action = videoAction(e);
-      if (action) this.act(action);
-      return action !== null;
     });
     // Scrubbing: press on the timeline and drag along it.
     this.timeline.addEventListener("pointerdown", (e) => {
@@ -104,12 +90,10 @@ export class VideoView {
     this.timeline.addEventListener("pointermove", (e) => {
       if (this.timeline.hasPointerCapture(e.pointerId)) this.onTimeline(e, false);
     });
-    this.canvas.addEventListener("pointerdown", (e) => this.onDown(e));
-    this.canvas.addEventListener("pointermove", (e) => this.onMove(e));
-    this.canvas.addEventListener("pointerup", () => this.onUp());
   }
 
   private onMessage(msg: VideoFromPython, buffers: DataView[]): void {
+    if (this.answered(msg)) return;
     if (msg.kind === "frames") {
       msg.numbers.forEach((n, i) => {
         this.cache.boxes.set(n, msg.boxes[String(n)] ?? []);
@@ -121,14 +105,16 @@ export class VideoView {
       if (msg.reset) this.cache.boxes.clear();
       for (const [f, bs] of Object.entries(msg.frames)) this.cache.boxes.set(Number(f), bs);
       this.paint();
-    } else if (msg.kind === "answer") {
-      delete this.root.dataset.busy;
-      this.say(msg.error ?? "");
+    } else if (msg.kind === "full") {
+      const data = buffers[0];
+      const blob = new Blob([data.buffer.slice(data.byteOffset, data.byteOffset
+        + data.byteLength) as ArrayBuffer], { type: "image/jpeg" });
+      void createImageBitmap(blob).then((bm) => {
+        if (this.full?.frame !== msg.frame) return bm.close();
+        this.full.bitmap = bm;
+        this.paint();
+      });
     }
-  }
-
-  private say(text: string): void {
-    this.message.textContent = text;
   }
 
   private want(): void {
@@ -136,7 +122,7 @@ export class VideoView {
     const lo = Math.max(1, this.frame - BEHIND);
     const hi = Math.min(total, this.frame + AHEAD);
     const missing = this.cache.missing(lo, hi);
-    if (missing.length) this.send({ kind: "want", frame: this.frame, missing });
+    if (missing.length) this.model.send({ kind: "want", frame: this.frame, missing });
   }
 
   go(f: number): void {
@@ -152,8 +138,17 @@ export class VideoView {
     }, 300);
   }
 
+  protected wheel(e: WheelEvent): boolean {
+    this.go(this.frame + (e.deltaY > 0 ? 1 : -1));
+    return true;
+  }
+
   private selectedTrack() {
     return this.model.get("tracks").find((t) => t.id === this.model.get("selected")) ?? null;
+  }
+
+  protected selectedLabel(): string | null {
+    return this.selectedTrack()?.label ?? null;
   }
 
   private select(id: string): void {
@@ -162,18 +157,22 @@ export class VideoView {
     this.paint();
   }
 
-  private request(action: TrackAction, extra: Partial<Extract<VideoToPython,
-    { kind: "act" }>> = {}): void {
-    this.root.dataset.busy = "true";
-    this.send({ kind: "act", seq: ++this.seq, action, track: this.model.get("selected"),
-      frame: this.frame, ...extra });
+  private act_(action: TrackAction, extra: Record<string, unknown> = {},
+    revert: (() => void) | null = null): void {
+    this.request({ kind: "act", action, track: this.model.get("selected"), frame: this.frame,
+      ...extra }, revert);
   }
 
-  act(a: VideoAction): void {
+  protected picked(label: string): void {
+    const t = this.selectedTrack();
+    if (t && t.label !== label) this.act_("relabel", { label });
+  }
+
+  act(a: VideoAction | "undo" | "redo"): void {
     const tracks = this.model.get("tracks");
     const t = this.selectedTrack();
     const idx = tracks.findIndex((x) => x.id === this.model.get("selected"));
-    const table: Record<VideoAction, () => void> = {
+    const table: Record<VideoAction | "undo" | "redo", () => void> = {
       next_frame: () => this.go(this.frame + 1),
       prev_frame: () => this.go(this.frame - 1),
       forward: () => this.go(this.frame + 10),
@@ -192,31 +191,29 @@ export class VideoView {
         if (f !== null) this.go(f);
       },
       first_frame: () => t && this.go(t.first),
-      accept: () => this.request("accept"),
-      reject: () => this.request("reject"),
-      split: () => this.request("split"),
-      retrack: () => this.request("retrack"),
+      accept: () => this.act_("accept"),
+      reject: () => this.act_("reject"),
+      split: () => this.act_("split"),
+      retrack: () => this.act_("retrack"),
       new_track: () => {
         this.drawing = !this.drawing;
         this.root.classList.toggle("nblabel-drawing", this.drawing);
-        this.say(this.drawing ? "drag the new track's box on this frame" : "");
+        this.say(this.drawing ? `drag the new track's box on this frame (${this.newLabel()})`
+          : "");
       },
-      end: () => this.request("end"),
+      end: () => this.act_("end"),
       mark: () => {
         this.marked = { track: this.model.get("selected"), frame: this.frame };
         this.root.dataset.marked = `${this.marked.track}@${this.marked.frame}`;
         this.say(`marked track ${this.marked.track} at frame ${this.marked.frame}`);
       },
-      bridge: () => this.marked && this.request("bridge", { start: this.marked.frame }),
-      merge: () => this.marked && this.request("merge", { other: this.marked.track }),
-      swap: () => this.marked && this.request("swap", { other: this.marked.track }),
-      accept_rest: () => this.request("accept_rest"),
-      complete: () => this.request("complete"),
-      undo: () => this.request("undo"),
-      redo: () => this.request("redo"),
-      help: () => {
-        this.help.hidden = !this.help.hidden;
-      },
+      bridge: () => this.marked && this.act_("bridge", { start: this.marked.frame }),
+      merge: () => this.marked && this.act_("merge", { other: this.marked.track }),
+      swap: () => this.marked && this.act_("swap", { other: this.marked.track }),
+      accept_rest: () => this.act_("accept_rest"),
+      complete: () => this.act_("complete"),
+      undo: () => this.act_("undo"),
+      redo: () => this.act_("redo"),
     };
     table[a]();
   }
@@ -236,33 +233,57 @@ export class VideoView {
     }, 1000 / (this.model.get("fps") || 25));
   }
 
+  /** The frame at full resolution when the view shows more canvas pixels per video pixel than
+   *  the frames sent ahead hold (asked for once per frame; playing never asks). */
+  private fullFrame(): ImageBitmap | null {
+    const [w, h] = this.size();
+    const sent = Math.min(1, CONTRACT.frame_max_side / Math.max(w, h));
+    if (this.playing || this.stage.view.scale <= sent * CONTRACT.full_res_after_scale) {
+      return null;
+    }
+    if (this.full?.frame !== this.frame) {
+      this.full?.bitmap?.close();
+      this.full = { frame: this.frame, bitmap: null };
+      this.model.send({ kind: "full", frame: this.frame });
+    }
+    return this.full.bitmap;
+  }
+
   paint(): void {
-    const bm = this.cache.bitmap(this.frame);
+    const bm = this.fullFrame() ?? this.cache.bitmap(this.frame);
     const ctx = this.ctx;
     const d = this.root.dataset;
+    const [w, h] = this.size();
     d.frame = String(this.frame);
+    this.stage.begin(ctx);
     if (bm) {
-      ctx.drawImage(bm, 0, 0, this.model.get("width"), this.model.get("height"));
+      ctx.drawImage(bm, 0, 0, w, h);
       d.painted = String(this.frame);
+      d.fullRes = String(bm.width >= w);
       if (this.stepAt) d.stepMs = (performance.now() - this.stepAt).toFixed(2);
       this.stepAt = 0;
     }
+    const px = (n: number) => this.stage.px(n);
     const selected = this.model.get("selected");
     const boxes: FrameBox[] = this.cache.boxes.get(this.frame) ?? [];
-    for (const [id, x, y, w, h, code] of boxes) {
-      const box = this.drag && this.drag.id === id ? this.drag.box : [x, y, w, h];
-      ctx.lineWidth = id === selected ? 4 : 2;
-      ctx.strokeStyle = STATUS_COLOUR[code] ?? "#ffb300";
-      ctx.setLineDash(code === 2 ? [6, 4] : []);
+    ctx.font = `${px(12)}px sans-serif`;
+    for (const [id, x, y, bw, bh, code] of boxes) {
+      const box = this.drag && this.drag.key === id ? this.drag.box : [x, y, bw, bh];
+      ctx.lineWidth = px(id === selected ? 3 : 1.5);
+      ctx.strokeStyle = statusColour(code);
+      ctx.setLineDash(code === REJECTED ? [px(6), px(4)] : []);
       ctx.strokeRect(box[0], box[1], box[2], box[3]);
       ctx.fillStyle = ctx.strokeStyle;
-      ctx.fillText(id, box[0] + 2, box[1] - 3);
+      ctx.fillText(id, box[0] + px(2), box[1] - px(3));
     }
     ctx.setLineDash([]);
-    if (this.drag && this.drawing) {
-      ctx.strokeStyle = STATUS_COLOUR[4];
+    if (this.drag && this.drag.kind === "draw") {
+      ctx.strokeStyle = statusColour(4);
+      ctx.lineWidth = px(1.5);
       ctx.strokeRect(...this.drag.box);
     }
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    this.stage.painted();
     d.boxes = String(boxes.length);
     this.paintTimeline();
     this.drawInfo();
@@ -280,6 +301,7 @@ export class VideoView {
     this.info.textContent = `frame ${this.frame}/${this.model.get("total_frames")} · `
       + `${decided} of ${tracks.length} tracks decided`
       + (t ? ` · track ${t.id} (${t.label}) ${t.status}, frames ${t.first}-${t.last}` : "")
+      + (this.stage.zoom > 1.001 ? ` · zoom ${Math.round(this.stage.zoom * 100)}%` : "")
       + (this.model.get("reviewed") ? " · video reviewed" : "");
     this.root.dataset.selected = this.model.get("selected");
   }
@@ -294,63 +316,57 @@ export class VideoView {
     if (h.frame !== this.frame) this.go(h.frame);
   }
 
-  private point(e: PointerEvent): [number, number] {
-    const r = this.canvas.getBoundingClientRect();
-    return [(e.clientX - r.left) * (this.canvas.width / r.width) / this.scale,
-      (e.clientY - r.top) * (this.canvas.height / r.height) / this.scale];
+  private editBoxes(): EditBox[] {
+    return (this.cache.boxes.get(this.frame) ?? []).map(([key, x, y, w, h]) =>
+      ({ key, box: [x, y, w, h], movable: true }));
   }
 
-  private onDown(e: PointerEvent): void {
-    const [x, y] = this.point(e);
+  protected down(e: PointerEvent): boolean {
+    if (e.button !== 0) return false;
+    const [x, y] = this.stage.toImage(e);
     if (this.drawing) {
-      this.drag = { id: "", box: [x, y, 2, 2], x, y, corner: true };
-      this.canvas.setPointerCapture(e.pointerId);
-      return;
+      this.drag = startDraw(x, y);
+    } else {
+      const [sx, sy] = this.stage.stagePoint(e);
+      this.drag = startDrag(this.stage.view, this.editBoxes(), this.model.get("selected"),
+        x, y, sx, sy);
+      if (!this.drag) return false;
+      if (this.drag.key !== this.model.get("selected")) this.select(this.drag.key);
     }
-    const boxes = this.cache.boxes.get(this.frame) ?? [];
-    const selected = this.model.get("selected");
-    const inside = boxes.filter(([, bx, by, bw, bh]) =>
-      x >= bx - 6 && x <= bx + bw + 6 && y >= by - 6 && y <= by + bh + 6);
-    const b = inside.find((c) => c[0] === selected) ?? inside[0];
-    if (!b) return;
-    if (b[0] !== selected) this.select(b[0]);
-    const corner = Math.abs(x - (b[1] + b[3])) < 10 && Math.abs(y - (b[2] + b[4])) < 10;
-    this.drag = { id: b[0], box: [b[1], b[2], b[3], b[4]], x, y, corner };
     this.canvas.setPointerCapture(e.pointerId);
+    return true;
   }
 
-  private onMove(e: PointerEvent): void {
+  protected move(e: PointerEvent): void {
     if (!this.drag) return;
-    const [x, y] = this.point(e);
-    const d = this.drag;
-    const [bx, by, bw, bh] = d.box;
-    d.box = d.corner ? [bx, by, Math.max(2, bw + x - d.x), Math.max(2, bh + y - d.y)]
-      : [bx + x - d.x, by + y - d.y, bw, bh];
-    d.x = x;
-    d.y = y;
+    const [x, y] = this.stage.toImage(e);
+    dragTo(this.drag, x, y, ...this.size());
     this.paint();
   }
 
-  private onUp(): void {
+  protected up(): void {
     const d = this.drag;
     this.drag = null;
     if (!d) return;
-    if (this.drawing) {
+    const box = finish(d, this.stage.view);
+    if (d.kind === "draw") {
       this.act("new_track"); // drawing ends with this box
-      if (d.box[2] <= 3 || d.box[3] <= 3) return;
+      if (!box) return this.paint();
       const t = this.selectedTrack();
       const has = (this.cache.boxes.get(this.frame) ?? []).some((b) => b[0] === t?.id);
       // A drawn track without a box here: this box is its next keyframe; else a new track.
-      if (t && t.status === "added" && !has) this.request("fix", { box: d.box });
-      else this.request("new", { box: d.box });
+      if (t && t.status === "added" && !has) this.act_("fix", { box });
+      else this.act_("new", { box, label: this.newLabel() });
       return;
     }
-    const boxes = this.cache.boxes.get(this.frame) ?? [];
-    const old = boxes.find((b) => b[0] === d.id);
-    if (old && old[1] === d.box[0] && old[2] === d.box[1] && old[3] === d.box[2]
-      && old[4] === d.box[3]) return;
-    if (old) [old[1], old[2], old[3], old[4]] = d.box; // painted at once, Python follows
-    this.request("fix", { track: d.id, box: d.box });
+    if (!box) return this.paint();
+    const old = (this.cache.boxes.get(this.frame) ?? []).find((b) => b[0] === d.key);
+    const before = old ? ([old[1], old[2], old[3], old[4]] as const) : null;
+    if (old) [old[1], old[2], old[3], old[4]] = box; // painted at once, Python follows
+    this.act_("fix", { track: d.key, box }, () => { // refused or timed out: put back
+      if (old && before) [old[1], old[2], old[3], old[4]] = before;
+      this.paint();
+    });
     this.paint();
   }
 

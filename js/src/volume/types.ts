@@ -6,9 +6,6 @@
 export type SliceBox = [string, string, number, number, number, number, number, number | null,
   [number, number][] | null];
 
-/** Box statuses on the wire (index = code): pending, accepted, rejected, edited, added. */
-export const BOX_STATUSES = ["pending", "accepted", "rejected", "edited", "added"] as const;
-
 export interface VolumeTraits {
   series: string;
   modality: string;
@@ -21,11 +18,12 @@ export interface VolumeTraits {
   presets: Record<string, number[]>;
   selected: string;
   message: string;
+  classes: string[];
   pending: number[];
   done: number[];
 }
 
-export type VolumeActionName = "accept" | "reject" | "fix" | "add" | "accept_rest"
+export type VolumeActionName = "accept" | "reject" | "fix" | "relabel" | "add" | "accept_rest"
   | "complete" | "undo" | "redo";
 
 /** Messages the browser sends. */
@@ -33,7 +31,7 @@ export type VolumeToPython =
   | { kind: "hello" }
   | { kind: "want"; slice: number; missing: number[] }
   | { kind: "act"; seq: number; action: VolumeActionName; slice: number; key: string;
-      box?: [number, number, number, number] };
+      label?: string; box?: [number, number, number, number] };
 
 /** How a slice's buffer is encoded (Python's ``_wire``): ``int16z`` is deflated int16 in two
  *  byte planes (all low bytes, then all high bytes); ``float32`` is raw little-endian. */

@@ -1,87 +1,79 @@
-// The volume widget's controller: raw slices painted through the window on a canvas, a slider,
-// window/level by preset keys or a right-button drag, and box review (accept, reject, move,
-// draw). Python decides what an action changes and sends the boxes back; stepping, window
-// changes and dragging stay in the browser, from the slices Python sent ahead.
+// The volume widget: raw slices in the shared editor (../editor/kindview.ts: zoom, class list,
+// requests, keys), plus what is the volume's own: slices painted through the window (presets by
+// key, or a right-button drag), stepping by key, slider or wheel from the slices Python sent
+// ahead, the value under the pointer (HU on CT), and box review (accept, reject, move, resize,
+// draw, relabel).
 import type { AnyModel } from "@anywidget/types";
-import { Asked } from "../asked";
-import { el } from "../dom";
-import { helpPanel, keepInput, panelRoot } from "../panel";
+import { Asked } from "../editor/asked";
+import { type BoxDrag, type EditBox, dragTo, finish, startDrag, startDraw } from "../editor/boxedit";
+import { ADDED, CONTRACT, PENDING, REJECTED, statusColour } from "../editor/contract";
+import { el } from "../editor/dom";
+import { KindView } from "../editor/kindview";
 import { type VolumeKey, VOLUME_KEYS } from "./keys";
-import type { SliceBox, VolumeActionName, VolumeFromPython, VolumeToPython, VolumeTraits } from "./types";
+import type { SliceBox, VolumeActionName, VolumeFromPython, VolumeTraits } from "./types";
 import { dragWindow, lut, paintGrey, type Raw, toRaw } from "./window";
 
-const STATUS_COLOUR = ["#ffb300", "#2e7d32", "#9e9e9e", "#1565c0", "#6a1b9a"];
-const BEHIND = 16;
-const AHEAD = 40;
-const KEEP = 96;
+const { behind: BEHIND, ahead: AHEAD, keep: KEEP } = CONTRACT.media.volume;
 const PRESET_ORDER = ["soft tissue", "lung", "bone", "brain", "liver"];
 
-export class VolumeView {
-  root = panelRoot("volume");
-  info = el("div", "nblabel-volume-info");
-  canvas = el("canvas", "nblabel-volume-canvas");
+function aspectOf(spacing: number[]): number {
+  const [, rs, cs] = spacing.length === 3 ? spacing : [1, 1, 1];
+  return rs / cs || 1;
+}
+
+export class VolumeView extends KindView<VolumeTraits, VolumeKey> {
   slider = el("input", "nblabel-volume-slider");
-  message = el("div", "nblabel-message");
-  help = helpPanel(VOLUME_KEYS.help());
   slices = new Map<number, Raw>();
   /** Slices asked for and not yet here (each step asks only for the others). */
   asked = new Asked(2000);
   boxes = new Map<number, SliceBox[]>();
   k = 0;
-  seq = 0;
   stepAt = 0;
   win: [number, number] = [40, 400];
   private own: [number, number] = [40, 400];
   private table: Uint8Array | null = null;
   private offscreen = document.createElement("canvas");
   private image: ImageData;
-  private ctx: CanvasRenderingContext2D;
   private octx: CanvasRenderingContext2D;
-  private sx = 1;
-  private sy = 1;
   private wl: { x: number; y: number; start: [number, number] } | null = null;
-  private drag: { key: string; box: [number, number, number, number]; x: number; y: number;
-    corner: boolean; moved: boolean } | null = null;
+  private drag: BoxDrag | null = null;
   private drawing = false;
+  private greyOf = -1;
   private saveTimer = 0;
   private retry = 0;
 
-  constructor(public model: AnyModel<VolumeTraits>, host: HTMLElement) {
+  constructor(model: AnyModel<VolumeTraits>, host: HTMLElement) {
+    super(model, host, "volume", VOLUME_KEYS,
+      { minSide: 512, maxSide: 1024, aspect: aspectOf(model.get("spacing")) });
     this.slider.type = "range";
     this.slider.min = "0";
     this.slider.max = String(Math.max(0, model.get("n_slices") - 1));
-    this.root.append(this.info, this.canvas, this.slider, this.message, this.help);
-    host.appendChild(this.root);
-    const rows = model.get("rows") || 1;
-    const cols = model.get("cols") || 1;
+    this.mount(this.slider);
+    const [cols, rows] = this.size();
     this.offscreen.width = cols;
     this.offscreen.height = rows;
     this.octx = this.offscreen.getContext("2d")!;
     this.image = this.octx.createImageData(cols, rows);
-    this.ctx = this.canvas.getContext("2d")!;
-    // The canvas keeps the pixels' aspect (row and column spacing), at least 512 px wide.
-    const [, rs, cs] = model.get("spacing").length === 3 ? model.get("spacing") : [1, 1, 1];
-    const scale = Math.max(1, 512 / cols);
-    this.sx = scale;
-    this.sy = scale * (rs / cs || 1);
-    this.canvas.width = Math.round(cols * this.sx);
-    this.canvas.height = Math.round(rows * this.sy);
-    this.ctx.imageSmoothingEnabled = false;
+    this.stage.layout();
     const w = model.get("window");
     this.own = [w[0] ?? 40, w[1] ?? 400];
     this.setWindow(this.own, false);
     this.k = model.get("slice");
-    this.message.textContent = model.get("message"); // e.g. what was wrong with the input
     this.wire();
-    this.send({ kind: "hello" });
+    this.showClasses();
+    this.model.send({ kind: "hello" });
     this.go(this.k);
     this.retry = window.setInterval(() => {
       if (!this.slices.has(this.k)) this.want();
     }, 500);
   }
 
-  private send(m: VolumeToPython): void {
-    this.model.send(m);
+  size(): [number, number] {
+    return [this.model.get("cols") || 1, this.model.get("rows") || 1];
+  }
+
+  source(): CanvasImageSource | null {
+    return this.slices.has(this.k) ? this.offscreen : null;
   }
 
   private wire(): void {
@@ -90,22 +82,17 @@ export class VolumeView {
     m.on("change:slice", () => {
       if (m.get("slice") !== this.k) this.go(m.get("slice"));
     });
-    for (const t of ["selected", "pending", "done"] as const) m.on(`change:${t}`, () => this.paint());
-    m.on("change:message", () => {
-      this.message.textContent = m.get("message");
-    });
+    for (const t of ["selected", "pending", "done"] as const) {
+      m.on(`change:${t}`, () => {
+        this.showClasses();
+        this.paint();
+      });
+    }
     this.slider.addEventListener("input", () => this.go(Number(this.slider.value)));
-    keepInput(this.root, (e) => {
-      const action = VOLUME_KEYS.action(e);
-      if (action) this.act(action);
-      return action !== null;
-    });
-    this.canvas.addEventListener("pointerdown", (e) => this.onDown(e));
-    this.canvas.addEventListener("pointermove", (e) => this.onMove(e));
-    this.canvas.addEventListener("pointerup", () => this.onUp());
   }
 
   private onMessage(msg: VolumeFromPython, buffers: DataView[]): void {
+    if (this.answered(msg)) return;
     if (msg.kind === "slices") {
       msg.numbers.forEach((k, i) => {
         this.boxes.set(k, msg.boxes[String(k)] ?? []);
@@ -118,10 +105,8 @@ export class VolumeView {
       this.forget();
     } else if (msg.kind === "boxes") {
       for (const [k, bs] of Object.entries(msg.slices)) this.boxes.set(Number(k), bs);
+      this.showClasses();
       this.paint();
-    } else if (msg.kind === "answer") {
-      delete this.root.dataset.busy;
-      this.message.textContent = msg.error ?? "";
     }
   }
 
@@ -137,7 +122,7 @@ export class VolumeView {
     const n = this.model.get("n_slices");
     const missing = this.asked.missing(Math.max(0, this.k - BEHIND),
       Math.min(n - 1, this.k + AHEAD), (k) => this.slices.has(k));
-    if (missing.length) this.send({ kind: "want", slice: this.k, missing });
+    if (missing.length) this.model.send({ kind: "want", slice: this.k, missing });
   }
 
   go(k: number): void {
@@ -154,9 +139,16 @@ export class VolumeView {
     }, 300);
   }
 
+  /** The wheel steps slices, as in every radiology viewer (Ctrl+wheel zooms). */
+  protected wheel(e: WheelEvent): boolean {
+    this.go(this.k + (e.deltaY > 0 ? 1 : -1));
+    return true;
+  }
+
   private setWindow(w: [number, number], save = true): void {
     this.win = w;
     this.table = lut(w[0], w[1]);
+    this.greyOf = -1;
     this.root.dataset.window = `${Math.round(w[0])}/${Math.round(w[1])}`;
     if (save) {
       this.model.set("window", [w[0], w[1]]);
@@ -170,22 +162,35 @@ export class VolumeView {
     this.paint();
   }
 
-  private request(action: VolumeActionName, extra: Partial<Extract<VolumeToPython,
-    { kind: "act" }>> = {}): void {
-    this.root.dataset.busy = "true";
-    this.send({ kind: "act", seq: ++this.seq, action, slice: this.k,
-      key: this.model.get("selected"), ...extra });
+  private act_(action: VolumeActionName, extra: Record<string, unknown> = {},
+    revert: (() => void) | null = null): void {
+    this.request({ kind: "act", action, slice: this.k, key: this.model.get("selected"),
+      ...extra }, revert);
   }
 
   private select(key: string): void {
     this.model.set("selected", key);
     this.model.save_changes();
+    this.showClasses();
     this.paint();
   }
 
-  act(a: VolumeKey): void {
-    const here = this.boxes.get(this.k) ?? [];
-    const table: Record<VolumeKey, () => void> = {
+  private here(): SliceBox[] {
+    return this.boxes.get(this.k) ?? [];
+  }
+
+  protected selectedLabel(): string | null {
+    return this.here().find((b) => b[0] === this.model.get("selected"))?.[1] ?? null;
+  }
+
+  protected picked(label: string): void {
+    const b = this.here().find((x) => x[0] === this.model.get("selected"));
+    if (b && b[1] !== label && b[6] !== REJECTED) this.act_("relabel", { label });
+  }
+
+  act(a: VolumeKey | "undo" | "redo"): void {
+    const here = this.here();
+    const table: Record<VolumeKey | "undo" | "redo", () => void> = {
       next_slice: () => this.go(this.k + 1),
       prev_slice: () => this.go(this.k - 1),
       forward: () => this.go(this.k + 10),
@@ -194,11 +199,12 @@ export class VolumeView {
         const p = this.model.get("pending");
         const next = p.find((k) => k > this.k) ?? p[0];
         if (next !== undefined) this.go(next);
-        else this.message.textContent = "no slice has proposals left to review";
+        else this.say("no slice has proposals left to review");
       },
       next_box: () => {
         if (!here.length) return;
-        const order = [...here.filter((b) => b[6] === 0), ...here.filter((b) => b[6] !== 0)];
+        const order = [...here.filter((b) => b[6] === PENDING),
+          ...here.filter((b) => b[6] !== PENDING)];
         const at = order.findIndex((b) => b[0] === this.model.get("selected"));
         this.select(order[(at + 1) % order.length][0]);
       },
@@ -208,70 +214,74 @@ export class VolumeView {
       preset_4: () => this.preset(PRESET_ORDER[3]),
       preset_5: () => this.preset(PRESET_ORDER[4]),
       preset_0: () => this.preset(null),
-      accept: () => this.request("accept"),
-      reject: () => this.request("reject"),
+      accept: () => this.act_("accept"),
+      reject: () => this.act_("reject"),
       draw: () => {
         this.drawing = !this.drawing;
         this.root.classList.toggle("nblabel-drawing", this.drawing);
       },
-      accept_rest: () => this.request("accept_rest"),
-      complete: () => this.request("complete"),
-      undo: () => this.request("undo"),
-      redo: () => this.request("redo"),
-      help: () => {
-        this.help.hidden = !this.help.hidden;
-      },
+      accept_rest: () => this.act_("accept_rest"),
+      complete: () => this.act_("complete"),
+      undo: () => this.act_("undo"),
+      redo: () => this.act_("redo"),
     };
     table[a]();
   }
 
-  private at(e: PointerEvent): [number, number] {
-    const r = this.canvas.getBoundingClientRect();
-    return [(e.clientX - r.left) * (this.canvas.width / r.width) / this.sx,
-      (e.clientY - r.top) * (this.canvas.height / r.height) / this.sy];
-  }
-
-  private onDown(e: PointerEvent): void {
+  protected down(e: PointerEvent): boolean {
     this.canvas.setPointerCapture(e.pointerId);
     if (e.button === 2 || e.altKey) {
       this.wl = { x: e.clientX, y: e.clientY, start: [...this.win] as [number, number] };
-      return;
+      return true;
     }
-    const [x, y] = this.at(e);
+    if (e.button !== 0) return false;
+    const [x, y] = this.stage.toImage(e);
     if (this.drawing) {
-      this.drag = { key: "", box: [x, y, 1, 1], x, y, corner: true, moved: false };
-      return;
+      this.drag = startDraw(x, y);
+      return true;
     }
-    const here = (this.boxes.get(this.k) ?? []).filter((b) => b[6] !== 2);
-    const inside = here.filter(([, , bx, by, bw, bh]) =>
-      x >= bx - 4 && x <= bx + bw + 4 && y >= by - 4 && y <= by + bh + 4);
-    const b = inside.find((c) => c[0] === this.model.get("selected")) ?? inside[0];
-    if (!b) return;
-    if (b[0] !== this.model.get("selected")) this.select(b[0]);
-    const corner = Math.abs(x - (b[2] + b[4])) < 6 && Math.abs(y - (b[3] + b[5])) < 6;
-    this.drag = { key: b[0], box: [b[2], b[3], b[4], b[5]], x, y, corner, moved: false };
+    const boxes: EditBox[] = this.here().filter((b) => b[6] !== REJECTED)
+      .map(([key, , bx, by, bw, bh]) => ({ key, box: [bx, by, bw, bh], movable: true }));
+    const [sx, sy] = this.stage.stagePoint(e);
+    this.drag = startDrag(this.stage.view, boxes, this.model.get("selected"), x, y, sx, sy);
+    if (!this.drag) return false;
+    if (this.drag.key !== this.model.get("selected")) this.select(this.drag.key);
+    return true;
   }
 
-  private onMove(e: PointerEvent): void {
+  protected move(e: PointerEvent): void {
     if (this.wl) {
       this.setWindow(dragWindow(this.wl.start, e.clientX - this.wl.x, e.clientY - this.wl.y),
         false);
       this.paint();
       return;
     }
-    if (!this.drag) return;
-    const [x, y] = this.at(e);
-    const d = this.drag;
-    const [bx, by, bw, bh] = d.box;
-    d.box = d.corner ? [bx, by, Math.max(1, bw + x - d.x), Math.max(1, bh + y - d.y)]
-      : [bx + x - d.x, by + y - d.y, bw, bh];
-    d.x = x;
-    d.y = y;
-    d.moved = true;
+    const [x, y] = this.stage.toImage(e);
+    if (!this.drag) {
+      this.showValue(x, y);
+      return;
+    }
+    dragTo(this.drag, x, y, ...this.size());
     this.paint();
   }
 
-  private onUp(): void {
+  /** The pixel value under the pointer (HU on CT), in the info line and `data-value`. */
+  private showValue(x: number, y: number): void {
+    const raw = this.slices.get(this.k);
+    const [cols, rows] = this.size();
+    const c = Math.floor(x);
+    const r = Math.floor(y);
+    if (!raw || c < 0 || r < 0 || c >= cols || r >= rows) {
+      delete this.root.dataset.value;
+      return;
+    }
+    const v = raw[r * cols + c];
+    this.root.dataset.value = String(v);
+    this.root.dataset.at = `${c},${r}`;
+    this.drawInfo();
+  }
+
+  protected up(): void {
     if (this.wl) {
       this.wl = null;
       this.setWindow(this.win); // saved once, when the drag ends
@@ -279,15 +289,21 @@ export class VolumeView {
     }
     const d = this.drag;
     this.drag = null;
-    if (!d || !d.moved) return;
-    if (this.drawing) {
+    if (!d) return;
+    const box = finish(d, this.stage.view);
+    if (d.kind === "draw") {
       this.act("draw");
-      if (d.box[2] > 2 && d.box[3] > 2) this.request("add", { box: d.box });
-      return;
+      if (box) this.act_("add", { box, label: this.newLabel() });
+      return this.paint();
     }
-    const b = (this.boxes.get(this.k) ?? []).find((x) => x[0] === d.key);
-    if (b) [b[2], b[3], b[4], b[5]] = d.box; // painted at once, Python follows
-    this.request("fix", { key: d.key, box: d.box });
+    if (!box) return this.paint();
+    const b = this.here().find((x) => x[0] === d.key);
+    const before = b ? ([b[2], b[3], b[4], b[5]] as const) : null;
+    if (b) [b[2], b[3], b[4], b[5]] = box; // painted at once, Python follows
+    this.act_("fix", { key: d.key, box }, () => { // refused or timed out: put back
+      if (b && before) [b[2], b[3], b[4], b[5]] = before;
+      this.paint();
+    });
     this.paint();
   }
 
@@ -296,52 +312,70 @@ export class VolumeView {
     const ctx = this.ctx;
     const d = this.root.dataset;
     d.slice = String(this.k);
+    this.stage.begin(ctx);
+    ctx.imageSmoothingEnabled = false;
     if (raw) {
-      paintGrey(raw, this.image.data, this.win[0], this.win[1], this.table);
-      this.octx.putImageData(this.image, 0, 0);
-      ctx.setTransform(1, 0, 0, 1, 0, 0);
-      ctx.drawImage(this.offscreen, 0, 0, this.canvas.width, this.canvas.height);
+      if (this.greyOf !== this.k) { // the slice or the window changed: grey again
+        paintGrey(raw, this.image.data, this.win[0], this.win[1], this.table);
+        this.octx.putImageData(this.image, 0, 0);
+        this.greyOf = this.k;
+        this.stage.sourceChanged();
+      }
+      ctx.drawImage(this.offscreen, 0, 0);
       d.painted = String(this.k);
       if (this.stepAt) d.stepMs = (performance.now() - this.stepAt).toFixed(2);
       this.stepAt = 0;
     }
-    ctx.setTransform(this.sx, 0, 0, this.sy, 0, 0);
+    const px = (n: number) => this.stage.px(n);
     const sel = this.model.get("selected");
-    const boxes = this.boxes.get(this.k) ?? [];
+    const boxes = this.here();
+    ctx.font = `${px(11)}px sans-serif`;
     for (const [key, label, x, y, w, h, status, , outline] of boxes) {
       const box = this.drag && this.drag.key === key ? this.drag.box : [x, y, w, h];
-      ctx.lineWidth = (key === sel ? 3 : 1.5) / this.sx;
-      ctx.strokeStyle = STATUS_COLOUR[status] ?? "#ffb300";
-      ctx.setLineDash(status === 2 ? [4 / this.sx, 3 / this.sx] : []);
+      ctx.lineWidth = px(key === sel ? 3 : 1.5);
+      ctx.strokeStyle = statusColour(status);
+      ctx.setLineDash(status === REJECTED ? [px(4), px(3)] : []);
       ctx.strokeRect(box[0], box[1], box[2], box[3]);
-      if (outline && outline.length > 2 && status !== 2) {
+      if (outline && outline.length > 2 && status !== REJECTED) {
         ctx.beginPath();
-        outline.forEach(([px, py], i) => (i ? ctx.lineTo(px, py) : ctx.moveTo(px, py)));
+        outline.forEach(([ox, oy], i) => (i ? ctx.lineTo(ox, oy) : ctx.moveTo(ox, oy)));
         ctx.closePath();
         ctx.globalAlpha = 0.3;
         ctx.fillStyle = ctx.strokeStyle;
         ctx.fill();
         ctx.globalAlpha = 1;
       }
-      ctx.font = `${Math.round(11 / this.sx)}px sans-serif`;
       ctx.fillStyle = ctx.strokeStyle;
-      ctx.fillText(label, box[0], box[1] - 2 / this.sy);
+      ctx.fillText(label, box[0], box[1] - px(2));
     }
     ctx.setLineDash([]);
-    if (this.drag && this.drawing) {
-      ctx.strokeStyle = STATUS_COLOUR[4];
+    if (this.drag && this.drag.kind === "draw") {
+      ctx.strokeStyle = statusColour(ADDED);
+      ctx.lineWidth = px(1.5);
       ctx.strokeRect(...this.drag.box);
     }
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    this.stage.painted();
     d.boxes = String(boxes.length);
     d.selected = sel;
+    d.pending = String(this.model.get("pending").length);
+    this.drawInfo();
+  }
+
+  private drawInfo(): void {
     const pending = this.model.get("pending");
     const done = this.model.get("done");
-    d.pending = String(pending.length);
+    const boxes = this.here();
     const [, , cs] = this.model.get("spacing");
+    const v = this.root.dataset.value;
+    const unit = this.model.get("modality") === "CT" ? " HU" : "";
     this.info.textContent = `slice ${this.k + 1}/${this.model.get("n_slices")}`
       + ` · window ${Math.round(this.win[0])}/${Math.round(this.win[1])}`
       + (cs ? ` · ${cs.toFixed(2)} mm/px` : "")
-      + ` · ${boxes.filter((b) => b[6] === 0).length} pending here`
+      + (v !== undefined ? ` · ${Number(v).toFixed(Number.isInteger(Number(v)) ? 0 : 1)}${unit}`
+        + ` at ${this.root.dataset.at}` : "")
+      + (this.stage.zoom > 1.001 ? ` · zoom ${Math.round(this.stage.zoom * 100)}%` : "")
+      + ` · ${boxes.filter((b) => b[6] === PENDING).length} pending here`
       + ` · ${pending.length} slices to review, ${done.length} done`
       + (done.includes(this.k) ? " · reviewed" : "");
   }

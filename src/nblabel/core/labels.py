@@ -28,6 +28,7 @@ from nblabel.core.geometry import iou
 
 __all__ = [
     "IMAGE_LABEL_KEY",
+    "STATUSES",
     "Action",
     "Box",
     "Decision",
@@ -36,6 +37,10 @@ __all__ = [
     "Proposal",
 ]
 
+
+#: Review statuses of anything reviewed (a box, a track, a shape, a point), in one order: the
+#: index is the status code every widget sends (``statuses`` in js/src/editor/contract.json).
+STATUSES: tuple[str, ...] = ("pending", "accepted", "rejected", "edited", "added")
 
 #: The key of a sample's image-level (classification) decision.
 IMAGE_LABEL_KEY = "image-label"

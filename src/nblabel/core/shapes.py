@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from nblabel.core.labels import STATUSES as _STATUSES
 from nblabel.core.labels import ImageSize, InvalidLabelError
 from nblabel.core.records import StateRecord
 
@@ -56,10 +57,8 @@ __all__ = [
 
 Pt = tuple[float, float]
 KINDS = ("keypoints", "polyline")
-#: Shape statuses (index = code on the wire, as for tracks).
-STATUSES = ("pending", "accepted", "rejected", "edited", "added")
-#: Point states (index = code on the wire).
-POINT_STATES = ("pending", "accepted", "rejected", "edited", "added")
+#: Shape statuses and point states: the one list (index = code on the wire).
+STATUSES = POINT_STATES = _STATUSES
 
 
 class SkeletonMismatch(InvalidLabelError):

@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from nblabel.core.labels import STATUSES as _STATUSES
 from nblabel.core.records import StateRecord
 from nblabel.core.tracks import TrackBox, interpolate
 
@@ -54,8 +55,8 @@ __all__ = [
 ]
 
 XYWH = tuple[float, float, float, float]
-#: Review statuses of a track (as a box's in the image review).
-STATUSES = ("pending", "accepted", "rejected", "edited", "added")
+#: Review statuses of a track: the one list (index = code on the wire).
+STATUSES = _STATUSES
 
 
 @dataclass(frozen=True)

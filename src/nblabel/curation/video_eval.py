@@ -145,11 +145,11 @@ def review_table(dataset: fo.Dataset, journal: Any) -> pd.DataFrame:
     import pandas as pd
 
     from nblabel.core.track_edits import TrackDecision
-    from nblabel.reviewing.tracks import journal_key
+    from nblabel.store.schema import tracks_journal_key
 
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     final: dict[tuple[str, str], TrackDecision] = {}
-    for _, payload in journal.payloads(journal_key(dataset.name)):
+    for _, payload in journal.payloads(tracks_journal_key(dataset.name)):
         d = TrackDecision.from_dict(payload)
         r = rows.setdefault((d.sample_id, d.reviewer), {"actions": 0, "seconds": 0.0})
         r["actions"] += 1

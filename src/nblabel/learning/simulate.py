@@ -20,7 +20,7 @@ from nblabel.core.rules import DEFAULT_THRESHOLD, visible
 if TYPE_CHECKING:
     import fiftyone as fo
 
-    from nblabel.reviewing.session import ReviewSession
+    from nblabel.reviewing.editor.session import ReviewSession
 
 __all__ = ["CostModel", "ImageReview", "SimulatedReviewer", "simulate_review",
            "truth_from_field"]

@@ -239,7 +239,7 @@ class DecisionJournal:
         self, dataset: str, sample_ids: Iterable[str] | None = None
     ) -> list[tuple[int, dict[str, Any]]]:
         """The stored form of :meth:`decisions` (other record kinds, e.g. the track decisions
-        of :mod:`nblabel.reviewing.tracks`, are journaled under their own dataset key)."""
+        of :mod:`nblabel.reviewing.video.tracks`, are journaled under their own dataset key)."""
         with self._lock, _named(self.path):
             if sample_ids is None:
                 rows = self._conn.execute(

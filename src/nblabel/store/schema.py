@@ -69,6 +69,8 @@ __all__ = [
     "declare",
     "declare_frames",
     "declare_review",
+    "shapes_journal_key",
+    "tracks_journal_key",
 ]
 
 # -- tags ------------------------------------------------------------------------------------
@@ -185,6 +187,19 @@ UNCERTAINTY_ATTRS: dict[str, str] = {"least_confidence": "float", "margin": "flo
 MODELS_INFO_KEY = "nblabel_models"  # learning: every model version
 REVIEWER_AGREEMENT_INFO_KEY = "nblabel_reviewer_agreement"  # consensus: over all images
 DEMO_INFO_KEY = "nblabel_demo"  # the demo data's stamp
+
+# -- journal keys (where the journal keeps each kind's decisions; images: the dataset's name) ----
+
+
+def tracks_journal_key(dataset_name: str) -> str:
+    """Where the journal keeps a video dataset's track decisions."""
+    return f"{dataset_name}/tracks"
+
+
+def shapes_journal_key(dataset_name: str, field: str) -> str:
+    """Where the journal keeps the shape decisions of ``field``."""
+    return f"{dataset_name}/shapes:{field}"
+
 
 # -- FiftyOne Brain keys -----------------------------------------------------------------------
 

@@ -1,0 +1,147 @@
+// The one editor of the canvas kinds (video, shapes, volume): what every kind shows and does
+// the same way, so a kind adds only what is its own (a timeline, a skeleton, window/level).
+// Shared here: the focusable root and its layout (info line, class list, zoomable canvas with
+// minimap, message line, help), the keys every kind has (zoom, fit, class, undo, redo, help),
+// requests with their time limit and revert, and pointer routing (pan first, then the kind).
+import type { AnyModel } from "@anywidget/types";
+import { ClassPicker } from "./classpicker";
+import { el } from "./dom";
+import type { Keyset, SharedAction } from "./keyset";
+import { helpPanel, keepInput, panelRoot } from "./panel";
+import { Requests } from "./requests";
+import { type StageSize, ZoomStage } from "./zoomstage";
+import { CONTRACT } from "./contract";
+
+/** The traits every kind has (Python's EditorWidget, and each kind's `classes`). */
+export interface EditorTraits {
+  message: string;
+  selected: string;
+  classes: string[];
+}
+
+/** Every kind's answer message (Python's ``EditorWidget.answer``). */
+export interface AnswerMessage { kind: "answer"; seq: number; error: string | null }
+
+export abstract class KindView<T extends EditorTraits, A extends string> {
+  readonly root: HTMLDivElement;
+  readonly info: HTMLDivElement;
+  readonly canvas: HTMLCanvasElement;
+  readonly message = el("div", "nblabel-message");
+  readonly help: HTMLDivElement;
+  readonly stage: ZoomStage;
+  readonly picker: ClassPicker;
+  readonly requests: Requests;
+  protected readonly ctx: CanvasRenderingContext2D;
+
+  constructor(readonly model: AnyModel<T>, host: HTMLElement, kind: string,
+    protected keys: Keyset<A>, limits: StageSize) {
+    this.root = panelRoot(kind);
+    this.info = el("div", `nblabel-${kind}-info nblabel-info`);
+    this.canvas = el("canvas", `nblabel-${kind}-canvas nblabel-canvas`);
+    this.help = helpPanel(keys.help());
+    this.ctx = this.canvas.getContext("2d")!;
+    this.stage = new ZoomStage(this.canvas, {
+      size: () => this.size(),
+      paint: () => this.paint(),
+      source: () => this.source(),
+      wheel: (e) => this.wheel(e),
+    }, limits);
+    this.picker = new ClassPicker((label) => this.picked(label),
+      () => this.root.focus({ preventScroll: true }));
+    this.requests = new Requests({
+      root: this.root,
+      send: (m) => this.model.send(m),
+      say: (text) => this.say(text),
+    });
+    host.appendChild(this.root);
+    this.message.textContent = model.get("message"); // e.g. what was wrong with the input
+    model.on("change:message", () => this.say(model.get("message")));
+    model.on("change:classes", () => this.showClasses());
+    keepInput(this.root, (e) => {
+      const a = this.keys.action(e);
+      if (a) this.key(a);
+      return a !== null;
+    });
+    this.canvas.addEventListener("pointerdown", (e) => {
+      if (this.stage.maybePan(e)) return;
+      if (!this.down(e)) this.stage.maybePan(e, true);
+    });
+    this.canvas.addEventListener("pointermove", (e) => {
+      if (!this.stage.panMove(e)) this.move(e);
+    });
+    this.canvas.addEventListener("pointerup", (e) => {
+      if (!this.stage.panEnd()) this.up(e);
+    });
+  }
+
+  /** Lay out the parts: info, class list, the kind's extra parts, the stage, the message and
+   *  the help. */
+  protected mount(...extra: HTMLElement[]): void {
+    this.root.append(this.info, this.picker.el, this.stage.wrap, ...extra, this.message,
+      this.help);
+  }
+
+  say(text: string): void {
+    this.message.textContent = text;
+  }
+
+  /** The class list: Python's classes, the selected object's class shown as picked. */
+  protected showClasses(): void {
+    this.picker.set(this.model.get("classes") ?? [], this.selectedLabel());
+  }
+
+  /** The class of a new object: the one picked, else the contract's default. */
+  newLabel(): string {
+    return this.picker.value || CONTRACT.default_label;
+  }
+
+  /** Send an action (one request: answered, refused or timed out, with `revert`). */
+  request(msg: Record<string, unknown>, revert: (() => void) | null = null): void {
+    this.requests.request(msg, revert);
+  }
+
+  /** Every kind's answer and refusal (true when `msg` was one). */
+  protected answered(msg: { kind: string }): boolean {
+    if (msg.kind !== "answer") return false;
+    const a = msg as AnswerMessage;
+    this.requests.answered(a.seq, a.error);
+    if (!a.error) this.say(this.model.get("message"));
+    return true;
+  }
+
+  private key(a: A | SharedAction): void {
+    const shared: Partial<Record<SharedAction, () => void>> = {
+      zoom_in: () => this.stage.zoomBy(CONTRACT.zoom.step * CONTRACT.zoom.step),
+      zoom_out: () => this.stage.zoomBy(1 / (CONTRACT.zoom.step * CONTRACT.zoom.step)),
+      fit: () => this.stage.fit(),
+      pick_class: () => this.picker.open(),
+      help: () => {
+        this.help.hidden = !this.help.hidden;
+      },
+    };
+    const own = shared[a as SharedAction];
+    if (own) own();
+    else this.act(a as A | "undo" | "redo");
+  }
+
+  /** A kind's own key (and undo, redo: the kind's request). */
+  abstract act(a: A | "undo" | "redo"): void;
+  /** The reviewer picked `label` in the class list: relabel the selected object. */
+  protected abstract picked(label: string): void;
+  /** The selected object's class, or null. */
+  protected abstract selectedLabel(): string | null;
+  /** The content's size in image pixels. */
+  abstract size(): [number, number];
+  /** The frame, slice or image on screen (for the minimap). */
+  abstract source(): CanvasImageSource | null;
+  /** Repaint everything. */
+  abstract paint(): void;
+  /** A plain wheel turn (no Ctrl): true when used. */
+  protected wheel(_e: WheelEvent): boolean {
+    return false;
+  }
+  /** A press on the canvas: true when the kind used it (else it may pan). */
+  protected abstract down(e: PointerEvent): boolean;
+  protected abstract move(e: PointerEvent): void;
+  protected abstract up(e: PointerEvent): void;
+}

@@ -1,0 +1,1 @@
+"""Video review by track: the track session (journal, undo) and the video widget."""
