@@ -8,13 +8,14 @@ The dataset used is any FiftyOne dataset with proposals in ``predictions`` on re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import signal
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +213,15 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+
+
+@contextlib.contextmanager
+def readonly_journal(journal: Any) -> Iterator[None]:
+    """The journal refuses every write while inside (SQLite's ``query_only``: writes fail as on
+    a read-only file), and takes writes again after."""
+    conn = journal._conn  # fault injection: the one place tests reach into the journal
+    conn.execute("PRAGMA query_only = ON")
+    try:
+        yield
+    finally:
+        conn.execute("PRAGMA query_only = OFF")

@@ -216,21 +216,21 @@ def test_widget_messages_drive_the_review(poses: Any, journal: DecisionJournal) 
     assert w.image and w.width == 160 and w.shapes and w.skeleton["names"][0] == "head"
     assert "left_hand at (224, " in w.message and "has 3 keypoints" in w.message
     first = w.selected
-    w._on_msg({"kind": "act", "seq": 1, "action": "move_point", "shape": first, "point": 0,
+    w.dispatch({"kind": "act", "seq": 1, "action": "move_point", "shape": first, "point": 0,
                "xy": [12.0, 13.0]})
     assert sent[-1] == {"kind": "answer", "seq": 1, "error": None}
     shape = next(s for s in w.shapes if s["id"] == first)
     assert shape["points"][0] == [12.0, 13.0] and shape["pst"][0] == 3
-    w._on_msg({"kind": "act", "seq": 2, "action": "hide_point", "shape": first, "point": -1})
+    w.dispatch({"kind": "act", "seq": 2, "action": "hide_point", "shape": first, "point": -1})
     assert "select a point first" in sent[-1]["error"]
-    w._on_msg({"kind": "act", "seq": 3, "action": "accept_rest", "shape": first})
-    w._on_msg({"kind": "act", "seq": 4, "action": "complete", "shape": first})
+    w.dispatch({"kind": "act", "seq": 3, "action": "accept_rest", "shape": first})
+    w.dispatch({"kind": "act", "seq": 4, "action": "complete", "shape": first})
     assert w.position == 1 and w.sample_id == ds.values("id")[1]
-    w._on_msg({"kind": "act", "seq": 5, "action": "undo", "shape": ""})
+    w.dispatch({"kind": "act", "seq": 5, "action": "undo", "shape": ""})
     assert w.position == 0 and sent[-1]["error"] is None  # undo goes back to its image
-    w._on_msg({"kind": "nav", "to": "next"})
+    w.dispatch({"kind": "nav", "to": "next"})
     assert w.position == 1
-    w._on_msg({"kind": "act", "seq": 6, "action": "add", "shape": "",
+    w.dispatch({"kind": "act", "seq": 6, "action": "add", "shape": "",
                "points": [[5, 5]] + [None] * 6})
     assert any(s["status"] == 4 for s in w.shapes)
 

@@ -191,7 +191,7 @@ def test_ultralytics_trackers_propose_tracks_on_a_generated_video(demo_model, tm
     video = write_sprite_video(tmp_path / "sprites.mp4", n_objects=4, frames=48, seed=3)
     ds = fo.Dataset(f"yolo-video-{uuid.uuid4().hex[:8]}")
     ds.add_sample(fo.Sample(filepath=str(video.path)))
-    report = track_videos(ds, UltralyticsTracker(str(demo_model), tracker=tracker, imgsz=320),
+    report = track_videos(ds, UltralyticsTracker(str(demo_model), tracker=tracker, imgsz=640),
                           window=16)
     assert report.frames == 48 and report.boxes > 0
     pred = tracks_of(ds, "tracks")[ds.first().id]

@@ -101,27 +101,27 @@ def test_proposals_review_and_exports(phantom_ds: Any, tmp_path: Path, journal: 
     k = w.pending[0]
     boxes = w.boxes_on(k)
     assert boxes and boxes[0][6] == 0 and boxes[0][8] and len(boxes[0][8]) >= 3  # an outline
-    w._on_msg({"kind": "act", "seq": 1, "action": "accept", "slice": k, "key": boxes[0][0]})
+    w.dispatch({"kind": "act", "seq": 1, "action": "accept", "slice": k, "key": boxes[0][0]})
     assert sent[-1] == {"kind": "answer", "seq": 1, "error": None}
     assert w.boxes_on(k)[0][6] == 1
-    w._on_msg({"kind": "act", "seq": 2, "action": "add", "slice": k, "key": "",
+    w.dispatch({"kind": "act", "seq": 2, "action": "add", "slice": k, "key": "",
                "box": [5, 5, 10, 8]})
-    w._on_msg({"kind": "act", "seq": 3, "action": "undo", "slice": k, "key": ""})
+    w.dispatch({"kind": "act", "seq": 3, "action": "undo", "slice": k, "key": ""})
     assert all(b[6] != 4 for b in w.boxes_on(k))
-    w._on_msg({"kind": "act", "seq": 4, "action": "accept_rest", "slice": k, "key": ""})
-    w._on_msg({"kind": "act", "seq": 5, "action": "complete", "slice": k, "key": ""})
+    w.dispatch({"kind": "act", "seq": 4, "action": "accept_rest", "slice": k, "key": ""})
+    w.dispatch({"kind": "act", "seq": 5, "action": "complete", "slice": k, "key": ""})
     assert k in w.done and w.slice > k  # on to the next slice to review
     for kk in list(w.pending):  # accept every proposal, slice by slice
-        w._on_msg({"kind": "act", "seq": 10 + kk, "action": "accept_rest", "slice": kk,
+        w.dispatch({"kind": "act", "seq": 10 + kk, "action": "accept_rest", "slice": kk,
                    "key": ""})
-        w._on_msg({"kind": "act", "seq": 100 + kk, "action": "complete", "slice": kk,
+        w.dispatch({"kind": "act", "seq": 100 + kk, "action": "complete", "slice": kk,
                    "key": ""})
     assert not w.pending and k in w.done
     session.flush()
     gt = ds[ids[k]]["ground_truth"].detections
     assert gt and gt[0].mask is not None and gt[0].review == "accepted"
     # Slices stream ahead from a worker thread, as deflated 16-bit pixels.
-    w._on_msg({"kind": "want", "slice": 0, "missing": [0, 1, 2]})
+    w.dispatch({"kind": "want", "slice": 0, "missing": [0, 1, 2]})
     for _ in range(100):
         if any(m.get("kind") == "slices" for m in sent):
             break

@@ -7,7 +7,7 @@ import { el } from "./dom";
 export class ClassPicker {
   readonly el = el("div", "nblabel-classes");
   readonly select = el("select", "nblabel-class-select");
-  readonly input = el("input", "nblabel-class-input");
+  readonly input = el("input", "nblabel-new-class");
   private classes: string[] = [];
 
   /** `onPick(label)`: the reviewer chose `label`; `done()`: give the keys back to the widget. */

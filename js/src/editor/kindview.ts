@@ -45,7 +45,7 @@ export abstract class KindView<T extends EditorTraits, A extends string> {
       paint: () => this.paint(),
       source: () => this.source(),
       wheel: (e) => this.wheel(e),
-    }, limits);
+    }, limits, this.root);
     this.picker = new ClassPicker((label) => this.picked(label),
       () => this.root.focus({ preventScroll: true }));
     this.requests = new Requests({

@@ -36,8 +36,10 @@ export class ZoomStage {
   private pan: { x: number; y: number; tx: number; ty: number } | null = null;
   private shown: CanvasImageSource | null = null;
 
+  /** `marks`: the element whose data-zoom, data-tx, data-ty say where the view is (the
+   *  widget's root: the tests' contract). */
   constructor(readonly canvas: HTMLCanvasElement, private host: ZoomHost,
-    private limits: StageSize) {
+    private limits: StageSize, private marks: HTMLElement = canvas) {
     this.minimap = new Minimap((x, y) => {
       centreOn(this.view, x, y, this.canvas.width, this.canvas.height / this.aspect);
       this.changed();
@@ -157,7 +159,7 @@ export class ZoomStage {
 
   /** The view moved: the kind repaints, the minimap follows. */
   changed(): void {
-    const d = this.wrap.dataset;
+    const d = this.marks.dataset;
     d.zoom = this.zoom.toFixed(3);
     d.tx = this.view.tx.toFixed(1);
     d.ty = this.view.ty.toFixed(1);

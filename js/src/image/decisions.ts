@@ -5,6 +5,7 @@
 // (answers.ts); Python still decides the selection after each decision and whether an image is
 // complete. Unit-tested in Node against a fake widget model (js/tests/decisions.test.ts).
 import { Answers, type Timers } from "../editor/answers";
+import { CONTRACT } from "../editor/contract";
 import type { Sender } from "./protocol";
 import type { RowStore } from "./state";
 import { targetKeys, type UiState } from "./state";
@@ -24,6 +25,8 @@ export interface DecisionHost {
   busy(on: boolean): void;
   /** A line for the reviewer (a refusal, a time-out). */
   say(message: string): void;
+  /** Request `seq` was refused or timed out: what it painted is put back (data-refused). */
+  refused?(seq: number): void;
 }
 
 /** The row as it will be once Python journals `action` on it: painted at once, `sending`. */
@@ -38,12 +41,19 @@ export function onItsWay(row: Row, action: Decidable, extra: { label?: string; b
 export class Decisions {
   readonly answers: Answers;
 
-  constructor(private h: DecisionHost, limitMs = 15_000, timers?: Timers) {
+  constructor(private h: DecisionHost, limitMs = CONTRACT.answer_limit_ms, timers?: Timers) {
     this.answers = new Answers({
       busy: (on) => h.busy(on),
-      refused: (_seq, error) => h.say(`not saved, put back: ${error}`),
-      timedOut: () => h.say("No answer from the kernel for 15 s: is it busy, or did it stop? "
-        + "What was painted as on its way is put back; the journal keeps all it wrote."),
+      refused: (seq, error) => {
+        h.say(`not saved, put back: ${error}`);
+        h.refused?.(seq);
+      },
+      timedOut: (seq) => {
+        h.say(`No answer from the kernel for ${Math.round(limitMs / 1000)} s: is it busy, or `
+          + "did it stop? What was painted as on its way is put back; the journal keeps all "
+          + "it wrote.");
+        h.refused?.(seq);
+      },
     }, limitMs, timers);
   }
 

@@ -149,8 +149,13 @@ export function wireModel(v: ReviewView): void {
   model.on("change:classes", () => {
     v.drawInfo();
     if (v.pendingClass && v.classes().includes(v.pendingClass)) {
-      v.drawClass = v.pendingClass; // a new class is for the next box drawn
+      // A typed class is the next drawn box's; with a box selected (not drawing), it is
+      // that box's too, as a class picked in the list is (every kind does the same).
+      const name = v.pendingClass;
+      v.drawClass = name;
       v.pendingClass = null;
+      const sel = v.store.get(v.selected);
+      if (!v.ui.drawing && sel && sel.label !== name && !sel.unusable) v.decisions.relabel(name);
       v.drawInfo();
     }
     v.renderAll();

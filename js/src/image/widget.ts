@@ -90,6 +90,9 @@ export class ReviewView {
       say: (text) => {
         this.c.message.textContent = text;
       },
+      refused: (seq) => {
+        this.c.root.dataset.refused = String(seq);
+      },
     });
     this.masks = new MaskTools({
       root: this.c.root,
@@ -196,8 +199,15 @@ export class ReviewView {
     const v = this.view;
     this.c.world.style.transform = `translate(${v.tx}px, ${v.ty}px) scale(${v.scale})`;
     this.boxes.place(v);
-    this.c.zoomText.textContent = `${Math.round(v.scale * 100)}%`;
+    // Zoom as every kind shows it: relative to the fitted image (data-zoom; data-scale is
+    // screen pixels per image pixel). No image (a broken one): no zoom to show.
+    const [sw, sh] = this.stageSize();
+    const fitted = this.width && this.height ? Math.min(sw / this.width, sh / this.height) : 0;
+    this.c.zoomText.textContent = fitted > 0 ? `${Math.round((v.scale / fitted) * 100)}%` : "–";
+    this.c.root.dataset.zoom = fitted > 0 ? (v.scale / fitted).toFixed(3) : "1";
     this.c.root.dataset.scale = String(v.scale);
+    this.c.root.dataset.tx = v.tx.toFixed(1);
+    this.c.root.dataset.ty = v.ty.toFixed(1);
     askFullRes(this);
     this.liveChanged();
     clearTimeout(this.settleTimer);
@@ -232,6 +242,9 @@ export class ReviewView {
   }
 
   drawInfo(): void {
+    let decided = 0;
+    for (const r of this.store.rows) if (r.status !== "pending" && !r.sending) decided++;
+    this.c.root.dataset.decided = String(decided);
     drawInfo(this.c, this.model, {
       position: this.position, rows: this.store.rows,
       selectedIndex: this.store.indexOf(this.selected), counts: this.counts,

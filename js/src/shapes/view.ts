@@ -323,6 +323,7 @@ export class ShapesView extends KindView<ShapeTraits, ShapeKey> {
     d.point = String(this.model.get("point"));
     d.shapes = String(shapes.length);
     d.pending = String(pending);
+    d.decided = String(shapes.length - pending);
     d.assist = String(this.model.get("assist"));
     if (this.drawing) d.drawing = String(this.drawing.length);
     else delete d.drawing;

@@ -297,6 +297,7 @@ export class VideoView extends KindView<VideoTraits, VideoAction> {
   private drawInfo(): void {
     const tracks = this.model.get("tracks");
     const decided = tracks.filter((t) => t.status !== "pending").length;
+    this.root.dataset.decided = String(decided);
     const t = this.selectedTrack();
     this.info.textContent = `frame ${this.frame}/${this.model.get("total_frames")} · `
       + `${decided} of ${tracks.length} tracks decided`

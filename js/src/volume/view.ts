@@ -359,6 +359,7 @@ export class VolumeView extends KindView<VolumeTraits, VolumeKey> {
     d.boxes = String(boxes.length);
     d.selected = sel;
     d.pending = String(this.model.get("pending").length);
+    d.decided = String(boxes.filter((b) => b[6] !== PENDING).length);
     this.drawInfo();
   }
 

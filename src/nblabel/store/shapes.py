@@ -38,12 +38,26 @@ def set_skeleton(dataset: fo.Dataset, field: str, skeleton: Skeleton) -> None:
     dataset.save()
 
 
+def quiet_metadata(view: Any) -> None:
+    """Compute missing image metadata without FiftyOne's "Computing metadata..." line (it would
+    print over a widget opening in the same cell)."""
+    import logging
+
+    logger = logging.getLogger("fiftyone.core.metadata")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        view.compute_metadata(progress=False)
+    finally:
+        logger.setLevel(level)
+
+
 def image_sizes(dataset: fo.Dataset, sample_ids: Iterable[str]) -> dict[str, ImageSize]:
     """Each sample's image size, from its metadata (computed first where missing)."""
     ids = list(sample_ids)
     view = dataset.select(ids)
     if None in view.values("metadata.width"):
-        view.compute_metadata()
+        quiet_metadata(view)
     out = {}
     for sid, w, h in zip(*view.values(["id", "metadata.width", "metadata.height"]),
                          strict=True):

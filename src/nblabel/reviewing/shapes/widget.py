@@ -162,10 +162,11 @@ class ShapeReviewWidget(EditorWidget):
                 (r.classes or [default_label()])[0])
             made = r.add(sid, label, c["points"], bool(c.get("closed", False)))
             self.selected, self.point = made.id, -1
-        elif action == "relabel":
-            r.relabel(sid, shape, str(c["label"]))
-        elif action in ("accept", "reject", "delete"):
-            getattr(r, action)(sid, shape)
+        elif action in ("accept", "reject", "delete", "relabel"):
+            if action == "relabel":
+                r.relabel(sid, shape, str(c["label"]))
+            else:
+                getattr(r, action)(sid, shape)
             if action != "delete" and r.pending(sid):
                 self.selected = r.pending(sid)[0]  # on to the next pending instance
         elif action in ("accept_point", "reject_point", "hide_point"):

@@ -161,7 +161,7 @@ class VideoReviewWidget(EditorWidget):
         act(self, r, action, str(c.get("track") or self.selected),
             int(c.get("frame") or self.frame), c)
         self._refresh()
-        if action in ("accept", "reject") and r.pending:
+        if action in ("accept", "reject", "relabel") and r.pending:
             self.selected = r.pending[0]  # on to the next most suspect track
             self._show_selected()
         self.message = "video reviewed" if action == "complete" else ""

@@ -92,6 +92,7 @@ class VolumeReviewWidget(EditorWidget):
             self.window, self.message = [40.0, 400.0], str(exc)
         self._refresh_progress()
         self.slice = self.pending[0] if self.pending else 0
+        self.select_pending(self.slice)
         if volume.problems:
             self.message = "; ".join(volume.problems[:2])
         self.classes = list(session.classes)
@@ -176,9 +177,18 @@ class VolumeReviewWidget(EditorWidget):
         if action == "complete":
             later = [p for p in self.pending if p > k] or self.pending
             self.slice = later[0] if later else k
+            self.select_pending(self.slice)
+        elif action in ("accept", "reject", "relabel", "accept_rest"):
+            self.select_pending(k)  # on to the next pending box of the slice
         self.message = ""
         self.send({"kind": "boxes", "slices": {str(t): self.boxes_on(t) for t in touched}})
         self.answer(seq)
+
+    def select_pending(self, k: int) -> None:
+        """Select the first pending box of slice ``k`` (keep the selection when none is)."""
+        pending = [b[0] for b in self.boxes_on(k) if b[6] == 0]
+        if pending:
+            self.selected = pending[0]
 
     def new_label(self, st: SampleState) -> str:
         """A drawn box's class when none is picked: the slice's commonest, the session's first,

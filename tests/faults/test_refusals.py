@@ -1,0 +1,63 @@
+"""In every kind (images, video tracks, keypoints, volume slices), a journal that cannot be
+written refuses the decision with the named error (the answer reaches the browser, which puts
+back what it painted), nothing decided before is lost, and deciding works again once the journal
+takes writes. The same base widget answers every kind (``reviewing/editor/base.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nblabel.store.journal import DecisionJournal
+from tests.harness.faults import readonly_journal
+from tests.harness.kinds import KINDS, accept_message, answer_to, build, decided, reject_message
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_unwritable_journal_is_named_and_loses_nothing(kind: str, tmp_path: Path) -> None:
+    made = build(kind, tmp_path)
+    journal = DecisionJournal(tmp_path / "journal.sqlite")
+    w = made.open(journal)
+    sent: list[dict[str, Any]] = []
+    w.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
+
+    w.dispatch(accept_message(w, 1))
+    assert answer_to(sent, 1).get("error") is None
+    before = decided(w)
+    assert list(before.values()) == ["accepted"], before
+    in_journal = len(journal.decisions(journal_key(w)) if kind in ("image", "volume") else
+                     list(journal.payloads(journal_key(w))))
+
+    with readonly_journal(journal):
+        w.dispatch(reject_message(w, 2))
+    error = answer_to(sent, 2).get("error")
+    assert error and "journal.sqlite" in error and "read" in error, error
+    assert "journal.sqlite" in w.message
+    assert decided(w) == before, "the refused decision is not applied"
+
+    w.dispatch(reject_message(w, 3))  # the journal takes writes again
+    assert answer_to(sent, 3).get("error") is None
+    assert "rejected" in decided(w).values()
+
+    reopened = DecisionJournal(tmp_path / "journal.sqlite")
+    try:
+        again = (len(reopened.decisions(journal_key(w))) if kind in ("image", "volume") else
+                 len(list(reopened.payloads(journal_key(w)))))
+        assert again > in_journal, "what was decided before and after is on disk"
+    finally:
+        reopened.close()
+        w.close()
+        journal.close()
+
+
+def journal_key(w: Any) -> str:
+    from nblabel.store.schema import shapes_journal_key, tracks_journal_key
+
+    name = w.session.dataset.name
+    if type(w).__name__ == "VideoReviewWidget":
+        return tracks_journal_key(name)
+    if type(w).__name__ == "ShapeReviewWidget":
+        return shapes_journal_key(name, w.session.field)
+    return name

@@ -1,0 +1,178 @@
+"""One small dataset per label kind with proposals, and the code that opens its widget, for the
+tests that must hold in every kind (refusals, time-outs, zoom, classes): images, video tracks,
+keypoints, volume slices. Each builder returns a :class:`Kind`: the dataset's name and the lines
+that open the widget on it (the same in a test's process and in a notebook's kernel)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+KINDS = ("image", "video", "shapes", "volume")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind's dataset and how to open its widget on it (``w``) with journal ``journal``."""
+
+    name: str
+    dataset: str
+    #: Python lines that define ``w`` from ``ds`` and ``journal`` (nblabel imported).
+    opener: str
+    #: CSS class of the widget's root.
+    root: str
+
+    def open(self, journal: Any) -> Any:
+        """The widget, opened in this process."""
+        import fiftyone as fo
+
+        import nblabel
+
+        scope: dict[str, Any] = {"nblabel": nblabel, "ds": fo.load_dataset(self.dataset),
+                                 "journal": journal}
+        exec(self.opener, scope)  # the same lines a notebook cell runs
+        return scope["w"]
+
+    def cells(self, journal_path: str) -> list[str]:
+        """Notebook cells that open the widget (its last line shows it)."""
+        return ["import nblabel, fiftyone as fo\n"
+                "from nblabel.store.journal import DecisionJournal\n"
+                f"ds = fo.load_dataset({self.dataset!r})\n"
+                f"journal = DecisionJournal({journal_path!r})\n"
+                f"{self.opener}\nw"]
+
+
+def _image(folder: Path) -> Kind:
+    import fiftyone as fo
+
+    from nblabel.demo.synthetic import make_shapes
+
+    images = make_shapes(folder / "images", 2, seed=7, max_objects=3)
+    ds = fo.Dataset(f"kind-image-{uuid.uuid4().hex[:8]}")
+    ds.add_samples([fo.Sample(filepath=str(img.path), predictions=fo.Detections(detections=[
+        fo.Detection(label=label, bounding_box=box.to_relative(img.size), confidence=0.9)
+        for label, box in img.objects])) for img in images], progress=False)
+    return Kind("image", ds.name, "w = nblabel.review(ds, journal=journal, reviewer='kim',"
+                " threshold=0.0)", "nblabel-root")
+
+
+def _video(folder: Path) -> Kind:
+    import fiftyone as fo
+
+    from nblabel.demo.tracks import faulty_tracks
+    from nblabel.demo.video import ReplayTracker, write_sprite_video
+    from nblabel.preannotation.tracking import track_videos
+    from nblabel.sources.tracker import CallableTracker
+
+    video = write_sprite_video(folder / "sprites.mp4", n_objects=3, frames=30, seed=4)
+    faulty = faulty_tracks(video.tracks, share=0.4, seed=4)
+    ds = fo.Dataset(f"kind-video-{uuid.uuid4().hex[:8]}")
+    ds.add_sample(fo.Sample(filepath=str(video.path)))
+    track_videos(ds, CallableTracker(ReplayTracker(faulty.tracks, video.labels())), window=16)
+    return Kind("video", ds.name, "w = nblabel.review_video(ds, journal=journal, "
+                "reviewer='kim')", "nblabel-video")
+
+
+def _shapes(folder: Path) -> Kind:
+    import fiftyone as fo
+    import numpy as np
+    from PIL import Image
+
+    from nblabel.demo.poses import STICK, make_pose_dataset
+    from nblabel.preannotation.shapes import preannotate_shapes
+    from nblabel.sources.shapes import CallableShapes
+
+    items = make_pose_dataset(folder / "poses", 2, seed=3)
+    truth = {np.asarray(Image.open(p).convert("RGB")).tobytes(): figs for p, figs in items}
+
+    def propose(image: np.ndarray) -> list[dict[str, Any]]:
+        return [{"label": f.label, "points": [[x, y] for x, y, _ in f.points],
+                 "confidence": [0.6] * len(f.points), "score": 0.8}
+                for f in truth[image.tobytes()]]
+
+    ds = fo.Dataset(f"kind-shapes-{uuid.uuid4().hex[:8]}")
+    ds.add_samples([fo.Sample(filepath=str(p)) for p, _ in items], progress=False)
+    preannotate_shapes(ds, CallableShapes(propose, skeleton=STICK, name="truth"))
+    return Kind("shapes", ds.name, "w = nblabel.review_shapes(ds, journal=journal, "
+                "reviewer='kim')", "nblabel-shapes")
+
+
+def _volume(folder: Path) -> Kind:
+    import fiftyone as fo
+
+    from nblabel.core.volume import open_volume
+    from nblabel.demo.phantom import find_nodules, make_phantom
+    from nblabel.preannotation.volumes import preannotate_volume
+    from nblabel.sources import CallableSource
+    from nblabel.store.volumes import add_volume
+
+    ph = make_phantom(12, 96, lesions=3, seed=5)
+    ph.write_dicom(folder / "dcm")
+    ds = fo.Dataset(f"kind-volume-{uuid.uuid4().hex[:8]}")
+    add_volume(ds, open_volume(folder / "dcm"))
+    preannotate_volume(ds, CallableSource(find_nodules, "finder"))
+    return Kind("volume", ds.name, "w = nblabel.review_volume(ds, journal=journal, "
+                "reviewer='kim')", "nblabel-volume")
+
+
+BUILDERS: dict[str, Callable[[Path], Kind]] = {
+    "image": _image, "video": _video, "shapes": _shapes, "volume": _volume}
+
+
+def build(kind: str, folder: Path) -> Kind:
+    """A small dataset of ``kind`` with proposals, in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return BUILDERS[kind](folder)
+
+
+# -- one decision in each kind, as its browser sends it ------------------------------------------
+
+
+def accept_message(w: Any, seq: int) -> dict[str, Any]:
+    """Accept the selected object (what key ``a`` sends)."""
+    return _act(w, seq, "accept")
+
+
+def reject_message(w: Any, seq: int) -> dict[str, Any]:
+    """Reject the selected object (what key ``r`` sends)."""
+    return _act(w, seq, "reject")
+
+
+def _act(w: Any, seq: int, action: str) -> dict[str, Any]:
+    kind = type(w).__name__
+    if kind == "ReviewWidget":
+        return {"kind": "decide", "seq": seq, "sample_id": w.sample_id, "keys": [w.selected],
+                "action": {"accept": "accepted", "reject": "rejected"}[action]}
+    if kind == "VideoReviewWidget":
+        return {"kind": "act", "seq": seq, "action": action, "track": w.selected,
+                "frame": w.frame}
+    if kind == "ShapeReviewWidget":
+        return {"kind": "act", "seq": seq, "action": action, "shape": w.selected, "point": -1}
+    return {"kind": "act", "seq": seq, "action": action, "slice": w.slice,
+            "key": w.selected or w.boxes_on(w.slice)[0][0]}
+
+
+def answer_to(sent: list[dict[str, Any]], seq: int) -> dict[str, Any]:
+    """Python's answer to request ``seq`` among the messages it sent."""
+    found = [m for m in sent if m.get("seq") == seq]
+    assert found, f"no answer to request {seq}: {sent[-3:]}"
+    return found[-1]
+
+
+def decided(w: Any) -> dict[str, str]:
+    """What the widget's session holds as decided: object key -> status."""
+    from nblabel.core.labels import Action
+
+    kind = type(w).__name__
+    s = w.session
+    if kind == "VideoReviewWidget":
+        return {t.id: t.status for t in s.tracks.values() if t.status != "pending"}
+    if kind == "ShapeReviewWidget":
+        return {x.id: x.status for x in s.shapes_on(w.sample_id) if x.status != "pending"}
+    if kind == "VolumeReviewWidget":
+        sid = w.ids[w.slice]
+        return {k: Action(d.action).value for k, d in s.decisions(sid).items()}
+    return {k: Action(d.action).value for k, d in s.decisions(w.sample_id).items()}
