@@ -118,7 +118,7 @@ def review(view: Any, **kwargs: Any) -> ReviewWidget:
     """Open the review widget on a FiftyOne dataset or view.
 
     Keyword arguments go to :class:`~nblabel.reviewing.editor.session.ReviewSession`
-    (``predictions_field``, ``gt_field``, ``reviewer``, ``journal``, ``queue``, ``classes``,
+    (``field``, ``gt_field``, ``reviewer``, ``journal``, ``queue``, ``classes``,
     ``image_classes``, ``autosync``, ``consensus``, ``claims``) or to
     :class:`~nblabel.reviewing.image.widget.ReviewWidget` (``start``: first position in the queue,
     ``threshold``: initial confidence threshold, ``prefetch``, ``max_preview_side``,
@@ -143,10 +143,10 @@ def review(view: Any, **kwargs: Any) -> ReviewWidget:
     return ReviewWidget(ReviewSession(view, **kwargs), **widget_args)
 
 
-def review_video(dataset: Any, sample_id: str | None = None, *, journal: Any = None,
+def review_video(view: Any, sample_id: str | None = None, *, journal: Any = None,
                  field: str = "tracks", gt_field: str = "gt_tracks",
                  reviewer: str | None = None) -> VideoReviewWidget:
-    """Open the video widget on one video of a FiftyOne video dataset (the first one not yet
+    """Open the video widget on one video of a FiftyOne video view (the first one not yet
     reviewed, unless ``sample_id`` names one), to review the tracks in frame field ``field``
     (from :func:`~nblabel.preannotation.tracking.track_videos`) into ``gt_field`` a track at a
     time. ``journal`` defaults to the reviewer's journal. The session is ``widget.session``
@@ -157,28 +157,29 @@ def review_video(dataset: Any, sample_id: str | None = None, *, journal: Any = N
     from nblabel.reviewing.editor.session import default_reviewer
     from nblabel.reviewing.video.tracks import TrackReview
     from nblabel.reviewing.video.widget import VideoReviewWidget
-    from nblabel.store import schema
+    from nblabel.store import schema, shim
     from nblabel.store.claims import Claims
     from nblabel.store.journal import DecisionJournal
     from nblabel.store.schema import CLAIM_FIELD, REVIEWED_TAG, REVIEWERS_FIELD
 
     reviewer = reviewer or default_reviewer()
+    dataset = shim.base_dataset(view)
     schema.declare(dataset, {CLAIM_FIELD: "dict", REVIEWERS_FIELD: "list[str]"})
     claims = Claims(dataset, reviewer)
     if sample_id is None:  # team review: the first video no one else holds or finished
-        todo = dataset.match_tags(REVIEWED_TAG, bool=False).values("id")
+        todo = view.match_tags(REVIEWED_TAG, bool=False).values("id")
         sample_id = next((s for s in todo if claims.take(s) is None), None)
         if sample_id is None:
             raise ValueError(f"no video of {dataset.name} is left to review: every one is "
                              "reviewed or held by another reviewer (name one to open it)")
     elif (holder := claims.claim(sample_id)) is not None:
         raise ValueError(f"video {sample_id} is being reviewed by {holder}")
-    review = TrackReview(dataset, sample_id, journal=journal or DecisionJournal(), field=field,
-                         gt_field=gt_field, reviewer=reviewer)
-    return VideoReviewWidget(review)
+    session = TrackReview(dataset, sample_id, journal=journal or DecisionJournal(), field=field,
+                          gt_field=gt_field, reviewer=reviewer)
+    return VideoReviewWidget(session)
 
 
-def review_shapes(dataset: Any, kind: str = "keypoints", *, field: str | None = None,
+def review_shapes(view: Any, kind: str = "keypoints", *, field: str | None = None,
                   gt_field: str | None = None, journal: Any = None,
                   reviewer: str | None = None, skeleton: Any = None) -> ShapeReviewWidget:
     """Open the shapes widget: review the keypoint instances (``kind="keypoints"``, FiftyOne
@@ -192,28 +193,30 @@ def review_shapes(dataset: Any, kind: str = "keypoints", *, field: str | None = 
     from nblabel.reviewing.editor.session import default_reviewer
     from nblabel.reviewing.shapes.review import ShapeReview
     from nblabel.reviewing.shapes.widget import ShapeReviewWidget
+    from nblabel.store import shim
     from nblabel.store.journal import DecisionJournal
 
-    review = ShapeReview(dataset, journal=journal or DecisionJournal(), kind=kind, field=field,
-                         gt_field=gt_field, reviewer=reviewer or default_reviewer(),
-                         skeleton=skeleton)
-    return ShapeReviewWidget(review)
+    session = ShapeReview(shim.base_dataset(view), journal=journal or DecisionJournal(),
+                          kind=kind, field=field, gt_field=gt_field,
+                          reviewer=reviewer or default_reviewer(), skeleton=skeleton,
+                          sample_ids=view.values("id"))
+    return ShapeReviewWidget(session)
 
 
-def review_volume(dataset: Any, series: str | None = None, *, predictions_field: str =
+def review_volume(view: Any, series: str | None = None, *, field: str =
                   "predictions", gt_field: str = "ground_truth", journal: Any = None,
                   reviewer: str | None = None) -> VolumeReviewWidget:
-    """Open the volume widget on a series of ``dataset`` (default: its first; slices added by
+    """Open the volume widget on a series of ``view`` (default: its first; slices added by
     :func:`~nblabel.store.volumes.add_volume`): slices by keys and a slider, window/level
-    presets and drag, the boxes and masks of ``predictions_field`` reviewed as photos' are,
+    presets and drag, the boxes and masks of ``field`` reviewed as photos' are,
     into ``gt_field`` of each slice's sample. The session is ``widget.session``."""
     from nblabel.reviewing.editor.session import ReviewSession
     from nblabel.reviewing.volume.widget import VolumeReviewWidget
     from nblabel.store.schema import SERIES_FIELD
     from nblabel.store.volumes import open_series
 
-    volume, ids = open_series(dataset, series)
-    view = dataset.match({SERIES_FIELD: volume.series_uid})
-    session = ReviewSession(view, predictions_field=predictions_field, gt_field=gt_field,
+    volume, ids = open_series(view, series)
+    view = view.match({SERIES_FIELD: volume.series_uid})
+    session = ReviewSession(view, field=field, gt_field=gt_field,
                             journal=journal, reviewer=reviewer, queue=ids, claims=False)
     return VolumeReviewWidget(session, volume, ids)

@@ -45,7 +45,7 @@ def _preannotate(args: argparse.Namespace) -> int:
     except Exception as exc:  # missing weights offline, a file that is not a model
         raise UsageError(f"cannot load the model {args.model!r}: {exc}") from exc
     report = nblabel.preannotate(dataset, source, args.field, batch_size=args.batch,
-                                 skip_existing=args.skip_existing, progress=not args.quiet,
+                                 overwrite=args.overwrite, progress=not args.quiet,
                                  backend=args.backend, num_workers=args.workers)
     print(report)
     for error in report.errors.values():
@@ -58,7 +58,7 @@ def _export(args: argparse.Namespace) -> int:
 
     dataset = _dataset(args.dataset)
     try:
-        out = nblabel.export_reviewed(dataset, args.dir, args.format, label_field=args.field,
+        out = nblabel.export_reviewed(dataset, args.dir, args.format, field=args.field,
                                       only_reviewed=not args.all, overwrite=args.overwrite)
     except ValueError as exc:  # an unknown format, nothing reviewed, a missing field
         raise UsageError(str(exc)) from exc
@@ -90,7 +90,7 @@ def _sync(args: argparse.Namespace) -> int:
                       f"{journal.path}", file=sys.stderr)
                 continue
             report = FiftyOneSync(fo.load_dataset(name), journal,
-                                  predictions_field=args.predictions_field,
+                                  field=args.field,
                                   gt_field=args.gt_field).sync(full=args.full)
             print(f"{name}: {report.samples} samples, {report.ground_truth_labels} ground-truth "
                   f"labels, {report.reviewed_samples} reviewed")
@@ -118,8 +118,9 @@ def parser() -> argparse.ArgumentParser:
     pre.add_argument("--conf", type=float, default=0.05, help="lowest confidence kept (0.05)")
     pre.add_argument("--imgsz", type=int, default=640, help="inference size (640)")
     pre.add_argument("--batch", type=int, default=16, help="images per batch (16)")
-    pre.add_argument("--skip-existing", action="store_true",
-                     help="leave samples that already have proposals (resume a run)")
+    pre.add_argument("--overwrite", action="store_true",
+                     help="propose again on samples that already have proposals (by default "
+                          "they are left: a rerun resumes)")
     pre.add_argument("--backend", choices=["local", "ray"], default="local")
     pre.add_argument("--workers", type=int, default=1, help="Ray workers (with --backend ray)")
     pre.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -141,7 +142,7 @@ def parser() -> argparse.ArgumentParser:
     syn.add_argument("dataset", nargs="?", help="only this dataset (default: all in the journal)")
     syn.add_argument("--journal", help="journal file (default: $NBLABEL_HOME/journal.sqlite)")
     syn.add_argument("--full", action="store_true", help="replay the whole journal")
-    syn.add_argument("--predictions-field", default="predictions")
+    syn.add_argument("--field", default="predictions")
     syn.add_argument("--gt-field", default="ground_truth")
     syn.set_defaults(run=_sync)
     return p

@@ -63,7 +63,7 @@ def test_a_misnamed_proposals_field_is_pointed_out(tmp_path, journal):
         w = nblabel.review(ds, journal=journal, assist=False)
         assert w.draw_first, "nothing proposed in 'predictions': labeling from scratch"
         assert "no field 'predictions'" in w.message
-        assert "predictions_field='predictions_detections'" in w.message
+        assert "field='predictions_detections'" in w.message
         w.close()
     finally:
         ds.delete()

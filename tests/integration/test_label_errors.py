@@ -62,7 +62,7 @@ def test_injected_errors_rank_first_and_are_named(labeled):
 
 def test_the_check_is_reviewed_in_the_widget_into_a_new_field(labeled, journal):
     found = find_label_errors(labeled)
-    w = nblabel.review(found.view, predictions_field=LABEL_CHECK_FIELD,
+    w = nblabel.review(found.view, field=LABEL_CHECK_FIELD,
                        gt_field="ground_truth_checked", threshold=0.0, journal=journal)
     ranked = found.view.values("id")
     assert w.sample_id == ranked[0]

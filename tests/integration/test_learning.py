@@ -185,7 +185,7 @@ def test_proposals_at_several_sizes_are_fused(loop_dataset):
     ds, _, loop = loop_dataset
     ids = ds.values("id")[:6]
     fused = LearningLoop(ds, loop.base_model, loop.workdir, propose_imgsz=[96, 160],
-                         agnostic_nms=True, predictions_field="fused")
+                         agnostic_nms=True, field="fused")
     report = fused.propose(ids)
     assert report.images == 6 and report.proposals > 0
     dets = [d for dets in ds.select(ids).values("fused.detections") if dets for d in dets]

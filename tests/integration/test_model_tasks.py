@@ -39,7 +39,7 @@ def test_segmentation_proposals_carry_masks_covering_their_boxes(shapes, segment
         assert abs(d.mask.shape[1] - bw) <= 1 and abs(d.mask.shape[0] - bh) <= 1
         assert d.mask.any()
     # The review loads them as proposals with masks.
-    session = ReviewSession(shapes, predictions_field="seg")
+    session = ReviewSession(shapes, field="seg")
     sid = next(s.id for s in shapes.iter_samples() if s.seg.detections)
     state = session.load(sid)
     assert state.proposals and all(p.mask is not None for p in state.proposals)

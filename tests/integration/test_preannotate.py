@@ -57,7 +57,7 @@ def test_rerun_skips_done_samples(shapes_with_truth, demo_model):
     source = UltralyticsSource(demo_model, imgsz=160)
     first = preannotate(ds.limit(6), source, progress=False)
     assert first.images == 6
-    again = preannotate(ds, source, skip_existing=True, progress=False)
+    again = preannotate(ds, source, progress=False)
     assert again.skipped == 6 and again.images == 10
     assert ds.exists("predictions").count() == 16
 
@@ -71,7 +71,7 @@ def test_a_fixed_image_loses_its_error_on_rerun(shapes_with_truth, demo_model, t
     first = preannotate(ds, source, progress=False)
     assert set(first.errors) == {sid}
     path.write_bytes(Image.open(ds.first().filepath).tobytes("jpeg", "RGB"))
-    again = preannotate(ds, source, skip_existing=True, progress=False)
+    again = preannotate(ds, source, progress=False)
     assert again.images == 1 and again.skipped == 16 and not again.errors
     ds.reload()
     assert ds[sid][ERROR_FIELD] is None and ds[sid].predictions is not None

@@ -157,15 +157,15 @@ def test_segment_model_proposes_polygons_reviewed_and_exported(tmp_path: Path,
         got = ds[sid]["gt_polylines"].polylines
         assert {p.id for p in got} >= {poly.id, line.id}
         assert len(next(p for p in got if p.id == poly.id).points[0]) == len(moved)
-        cvat = export_shapes(ds, tmp_path / "cvat", "cvat", label_field="gt_polylines")
+        cvat = export_shapes(ds, tmp_path / "cvat", "cvat", field="gt_polylines")
         back = fo.Dataset.from_dir(dataset_dir=str(cvat), dataset_type=fo.types.CVATImageDataset)
         assert sum(len(s["polylines"].polylines) for s in back if s["polylines"]) == len(got)
         back.delete()
         coco = json.loads(export_shapes(ds, tmp_path / "coco", "coco",
-                                        label_field="gt_polylines").read_text())
+                                        field="gt_polylines").read_text())
         assert coco["annotations"] and all(a["segmentation"] for a in coco["annotations"])
         with pytest.raises(ValueError, match="yolo-pose needs keypoints"):
-            export_shapes(ds, tmp_path / "y", "yolo-pose", label_field="gt_polylines")
+            export_shapes(ds, tmp_path / "y", "yolo-pose", field="gt_polylines")
     finally:
         ds.delete()
 

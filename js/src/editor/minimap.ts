@@ -44,6 +44,9 @@ export class Minimap {
   private makeThumb(): HTMLCanvasElement | null {
     const source = this.source;
     if (!source || !this.w || !this.h) return null;
+    // A broken image leaves a 0-size canvas: drawing it throws, and there is nothing to show.
+    const size = source as { width?: number; height?: number };
+    if (size.width === 0 || size.height === 0) return null;
     const t = document.createElement("canvas");
     t.width = WIDTH;
     t.height = Math.max(1, Math.round((WIDTH * this.h) / this.w));

@@ -41,6 +41,9 @@ export function keepInput(root: HTMLElement, onKey: (e: KeyboardEvent) => boolea
 
 /** Whether keys go to a field (the class list, a typed class, an attribute), not the widget. */
 export function typing(target: EventTarget | null): boolean {
+  if (target instanceof HTMLInputElement) {
+    return !["range", "checkbox", "radio", "button"].includes(target.type);
+  }
   return target instanceof HTMLElement
-    && (target.tagName === "INPUT" || target.tagName === "SELECT" || target.tagName === "TEXTAREA");
+    && (target.tagName === "SELECT" || target.tagName === "TEXTAREA");
 }

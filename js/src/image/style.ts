@@ -24,7 +24,7 @@ export interface LineStyle {
   fill: number; // fill opacity, 0 for none
 }
 
-/** Pending: thin, more opaque the more confident; decided: solid and tinted; rejected: dashed
+/** Pending: thin, more opaque the more confident; decided: thicker, solid and clearly tinted; rejected: dashed
  *  and faint; below the threshold: dotted and fainter still. A decision on its way (painted
  *  before Python journaled it): its status's colour and weight, short dashes, half the tint. */
 export function lineStyle(
@@ -39,9 +39,9 @@ export function lineStyle(
   const focus = row.focus ? 1 : 0;
   const byStatus: Record<Status, LineStyle> = {
     pending: { width: 1 + focus, dash: [], alpha: confidenceAlpha(row.confidence), fill: 0 },
-    accepted: { width: 1.5 + focus, dash: [], alpha: 1, fill: 0.14 },
-    edited: { width: 1.5 + focus, dash: [], alpha: 1, fill: 0.14 },
-    added: { width: 1.5 + focus, dash: [], alpha: 1, fill: 0.14 },
+    accepted: { width: 2 + focus, dash: [], alpha: 1, fill: 0.25 },
+    edited: { width: 2 + focus, dash: [], alpha: 1, fill: 0.25 },
+    added: { width: 2 + focus, dash: [], alpha: 1, fill: 0.25 },
     rejected: { width: 1, dash: [4, 3], alpha: 0.45, fill: 0 },
   };
   return byStatus[row.status];

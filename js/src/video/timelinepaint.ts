@@ -1,6 +1,6 @@
 // The timeline on its canvas: the bars drawn once per change of the tracks or the selection,
 // kept on an offscreen canvas, so a step only moves the playhead over them.
-import { ROW_H, bars, frameX, pieces } from "./timeline";
+import { LABEL_W, ROW_H, bars, frameX, pieces } from "./timeline";
 import type { TrackSummary } from "./types";
 
 export class TimelinePainter {
@@ -42,7 +42,8 @@ function drawBars(tracks: TrackSummary[], selected: string, total: number, w: nu
       ctx.fillRect(0, y - 1, w, ROW_H);
     }
     ctx.fillStyle = "#444";
-    ctx.fillText(`${t.id} ${t.label} ${t.status[0]}`, 2, y + ROW_H - 4);
+    ctx.fillText(fitText(ctx, `${t.id} ${t.label} · ${t.status}`, LABEL_W - 4), 2,
+      y + ROW_H - 4);
     ctx.globalAlpha = t.status === "rejected" ? 0.25 : 1;
     for (const p of pieces(t, bar)) {
       ctx.fillStyle = p.colour;
@@ -54,4 +55,12 @@ function drawBars(tracks: TrackSummary[], selected: string, total: number, w: nu
     for (const f of t.keyframes) ctx.fillRect(frameX(f, total, w) - 2, y + ROW_H - 5, 4, 4);
   });
   return base;
+}
+
+/** `text` cut with an ellipsis to fit `width` pixels. */
+function fitText(ctx: CanvasRenderingContext2D, text: string, width: number): string {
+  if (ctx.measureText(text).width <= width) return text;
+  let t = text;
+  while (t.length > 1 && ctx.measureText(`${t}…`).width > width) t = t.slice(0, -1);
+  return `${t}…`;
 }

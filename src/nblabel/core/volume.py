@@ -287,10 +287,12 @@ def _check_spacing(steps: np.ndarray, step: float, files: list[str],
                    problems: list[str]) -> None:
     for k, s in enumerate(np.abs(steps)):
         if abs(s - step) > max(0.01, 0.1 * step):
-            problems.append(f"inconsistent slice spacing: {s:.2f} mm between {files[k]} and "
-                            f"{files[k + 1]}, where the series steps {step:.2f} mm")
+            problems.append(f"inconsistent slice spacing: {s:.2f} mm between "
+                            f"{Path(files[k]).name} and {Path(files[k + 1]).name}, where the "
+                            f"series steps {step:.2f} mm")
         if s < 1e-6:
-            problems.append(f"{files[k]} and {files[k + 1]} lie at the same position")
+            problems.append(f"{Path(files[k]).name} and {Path(files[k + 1]).name} lie at the "
+                            "same position")
 
 
 # -- NIfTI -----------------------------------------------------------------------------------

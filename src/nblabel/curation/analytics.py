@@ -46,7 +46,7 @@ def decisions_frame(
     source: DecisionJournal | Iterable[DecisionJournal] | fo.core.collections.SampleCollection,
     dataset: str | None = None,
     *,
-    predictions_field: str = "predictions",
+    field: str = "predictions",
     gt_field: str = "ground_truth",
 ) -> pd.DataFrame:
     """All decisions as a DataFrame (see module doc). ``dataset`` names the dataset when
@@ -59,7 +59,7 @@ def decisions_frame(
         journals = [source] if isinstance(source, DecisionJournal) else list(source)
         rows = [r for j in journals for r in _journal_rows(j, dataset)]
     else:
-        rows = _dataset_rows(source, predictions_field, gt_field)
+        rows = _dataset_rows(source, field, gt_field)
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["decided_at"] = pd.to_datetime(df["decided_at"], utc=True)
     return df.sort_values("decided_at", kind="stable").reset_index(drop=True)

@@ -44,7 +44,7 @@ def export_reviewed(
     export_dir: str | os.PathLike[str],
     format: Format = "coco",
     *,
-    label_field: str = "ground_truth",
+    field: str = "ground_truth",
     only_reviewed: bool = True,
     classes: list[str] | None = None,
     val_fraction: float = 0.2,
@@ -60,28 +60,28 @@ def export_reviewed(
         raise ValueError(f"unknown export format {format!r}: use one of {', '.join(FORMATS)}")
     if not 0 <= val_fraction < 1:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    target, out = export_target(view, export_dir, label_field, only_reviewed, overwrite)
+    target, out = export_target(view, export_dir, field, only_reviewed, overwrite)
     if classes is None:
-        classes = sorted(x for x in target.distinct(f"{label_field}.detections.label") if x)
+        classes = sorted(x for x in target.distinct(f"{field}.detections.label") if x)
     export_media: bool | str = True if media == "copy" else "symlink"
 
     if format == "coco":
         target.export(export_dir=str(out), dataset_type=fo.types.COCODetectionDataset,
-                      label_field=label_field, classes=classes, export_media=export_media)
-        _exact_coco_masks(out / "labels.json", target, label_field)
+                      label_field=field, classes=classes, export_media=export_media)
+        _exact_coco_masks(out / "labels.json", target, field)
         return out / "labels.json"
     if format == "voc":
         target.export(export_dir=str(out), dataset_type=fo.types.VOCDetectionDataset,
-                      label_field=label_field, classes=classes, export_media=export_media)
+                      label_field=field, classes=classes, export_media=export_media)
         return out
 
     train, val = split_ids(target.values("id"), val_fraction, seed)
     for split, chosen in (("train", train), ("val", val or train)):
         target.select(chosen).export(
-            export_dir=str(out), dataset_type=fo.types.YOLOv5Dataset, label_field=label_field,
+            export_dir=str(out), dataset_type=fo.types.YOLOv5Dataset, label_field=field,
             split=split, classes=classes, export_media=export_media)
         if format == "yolo-seg":
-            _yolo_seg_labels(out / "labels" / split, target.select(chosen), label_field,
+            _yolo_seg_labels(out / "labels" / split, target.select(chosen), field,
                              classes)
     return write_yolo_yaml(out, classes)
 

@@ -15,7 +15,7 @@ Review them most suspect first, every proposal visible, decisions written to a n
 original labels stay as they were::
 
     errors = find_label_errors(dataset, "ground_truth", "predictions")
-    nblabel.review(errors.view, predictions_field="nblabel_label_check",
+    nblabel.review(errors.view, field="nblabel_label_check",
                    gt_field="ground_truth_checked", threshold=0.0)
 
 Accept keeps a label, edit fixes it, reject drops it. A stored label that is not a valid box

@@ -55,36 +55,36 @@ def flip_index(names: tuple[str, ...]) -> list[int]:
 
 
 def export_shapes(view: fo.core.collections.SampleCollection, export_dir: str | os.PathLike[str],
-                  format: str = "coco", *, label_field: str = "gt_keypoints",
+                  format: str = "coco", *, field: str = "gt_keypoints",
                   only_reviewed: bool = True, val_fraction: float = 0.2,
                   box_margin: float = 0.1, overwrite: bool = False, seed: int = 0) -> Path:
-    """Export ``view``'s reviewed shapes of ``label_field``; returns the COCO ``labels.json``,
+    """Export ``view``'s reviewed shapes of ``field``; returns the COCO ``labels.json``,
     the YOLO ``dataset.yaml`` or the CVAT folder (see the module doc)."""
     import fiftyone as fo
 
     if format not in SHAPE_FORMATS:
         raise ValueError(f"unknown shape export format {format!r}: use one of "
                          f"{', '.join(SHAPE_FORMATS)}")
-    target, out = export_target(view, export_dir, label_field, only_reviewed, overwrite)
+    target, out = export_target(view, export_dir, field, only_reviewed, overwrite)
     ds = shim.root_dataset(view)
-    kind = "keypoints" if ds.get_field(label_field).document_type is fo.Keypoints \
+    kind = "keypoints" if ds.get_field(field).document_type is fo.Keypoints \
         else "polylines"
-    classes = sorted(x for x in target.distinct(f"{label_field}.{kind}.label") if x)
-    skeleton = skeleton_of(ds, label_field) if kind == "keypoints" else None
+    classes = sorted(x for x in target.distinct(f"{field}.{kind}.label") if x)
+    skeleton = skeleton_of(ds, field) if kind == "keypoints" else None
     if format == "cvat":
         target.export(export_dir=str(out), dataset_type=fo.types.CVATImageDataset,
-                      label_field=label_field)
+                      label_field=field)
         return out
     if format == "coco":
         target.export(export_dir=str(out), dataset_type=fo.types.COCODetectionDataset,
-                      label_field=label_field, classes=classes)
+                      label_field=field, classes=classes)
         if skeleton is not None:
             _coco_keypoints(out / "labels.json", skeleton)
         return out / "labels.json"
     if kind != "keypoints" or skeleton is None:
-        raise ValueError(f"yolo-pose needs keypoints with a skeleton; {label_field!r} holds "
+        raise ValueError(f"yolo-pose needs keypoints with a skeleton; {field!r} holds "
                          f"{kind}" + ("" if kind != "keypoints" else " without a skeleton"))
-    return _yolo_pose(target, out, label_field, classes, skeleton, val_fraction, box_margin,
+    return _yolo_pose(target, out, field, classes, skeleton, val_fraction, box_margin,
                       seed)
 
 

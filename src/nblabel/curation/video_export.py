@@ -32,25 +32,25 @@ VIDEO_FORMATS: tuple[str, ...] = ("cvat", "mot", "fiftyone")
 
 
 def export_tracks(view: fo.core.collections.SampleCollection, export_dir: str | os.PathLike[str],
-                  fmt: VideoFormat = "cvat", *, field: str = GT_TRACKS_FIELD,
-                  reviewed_only: bool = True) -> Path:
+                  format: VideoFormat = "cvat", *, field: str = GT_TRACKS_FIELD,
+                  only_reviewed: bool = True) -> Path:
     """Export the tracks of ``field`` on ``view``'s (reviewed) videos to ``export_dir``."""
     import fiftyone as fo
 
-    if fmt not in VIDEO_FORMATS:
-        raise ValueError(f"unknown video export format {fmt!r}; choose one of {VIDEO_FORMATS}")
+    if format not in VIDEO_FORMATS:
+        raise ValueError(f"unknown video export format {format!r}; choose one of {VIDEO_FORMATS}")
     if view.media_type != "video":
         raise ValueError(f"export_tracks needs videos; this view holds {view.media_type!r}")
-    if reviewed_only:
+    if only_reviewed:
         view = view.match_tags(REVIEWED_TAG)
     if not len(view):
-        raise ValueError("no reviewed video to export (review one, or reviewed_only=False)")
+        raise ValueError("no reviewed video to export (review one, or only_reviewed=False)")
     out = Path(export_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if fmt == "cvat":
+    if format == "cvat":
         view.export(export_dir=str(out), dataset_type=fo.types.CVATVideoDataset,
                     frame_labels_field=field)
-    elif fmt == "fiftyone":
+    elif format == "fiftyone":
         view.export(export_dir=str(out), dataset_type=fo.types.FiftyOneDataset)
     else:
         _write_mot(view, out, field)

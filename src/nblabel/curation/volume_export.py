@@ -74,12 +74,12 @@ def dicom_affine(volume: Volume) -> np.ndarray:
     return np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
 
 
-def export_nifti_labels(dataset: fo.Dataset, path: str | os.PathLike[str],
-                        series: str | None = None, gt_field: str = "ground_truth") -> Path:
+def export_nifti_labels(view: fo.core.collections.SampleCollection, path: str | os.PathLike[str],
+                        series: str | None = None, field: str = "ground_truth") -> Path:
     """Write the series' reviewed labels as a NIfTI label volume (see the module doc)."""
     import nibabel as nib
 
-    volume, labels, classes = label_volume(dataset, series, gt_field)
+    volume, labels, classes = label_volume(view, series, field)
     affine = volume.affine if isinstance(volume, NiftiVolume) else dicom_affine(volume)
     data = np.ascontiguousarray(labels.transpose(2, 1, 0))  # (cols, rows, slices), as read
     path = Path(path)
@@ -93,19 +93,19 @@ def export_nifti_labels(dataset: fo.Dataset, path: str | os.PathLike[str],
     return path
 
 
-def export_dicom_seg(dataset: fo.Dataset, path: str | os.PathLike[str],
-                     series: str | None = None, gt_field: str = "ground_truth") -> Path:
+def export_dicom_seg(view: fo.core.collections.SampleCollection, path: str | os.PathLike[str],
+                     series: str | None = None, field: str = "ground_truth") -> Path:
     """Write the series' reviewed labels as a DICOM SEG file (see the module doc)."""
     import highdicom as hd
     import pydicom
     from pydicom.sr.codedict import codes
 
-    volume, labels, classes = label_volume(dataset, series, gt_field)
+    volume, labels, classes = label_volume(view, series, field)
     if volume.kind != "dicom":
         raise ValueError(f"series {volume.series_uid} is a NIfTI volume: DICOM SEG needs DICOM "
                          "source images (export_nifti_labels writes a label volume)")
     if not classes:
-        raise ValueError(f"series {volume.series_uid} has no reviewed label in {gt_field!r} "
+        raise ValueError(f"series {volume.series_uid} has no reviewed label in {field!r} "
                          "to export")
     sources = [pydicom.dcmread(s.path) for s in volume.slices]
     pixels = np.stack([labels == i + 1 for i in range(len(classes))], axis=-1)

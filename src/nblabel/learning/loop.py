@@ -85,14 +85,14 @@ class PseudoLabels:
 
 
 def pseudo_threshold(view: fo.core.collections.SampleCollection, target_precision: float = 0.95,
-                     *, min_support: int = 50, predictions_field: str = "predictions",
+                     *, min_support: int = 50, field: str = "predictions",
                      gt_field: str = "ground_truth") -> float | None:
     """The confidence above which reviewers accepted proposals unchanged at least
     ``target_precision`` of the time (:func:`nblabel.curation.analytics.suggest_threshold` on the
     dataset's decisions); ``None`` while no threshold reaches it."""
     from nblabel.curation.analytics import decisions_frame, suggest_threshold
 
-    df = decisions_frame(view, predictions_field=predictions_field, gt_field=gt_field)
+    df = decisions_frame(view, field=field, gt_field=gt_field)
     return suggest_threshold(df, target_precision, min_support).threshold
 
 
@@ -100,7 +100,7 @@ def select_pseudo_labels(
     view: fo.core.collections.SampleCollection,
     threshold: float,
     *,
-    predictions_field: str = "predictions",
+    field: str = "predictions",
     low: float | None = None,
     spot_check: float = 0.0,
     seed: int = 0,
@@ -123,7 +123,7 @@ def select_pseudo_labels(
         raise ValueError(f"need 0 <= low <= threshold <= 1, got low={low}, threshold={threshold}")
     ds = shim.root_dataset(view)
     pool = view.match_tags(REVIEWED_TAG, bool=False)
-    ids, dets = pool.values(["id", predictions_field])
+    ids, dets = pool.values(["id", field])
     chosen: dict[str, fo.Detections] = {}
     n_labels = 0
     for sid, d in zip(ids, dets, strict=True):
@@ -149,14 +149,14 @@ def select_pseudo_labels(
 
 
 def spot_check_precision(view: fo.core.collections.SampleCollection, pseudo: PseudoLabels,
-                         predictions_field: str = "predictions") -> float | None:
+                         field: str = "predictions") -> float | None:
     """Share of the spot-checked pseudo-labels (the proposals at or above the threshold on the
     spot-check images) that the reviewer accepted unchanged; ``None`` before any is decided."""
     ds = shim.root_dataset(view)
     if not pseudo.spot_check_ids:
         return None
     decided = right = 0
-    for dets in ds.select(pseudo.spot_check_ids).values(predictions_field):
+    for dets in ds.select(pseudo.spot_check_ids).values(field):
         for d in (dets.detections if dets is not None else []):
             review = d["review"] if d.has_field("review") else None
             if (d.confidence or 0.0) >= pseudo.threshold and review is not None:
@@ -182,7 +182,7 @@ class LearningLoop:
         model: str | os.PathLike[str],
         workdir: str | os.PathLike[str],
         *,
-        predictions_field: str = "predictions",
+        field: str = "predictions",
         gt_field: str = "ground_truth",
         imgsz: int = 320,
         epochs: int = 10,
@@ -224,7 +224,7 @@ class LearningLoop:
         self.base_model = os.fspath(model)
         self.workdir = Path(workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.predictions_field = predictions_field
+        self.field = field
         self.gt_field = gt_field
         self.imgsz = imgsz
         self.epochs = epochs
@@ -280,7 +280,7 @@ class LearningLoop:
                           if s not in reviewed_ids]
             with tempfile.TemporaryDirectory(prefix="nblabel-train-") as tmp:
                 data = export_reviewed(reviewed, Path(tmp) / "data", "yolo",
-                                       label_field=self.gt_field, classes=classes,
+                                       field=self.gt_field, classes=classes,
                                        val_fraction=self.val_fraction, media="copy",
                                        seed=round_no)
                 if pseudo_ids:  # training split only: never validate on pseudo-labels
@@ -319,7 +319,7 @@ class LearningLoop:
 
     def _classes(self) -> list[str]:
         names: set[str] = set()
-        for f in (self.gt_field, self.predictions_field):
+        for f in (self.gt_field, self.field):
             if self.dataset.has_sample_field(f):
                 names.update(x for x in self.dataset.distinct(f"{f}.detections.label") if x)
         return sorted(names)
@@ -347,7 +347,7 @@ class LearningLoop:
         ordered=True))``."""
         from nblabel.curation.active import active_order
 
-        return active_order(self.dataset, k, method=method, field=self.predictions_field,
+        return active_order(self.dataset, k, method=method, field=self.field,
                             embedder=embedder, seed=seed)
 
     def source(self, version: ModelVersion | None = None) -> ProposalSource:
@@ -377,8 +377,8 @@ class LearningLoop:
 
         round_no = version.round if version is not None else len(self.versions)
         view = self.dataset.select(list(sample_ids))
-        report = preannotate(view, self.source(version), self.predictions_field,
-                             progress=False)
+        report = preannotate(view, self.source(version), self.field,
+                             overwrite=True, progress=False)
         ids = view.values("id")
         view.set_values(MODEL_ROUND_FIELD, dict.fromkeys(ids, round_no), key_field="id")
         return report

@@ -84,7 +84,7 @@ def preannotate(
     field: str = "predictions",
     *,
     batch_size: int = 16,
-    skip_existing: bool = False,
+    overwrite: bool = False,
     progress: bool = True,
     tta: bool = False,
     mc_dropout: int = 0,
@@ -94,8 +94,9 @@ def preannotate(
 ) -> PreannotationReport:
     """Propose labels for every sample of ``view`` with ``source`` and store them in ``field``.
 
-    ``skip_existing=True`` leaves samples that already have a value in ``field`` (reruns
-    resume). ``backend``, ``address`` and ``num_workers``: see the module docstring.
+    Samples that already have a value in ``field`` are left as they are (a rerun resumes),
+    unless ``overwrite`` (as every ``preannotate_*`` and ``track_videos``). ``backend``,
+    ``address`` and ``num_workers``: see the module docstring.
     """
     from tqdm.auto import tqdm
 
@@ -108,7 +109,7 @@ def preannotate(
                              ERROR_FIELD: "str"})
     ids, paths, existing = view.values(["id", "filepath", field])
     todo = [(i, p) for i, p, e in zip(ids, paths, existing, strict=True)
-            if not (skip_existing and e is not None)]
+            if overwrite or e is None]
     report.skipped = len(ids) - len(todo)
     bar = tqdm(total=len(todo), desc=f"proposals from {source.name}", disable=not progress)
 
@@ -159,7 +160,7 @@ def preannotate(
     else:
         results = _run_local(todo, source, batch_size, options, report)
     # Writes go in chunks of at least WRITE_EVERY images (fewer, larger bulk writes); a crash
-    # loses at most one chunk, which a rerun with skip_existing=True redoes.
+    # loses at most one chunk, which a rerun redoes.
     with ThreadPoolExecutor(1, "nblabel-write") as writer:
         pending: list[Future[tuple[int, int, int, set[str]]]] = []
         chunk: dict[str, _Item] = {}

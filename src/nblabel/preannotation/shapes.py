@@ -20,7 +20,7 @@ from nblabel.core.labels import ImageSize
 from nblabel.core.shapes import Shape, checked
 from nblabel.sources.base import ProposalError
 from nblabel.sources.shapes import ShapeSource
-from nblabel.store import schema
+from nblabel.store import schema, shim
 from nblabel.store.schema import ERROR_FIELD, GT_KEYPOINTS_FIELD, KEYPOINTS_FIELD, POLYLINES_FIELD
 from nblabel.store.shapes import set_skeleton, skeleton_of, write_shapes
 
@@ -45,11 +45,13 @@ class ShapeReport:
                 f"{len(self.problems)} problems, {len(self.errors)} image errors")
 
 
-def preannotate_shapes(dataset: fo.Dataset, source: ShapeSource, field: str | None = None, *,
+def preannotate_shapes(view: fo.core.collections.SampleCollection, source: ShapeSource,
+                       field: str | None = None, *,
                        batch_size: int = 16, overwrite: bool = False,
                        progress: Callable[[int, int], None] | None = None) -> ShapeReport:
-    """Propose shapes with ``source`` for every image of ``dataset`` into ``field`` (default
+    """Propose shapes with ``source`` for every image of ``view`` into ``field`` (default
     ``keypoints`` or ``polylines`` by the source's kind); see the module doc."""
+    dataset = shim.base_dataset(view)
     kind = source.kind
     field = field or (KEYPOINTS_FIELD if kind == "keypoints" else POLYLINES_FIELD)
     schema.declare_shapes(dataset, field, kind)
@@ -61,7 +63,7 @@ def preannotate_shapes(dataset: fo.Dataset, source: ShapeSource, field: str | No
         if GT_KEYPOINTS_FIELD not in dataset.skeletons:
             set_skeleton(dataset, GT_KEYPOINTS_FIELD, skeleton)
     report = ShapeReport()
-    ids, paths, values = dataset.values(["id", "filepath", field])
+    ids, paths, values = view.values(["id", "filepath", field])
     todo = [(sid, p) for sid, p, v in zip(ids, paths, values, strict=True)
             if overwrite or v is None]
     report.skipped = len(ids) - len(todo)

@@ -18,7 +18,7 @@ from nblabel.core.labels import ImageSize
 from nblabel.core.volume import VolumeError, to_display
 from nblabel.preannotation.run import PreannotationReport, proposals_to_label
 from nblabel.sources.base import ProposalError
-from nblabel.store import schema
+from nblabel.store import schema, shim
 from nblabel.store.schema import ERROR_FIELD, PROPOSAL_ATTRS
 from nblabel.store.volumes import open_series
 
@@ -36,14 +36,16 @@ def slice_rgb(pixels: np.ndarray, window: tuple[float, float]) -> Any:
     return Image.fromarray(np.repeat(grey[..., None], 3, axis=2))
 
 
-def preannotate_volume(dataset: fo.Dataset, source: Any, series: str | None = None, *,
+def preannotate_volume(view: fo.core.collections.SampleCollection, source: Any,
+                       series: str | None = None, *,
                        field: str = "predictions", window: tuple[float, float] | None = None,
                        batch_size: int = 8, overwrite: bool = False,
                        progress: Callable[[int, int], None] | None = None
                        ) -> PreannotationReport:
     """Propose with ``source`` (any :class:`~nblabel.sources.base.ProposalSource`) on every
-    slice of ``series`` (default: the dataset's first) into ``field``; see the module doc."""
-    volume, ids = open_series(dataset, series)
+    slice of ``series`` (default: the view's first) into ``field``; see the module doc."""
+    dataset = shim.base_dataset(view)
+    volume, ids = open_series(view, series)
     window = window or volume.default_window()
     size = ImageSize(volume.cols, volume.rows)
     schema.declare(dataset, {field: "detections", ERROR_FIELD: "str",

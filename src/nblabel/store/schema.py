@@ -328,7 +328,7 @@ def declare_frames(dataset: fo.Dataset, fields: Mapping[str, str]) -> None:
 
 def declare_review(
     dataset: fo.Dataset,
-    predictions_field: str,
+    field: str,
     gt_field: str,
     classification_field: str | None = None,
     gt_classification_field: str = "ground_truth_class",
@@ -338,9 +338,9 @@ def declare_review(
         REVIEWERS_FIELD: "list[str]", COMPLETED_FIELD: "list[str]", CLAIM_FIELD: "dict",
         REVISION_FIELD: "str", gt_field: "detections",
     }
-    if predictions_field not in dataset.get_field_schema():
-        fields[predictions_field] = "detections"  # labelling from scratch: nothing proposed yet
-    pd = f"{predictions_field}.detections"
+    if field not in dataset.get_field_schema():
+        fields[field] = "detections"  # labelling from scratch: nothing proposed yet
+    pd = f"{field}.detections"
     fields.update({f"{pd}.{a}": k for a, k in REVIEW_ATTRS.items()})
     fields[f"{pd}.{VOTES_ATTR}"] = "list[dict]"
     fields.update({f"{gt_field}.detections.{a}": k for a, k in GT_ATTRS.items()})

@@ -113,7 +113,7 @@ class FiftyOneSync:
         self,
         dataset: fo.Dataset,
         journal: DecisionJournal,
-        predictions_field: str = "predictions",
+        field: str = "predictions",
         gt_field: str = "ground_truth",
         classification_field: str | None = None,
         gt_classification_field: str = "ground_truth_class",
@@ -122,19 +122,19 @@ class FiftyOneSync:
     ) -> None:
         self.dataset = dataset
         self.journal = journal
-        self.predictions_field = predictions_field
+        self.field = field
         self.gt_field = gt_field
         self.classification_field = classification_field
         self.gt_classification_field = gt_classification_field
         self.per_journal_truth = per_journal_truth
-        self.target = f"fiftyone:{predictions_field}->{gt_field}"
+        self.target = f"fiftyone:{field}->{gt_field}"
         #: Called after each database round trip (the session's worker tells a slow sync
         #: that makes progress from a database that does not answer).
         self.heartbeat: Callable[[], None] = lambda: None
 
     def declare(self) -> None:
         """Declare every field this sync writes (idempotent; see :mod:`nblabel.store.schema`)."""
-        schema.declare_review(self.dataset, self.predictions_field, self.gt_field,
+        schema.declare_review(self.dataset, self.field, self.gt_field,
                               self.classification_field, self.gt_classification_field)
 
     def sync(self, full: bool = False) -> SyncReport:
@@ -158,7 +158,7 @@ class FiftyOneSync:
             return self._sync_samples(sample_ids)
 
     def _projection(self) -> dict[str, int]:
-        pf, cf = self.predictions_field, self.classification_field
+        pf, cf = self.field, self.classification_field
         proj = {f"{pf}.detections._id": 1, f"{pf}.detections.{VOTES_ATTR}": 1,
                 f"{pf}.detections.review": 1, f"{pf}.detections.confidence": 1,
                 f"{pf}.detections.mask": 1, f"{pf}.detections.label": 1,
@@ -264,7 +264,7 @@ class FiftyOneSync:
     def _update(self, doc: dict[str, Any], touched: dict[str, Decision],
                 completion: CompletionMark | None, report: SyncReport) -> dict[str, Any]:
         """The ``$set`` document bringing ``doc`` to the merged state (see the module doc)."""
-        pf, gf, cf = self.predictions_field, self.gt_field, self.classification_field
+        pf, gf, cf = self.field, self.gt_field, self.classification_field
         jid = self.journal.journal_id
         name = self.dataset.name
         sid = str(doc["_id"])

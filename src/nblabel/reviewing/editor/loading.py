@@ -120,7 +120,7 @@ def parse_classification(raw: Mapping[str, Any], size: ImageSize, sample_id: str
 
 
 def build_state(sample_id: str, path: str, dets: Mapping[str, Any] | None,
-                cls: Mapping[str, Any] | None, predictions_field: str,
+                cls: Mapping[str, Any] | None, field: str,
                 classification_field: str | None, max_side: int | None) -> SampleState:
     """The :class:`SampleState` from a sample's stored documents."""
     image: DisplayImage | None = None
@@ -136,7 +136,7 @@ def build_state(sample_id: str, path: str, dets: Mapping[str, Any] | None,
     raw_dets = (dets or {}).get("detections") if isinstance(dets, Mapping) else None
     if size is not None and isinstance(raw_dets, list):
         for raw in raw_dets:
-            parsed = parse_detection(raw, size, sample_id, predictions_field)
+            parsed = parse_detection(raw, size, sample_id, field)
             (proposals if isinstance(parsed, Proposal) else unusable).append(parsed)  # type: ignore[arg-type]
     image_label = None
     if size is not None and isinstance(cls, Mapping) and classification_field:
@@ -193,18 +193,18 @@ def known_classes(dataset: fo.Dataset, fields: Sequence[str]) -> list[str]:
     return sorted(names)
 
 
-def field_hint(dataset: fo.Dataset, predictions_field: str, gt_field: str) -> str | None:
+def field_hint(dataset: fo.Dataset, field: str, gt_field: str) -> str | None:
     """When the proposals field is missing but other box fields exist (an import named it
     otherwise), a message naming them; else ``None``."""
     import fiftyone as fo
 
     schema = dataset.get_field_schema(embedded_doc_type=fo.Detections)
-    if predictions_field in schema and dataset.exists(predictions_field).limit(1).count():
+    if field in schema and dataset.exists(field).limit(1).count():
         return None
-    others = [f for f in schema if f not in (predictions_field, gt_field)
+    others = [f for f in schema if f not in (field, gt_field)
               and dataset.exists(f).limit(1).count()]
     if not others:
         return None
-    return (f"no field {predictions_field!r} holds proposals, so nothing is "
+    return (f"no field {field!r} holds proposals, so nothing is "
             f"proposed; box fields here: {', '.join(others)} (review one with "
-            + ", ".join(f"predictions_field={f!r}" for f in others[:2]) + ")")
+            + ", ".join(f"field={f!r}" for f in others[:2]) + ")")

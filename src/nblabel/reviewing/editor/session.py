@@ -90,7 +90,7 @@ class ReviewSession:
         self,
         view: fo.core.collections.SampleCollection,
         *,
-        predictions_field: str = "predictions",
+        field: str = "predictions",
         gt_field: str = "ground_truth",
         reviewer: str | None = None,
         journal: DecisionJournal | str | os.PathLike[str] | None = None,
@@ -111,17 +111,17 @@ class ReviewSession:
         self.missed: dict[str, list[tuple[str, list[float]]]] = {}
         patch_order: list[str] | None = None
         if shim.is_patches(view):
-            patch_order, self.focus, self.missed = read_patches(view, predictions_field,
+            patch_order, self.focus, self.missed = read_patches(view, field,
                                                                 gt_field)
             view = self.dataset.select(patch_order, ordered=True)
             self.view = view
         if consensus is not None and consensus < 1:
             raise ValueError(f"consensus needs at least 1 reviewer per image, got {consensus}")
-        self.predictions_field = predictions_field
+        self.field = field
         self.gt_field = gt_field
         if image_classes and classification_field is None:
             # Image classes from scratch: decided like proposed ones (nothing proposed there).
-            classification_field = f"{predictions_field}_class"
+            classification_field = f"{field}_class"
         self.classification_field = classification_field
         self.reviewer = reviewer or default_reviewer()
         if not isinstance(journal, DecisionJournal):
@@ -130,14 +130,14 @@ class ReviewSession:
         #: Consensus mode: each image is reviewed by up to ``consensus`` reviewers
         #: independently (merge them with :func:`nblabel.curation.consensus.merge_consensus`).
         self.consensus = consensus
-        self.sync = FiftyOneSync(self.dataset, journal, predictions_field, gt_field,
+        self.sync = FiftyOneSync(self.dataset, journal, field, gt_field,
                                  classification_field, gt_classification_field,
                                  per_journal_truth=consensus is not None)
         self.sync.declare()  # every field the session writes, before anything is written
         if isinstance(queue, str):  # an ordering name: see nblabel.curation.queue
             from nblabel.curation.queue import build_queue
 
-            queue = build_queue(view, queue, field=predictions_field)
+            queue = build_queue(view, queue, field=field)
         self.queue: list[str] = (list(queue) if queue is not None else patch_order
                                  if patch_order is not None else list(view.values("id")))
         self._lock = threading.RLock()
@@ -146,7 +146,7 @@ class ReviewSession:
                          consensus=consensus, has_decisions=lambda s: bool(self.decisions(s)))
         self.queue = self.team.open_for_consensus(self.queue)
         self.classes = (list(classes) if classes is not None else
-                        known_classes(self.dataset, (predictions_field, gt_field)))
+                        known_classes(self.dataset, (field, gt_field)))
         #: Image-level classes to choose from when nothing proposes one (labeling from
         #: scratch: ``Alt+1`` … ``Alt+9`` set the image's class, stored in
         #: ``gt_classification_field``).
@@ -174,7 +174,7 @@ class ReviewSession:
         ``max_side``: send images larger than this as a preview (see ``load_display_image``).
         """
         cf = self.classification_field
-        fields = ["filepath", self.predictions_field] + ([cf] if cf else [])
+        fields = ["filepath", self.field] + ([cf] if cf else [])
         # Through the view, so its label filters (e.g. by confidence) decide what is shown.
         paths, dets, *cls = shim.raw_values(self.view.select([sample_id]), fields)
         if not paths:  # not in the view (any more): the sample as stored
@@ -182,7 +182,7 @@ class ReviewSession:
         if not paths:
             raise KeyError(f"sample {sample_id} is not in dataset {self.dataset.name!r}")
         state = build_state(sample_id, paths[0], dets[0], cls[0][0] if cls else None,
-                            self.predictions_field, cf, max_side)
+                            self.field, cf, max_side)
         self.progress.remember(state)
         return state
 

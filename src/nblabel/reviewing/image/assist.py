@@ -134,7 +134,7 @@ class ExemplarAssist:
             self._first[state.sample_id] = (new, taken)
             while len(self._first) > 512:
                 self._first.pop(next(iter(self._first)))
-        return replace_proposals(session.dataset, state.sample_id, session.predictions_field,
+        return replace_proposals(session.dataset, state.sample_id, session.field,
                                  ImageSize(image.width, image.height), new, source=self.source.name,
                                  decided=set(decided))
 

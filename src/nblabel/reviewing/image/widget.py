@@ -156,7 +156,7 @@ class ReviewWidget(EditorWidget):
                             f"finished by other reviewers ({skipped[0]})")
         elif skipped:
             self.message = f"skipped {len(skipped)} image(s) ({skipped[0]})"
-        hint = field_hint(session.dataset, session.predictions_field, session.gt_field)
+        hint = field_hint(session.dataset, session.field, session.gt_field)
         if hint:
             self.message = "; ".join(m for m in (self.message, hint) if m)
 

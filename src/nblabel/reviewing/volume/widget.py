@@ -107,7 +107,7 @@ class VolumeReviewWidget(EditorWidget):
         the browser paints the raw slice). Every slice's proposals are read at once, the
         first time one is asked for."""
         if not self._states:
-            pf = self.session.predictions_field
+            pf = self.session.field
             (raws,) = shim.raw_values(self.session.dataset.select(self.ids, ordered=True), [pf])
             for j, (sid, raw) in enumerate(zip(self.ids, raws, strict=True)):
                 props: list[Any] = []
