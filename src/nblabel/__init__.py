@@ -27,13 +27,21 @@ __all__ = [
     "Proposal",
     "ReviewSession",
     "ReviewWidget",
+    "ShapeReview",
+    "ShapeReviewWidget",
+    "TrackReview",
     "UltralyticsSource",
+    "VideoReviewWidget",
+    "VolumeReviewWidget",
     "__version__",
     "add_volume",
     "build_queue",
     "compute_uncertainty",
+    "export_dicom_seg",
+    "export_nifti_labels",
     "export_reviewed",
     "export_shapes",
+    "export_tracks",
     "merge_consensus",
     "open_volume",
     "preannotate",
@@ -51,6 +59,14 @@ _LAZY = {
     "FiftyOneSync": "nblabel.store.sync",
     "ReviewSession": "nblabel.reviewing.editor.session",
     "ReviewWidget": "nblabel.reviewing.image.widget",
+    "VideoReviewWidget": "nblabel.reviewing.video.widget",
+    "ShapeReviewWidget": "nblabel.reviewing.shapes.widget",
+    "VolumeReviewWidget": "nblabel.reviewing.volume.widget",
+    "TrackReview": "nblabel.reviewing.video.tracks",
+    "ShapeReview": "nblabel.reviewing.shapes.review",
+    "export_tracks": "nblabel.curation.video_export",
+    "export_nifti_labels": "nblabel.curation.volume_export",
+    "export_dicom_seg": "nblabel.curation.volume_export",
     "UltralyticsSource": "nblabel.sources",
     "CallableSource": "nblabel.sources",
     "HTTPSource": "nblabel.sources",
@@ -83,12 +99,16 @@ if TYPE_CHECKING:
     from nblabel.curation.queue import build_queue
     from nblabel.curation.shape_export import export_shapes
     from nblabel.curation.uncertainty import compute_uncertainty
+    from nblabel.curation.video_export import export_tracks
+    from nblabel.curation.volume_export import export_dicom_seg, export_nifti_labels
     from nblabel.preannotation import preannotate
     from nblabel.preannotation.shapes import preannotate_shapes
     from nblabel.preannotation.tracking import track_videos
     from nblabel.reviewing.editor.session import ReviewSession
     from nblabel.reviewing.image.widget import ReviewWidget
+    from nblabel.reviewing.shapes.review import ShapeReview
     from nblabel.reviewing.shapes.widget import ShapeReviewWidget
+    from nblabel.reviewing.video.tracks import TrackReview
     from nblabel.reviewing.video.widget import VideoReviewWidget
     from nblabel.reviewing.volume.widget import VolumeReviewWidget
     from nblabel.sources import (
@@ -209,14 +229,28 @@ def review_volume(view: Any, series: str | None = None, *, field: str =
     """Open the volume widget on a series of ``view`` (default: its first; slices added by
     :func:`~nblabel.store.volumes.add_volume`): slices by keys and a slider, window/level
     presets and drag, the boxes and masks of ``field`` reviewed as photos' are,
-    into ``gt_field`` of each slice's sample. The session is ``widget.session``."""
+    into ``gt_field`` of each slice's sample. The session is ``widget.session``.
+
+    Team review: the series is claimed for ``reviewer`` (each slice sample), so reviewers sharing
+    a database open different series; closing the widget releases it."""
     from nblabel.reviewing.editor.session import ReviewSession
     from nblabel.reviewing.volume.widget import VolumeReviewWidget
-    from nblabel.store.schema import SERIES_FIELD
+    from nblabel.store import schema, shim
+    from nblabel.store.claims import Claims
+    from nblabel.store.schema import CLAIM_FIELD, REVIEWERS_FIELD, SERIES_FIELD
     from nblabel.store.volumes import open_series
 
     volume, ids = open_series(view, series)
     view = view.match({SERIES_FIELD: volume.series_uid})
     session = ReviewSession(view, field=field, gt_field=gt_field,
                             journal=journal, reviewer=reviewer, queue=ids, claims=False)
-    return VolumeReviewWidget(session, volume, ids)
+    # Team review: the series is claimed for its reviewer (every slice), as a video is.
+    dataset = shim.base_dataset(view)
+    schema.declare(dataset, {CLAIM_FIELD: "dict", REVIEWERS_FIELD: "list[str]"})
+    claims = Claims(dataset, session.reviewer)
+    holders = {h for sid in ids if (h := claims.claim(sid))}
+    if holders:
+        claims.release(ids)
+        raise ValueError(f"series {volume.series_uid} is being reviewed by "
+                         f"{', '.join(sorted(holders))}")
+    return VolumeReviewWidget(session, volume, ids, claims=claims)

@@ -98,7 +98,7 @@ def test_tracks_streamed_resumed_reviewed_and_exported(videos, tmp_path):
             crossing = _first_crossing_frame(vids[0], f"t{tid}")
             if others and crossing is not None and review.tracks[tid].status == "pending":
                 review.swap(tid, others[0], crossing)
-    n_steps = len(review.undo_stack)
+    n_steps = len(review.history.undo)
     review.accept_rest()
     assert not review.pending
     review.complete()
@@ -109,7 +109,7 @@ def test_tracks_streamed_resumed_reviewed_and_exported(videos, tmp_path):
     # Undo brings a step back, in memory, in the journal and in FiftyOne; reload agrees.
     written = ds.count("frames.gt_tracks.detections")
     assert review.undo()  # the accept_rest
-    assert len(review.undo_stack) == n_steps and review.pending
+    assert len(review.history.undo) == n_steps and review.pending
     reloaded = TrackReview(ds, sid, journal=journal, reviewer="tester")
     assert {t: r.status for t, r in reloaded.tracks.items()} == \
         {t: r.status for t, r in review.tracks.items()}
@@ -238,7 +238,7 @@ def test_retracking_from_a_fixed_box_follows_the_object(tmp_path):
     review.retrack(key, start, truth[start])
     after = sum(iou(review.tracks[key].boxes[f], truth[f]) >= 0.7 for f in span)
     assert before < len(span) // 2 and after >= 0.8 * len(span), (before, after, len(span))
-    assert review.tracks[key].keyframes == {start} and len(review.undo_stack) == 1
+    assert review.tracks[key].keyframes == {start} and len(review.history.undo) == 1
     journal.close()
     ds.delete()
 

@@ -72,6 +72,26 @@ class Claims:
         others = [r for r in doc.get(REVIEWERS_FIELD) or [] if r != self.reviewer]
         return f"reviewed by {', '.join(others)}" if others else "taken"
 
+    def finish(self, sample_id: str) -> None:
+        """``sample_id`` is reviewed by this reviewer: tagged ``reviewed``, the reviewer added to
+        its reviewers and its claim released, in one atomic update (``$addToSet``: reviewers
+        finishing at once never lose each other, where a read-modify-write of the list did)."""
+        from bson import ObjectId
+
+        add: dict[str, object] = {"tags": REVIEWED_TAG}
+        if self.reviewer:
+            add[REVIEWERS_FIELD] = self.reviewer
+        shim.sample_collection(self.dataset).update_one(
+            {"_id": ObjectId(sample_id)},
+            [{"$set": {
+                "tags": {"$setUnion": [{"$ifNull": ["$tags", []]}, [REVIEWED_TAG]]},
+                **({REVIEWERS_FIELD: {"$setUnion": [{"$ifNull": [f"${REVIEWERS_FIELD}", []]},
+                                                    [self.reviewer]]}} if self.reviewer else {}),
+                CLAIM_FIELD: {"$cond": [{"$eq": [f"${CLAIM_FIELD}.reviewer", self.reviewer]},
+                                        None, f"${CLAIM_FIELD}"]},
+                "last_modified_at": "$$NOW"}}])
+        shim.reload_sample_docs(self.dataset, [sample_id])
+
     def release(self, sample_ids: Sequence[str]) -> None:
         """Give up this reviewer's claims on ``sample_ids`` (where it holds one)."""
         from bson import ObjectId

@@ -1,30 +1,55 @@
-"""Undo and redo of decision steps.
+"""Undo and redo, one history for every kind.
 
-A step is what one key press decided (one decision, or a batch such as "accept all"): pairs of
-(the key's previous decision, the new one). Undo journals new decisions restoring the previous
-state (so the journal and FiftyOne always end in the final state); redo applies the step again.
+A step is what one key press decided: image decisions (pairs of the key's previous decision and
+the new one), the tracks an action changed, the shapes on one image. Undo writes the step back
+through the session (journaled, so the journal and FiftyOne always end in the final state); redo
+applies it again. A step moves between the stacks only once its write succeeded: an undo the
+journal refuses leaves the step where it was, so it can be undone later.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from nblabel.core.labels import Decision
 
 __all__ = ["History", "Step"]
 
 Step = list[tuple[Decision | None, Decision]]
+S = TypeVar("S")
+R = TypeVar("R")
 
 
 @dataclass
-class History:
+class History(Generic[S]):
     """The undo and redo stacks of one review session."""
 
-    undo: list[Step] = field(default_factory=list)
-    redo: list[Step] = field(default_factory=list)
+    undo: list[S] = field(default_factory=list)
+    redo: list[S] = field(default_factory=list)
 
-    def done(self, step: Step) -> None:
+    def done(self, step: S) -> None:
         """A new step was decided: it can be undone, and nothing can be redone."""
         if step:
             self.undo.append(step)
             self.redo.clear()
+
+    def step_back(self, write: Callable[[S], R]) -> R | None:
+        """Undo the last step with ``write`` (None when there is none); the step moves to the
+        redo stack only after ``write`` returned."""
+        if not self.undo:
+            return None
+        result = write(self.undo[-1])
+        self.redo.append(self.undo.pop())
+        return result
+
+    def step_forward(self, write: Callable[[S], tuple[R, S]]) -> R | None:
+        """Redo the last undone step with ``write``, which returns its result and the step as
+        it now stands (to undo again); the step moves only after ``write`` returned."""
+        if not self.redo:
+            return None
+        result, again = write(self.redo[-1])
+        self.redo.pop()
+        self.undo.append(again)
+        return result

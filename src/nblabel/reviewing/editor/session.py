@@ -159,7 +159,7 @@ class ReviewSession:
         self.progress = Progress(self.queue, self.dataset, journal.completions(self.dataset.name),
                                  self.decisions, count_tagged=consensus is None,
                                  lock=self._lock)
-        self.history = History()
+        self.history: History[Step] = History()
         self.autosync = autosync
         self._worker = SyncWorker(self.sync, journal, autosync=autosync,
                                   after_sync=self.team.release_finished)
@@ -234,10 +234,7 @@ class ReviewSession:
 
     def undo(self) -> list[Decision]:
         """Withdraw the last step (restoring each key's previous decision); [] if none."""
-        with self._lock:
-            if not self.history.undo:
-                return []
-            step = self.history.undo.pop()
+        def write(step: Step) -> list[Decision]:
             restored = []
             for previous, done in reversed(step):
                 if previous is not None:
@@ -246,19 +243,20 @@ class ReviewSession:
                     restored.append(Decision.clear(done.sample_id, done.key, done.image_size,
                                                    done.proposal, reviewer=self.reviewer))
             self._append(restored)
-            self.history.redo.append(step)
             return restored
+
+        with self._lock:
+            return self.history.step_back(write) or []
 
     def redo(self) -> list[Decision]:
         """Apply the last undone step again; [] if none."""
-        with self._lock:
-            if not self.history.redo:
-                return []
-            step = self.history.redo.pop()
+        def write(step: Step) -> tuple[list[Decision], Step]:
             again = [(previous, _reissue(done)) for previous, done in step]
             self._append([d for _, d in again])
-            self.history.undo.append(again)
-            return [d for _, d in again]
+            return [d for _, d in again], again
+
+        with self._lock:
+            return self.history.step_forward(write) or []
 
     def set_mask(self, state: SampleState, key: str, mask: np.ndarray, *,
                  seconds_on_image: float = 0.0, source: str = "the edit") -> Decision:

@@ -27,9 +27,13 @@ from nblabel.core import shapes as sh
 from nblabel.core.cost import shape_seconds
 from nblabel.core.labels import ImageSize
 from nblabel.core.shapes import Shape, ShapeDecision, Skeleton
+from nblabel.reviewing.editor.completion import complete_item
+from nblabel.reviewing.editor.history import History
 from nblabel.store import schema
+from nblabel.store.claims import Claims
 from nblabel.store.journal import DecisionJournal
 from nblabel.store.schema import (
+    CLAIM_FIELD,
     GT_KEYPOINTS_FIELD,
     GT_POLYLINES_FIELD,
     KEYPOINTS_FIELD,
@@ -70,6 +74,9 @@ class ShapeReview:
         self.field = field or (KEYPOINTS_FIELD if kp else POLYLINES_FIELD)
         self.gt_field = gt_field or (GT_KEYPOINTS_FIELD if kp else GT_POLYLINES_FIELD)
         schema.declare_shapes(dataset, self.gt_field, kind)
+        schema.declare(dataset, {CLAIM_FIELD: "dict", REVIEWERS_FIELD: "list[str]"})
+        #: Team review: the image shown is claimed for this reviewer (as images and videos are).
+        self.claims = Claims(dataset, reviewer) if reviewer else None
         if kp and skeleton is not None:  # labeling from scratch: the points to place
             set_skeleton(dataset, self.field, skeleton)
         self.skeleton: Skeleton | None = skeleton_of(dataset, self.field) if kp else None
@@ -85,8 +92,7 @@ class ShapeReview:
         self.proposed: dict[str, list[Shape]] = {}
         self.shapes: dict[str, dict[str, Shape]] = {}
         self.sizes: dict[str, ImageSize] = {}
-        self.undo_stack: list[tuple[str, list[Pair]]] = []
-        self.redo_stack: list[tuple[str, list[Pair]]] = []
+        self.history: History[tuple[str, list[Pair]]] = History()
         self.measured: list[tuple[float, float]] = []
         #: Images of the order already reviewed (tagged), read once; :meth:`complete` adds.
         ids, tags = dataset.select(self.order).values(["id", "tags"]) if self.order else ([], [])
@@ -148,8 +154,7 @@ class ShapeReview:
         now = self.load(sample_id)
         pairs: list[Pair] = [(now.get(s.id), s) for s in changed]
         self._commit(sample_id, pairs)
-        self.undo_stack.append((sample_id, pairs))
-        self.redo_stack.clear()
+        self.history.done((sample_id, pairs))
         return list(changed)
 
     def _commit(self, sample_id: str, pairs: Sequence[Pair]) -> None:
@@ -229,29 +234,28 @@ class ShapeReview:
             return
         pairs: list[Pair] = [(shape, None)]
         self._commit(sample_id, pairs)
-        self.undo_stack.append((sample_id, pairs))
-        self.redo_stack.clear()
+        self.history.done((sample_id, pairs))
 
     def accept_rest(self, sample_id: str) -> list[Shape]:
         now = self.load(sample_id)
         rest = [sh.accept(now[sid]) for sid in self.pending(sample_id)]
         return self._apply(sample_id, rest) if rest else []
 
-    def _step(self, src: list[tuple[str, list[Pair]]], dst: list[tuple[str, list[Pair]]],
-              flip: Callable[[Pair], Pair]) -> str | None:
-        if not src:
-            return None
-        sample_id, step = src.pop()
-        self._commit(sample_id, [flip(p) for p in step])
-        dst.append((sample_id, step))
-        return sample_id
-
     def undo(self) -> str | None:
         """Put back the shapes the last action changed; returns its image (None: nothing)."""
-        return self._step(self.undo_stack, self.redo_stack, lambda p: (p[1], p[0]))
+        def write(step: tuple[str, list[Pair]]) -> str:
+            sample_id, pairs = step
+            self._commit(sample_id, [(new, old) for old, new in pairs])
+            return sample_id
+
+        return self.history.step_back(write)
 
     def redo(self) -> str | None:
-        return self._step(self.redo_stack, self.undo_stack, lambda p: p)
+        def write(step: tuple[str, list[Pair]]) -> tuple[str, tuple[str, list[Pair]]]:
+            self._commit(*step)
+            return step[0], step
+
+        return self.history.step_forward(write)
 
     def complete(self, sample_id: str) -> tuple[float, float]:
         """The image is reviewed: tagged, marked in the journal, and its review priced
@@ -263,14 +267,8 @@ class ShapeReview:
         shown = [p for p in self.proposed[sample_id] if sample_id in self._shown]
         cost = shape_seconds(shown, list(now.values()))
         self.measured.append(cost)
-        self.journal.mark_complete(shapes_journal_key(self.dataset.name, self.field), sample_id,
-                                   self.reviewer,
-                                   time.monotonic() - self._started.get(sample_id, 0.0))
-        view = self.dataset.select(sample_id)
-        view.tag_samples(REVIEWED_TAG)
+        complete_item(self.dataset, self.journal,
+                      shapes_journal_key(self.dataset.name, self.field), sample_id,
+                      self.reviewer, time.monotonic() - self._started.get(sample_id, 0.0))
         self.reviewed.add(sample_id)
-        if self.reviewer:
-            schema.declare(self.dataset, {REVIEWERS_FIELD: "list[str]"})
-            done = view.values(REVIEWERS_FIELD)[0] or []
-            view.set_values(REVIEWERS_FIELD, [sorted({*done, self.reviewer})])
         return cost

@@ -67,8 +67,12 @@ class ShapeReviewWidget(EditorWidget):
         self.total = len(session.order)
         if session.skeleton is not None:
             self.skeleton = session.skeleton.to_dict()
-        if session.order:
-            self.show(0)
+        if session.order:  # the first image no other reviewer holds or finished
+            claims = session.claims
+            start = next((i for i, sid in enumerate(session.order)
+                          if sid not in session.reviewed
+                          and (claims is None or claims.take(sid) is None)), 0)
+            self.show(start)
 
     # -- what is shown -------------------------------------------------------------------------
 
@@ -77,6 +81,11 @@ class ShapeReviewWidget(EditorWidget):
         r = self.session
         position = max(0, min(position, len(r.order) - 1))
         sid = r.order[position]
+        holder = None
+        if r.claims is not None:  # team review: hold the image shown, let go of the last one
+            if self.sample_id and self.sample_id != sid:
+                r.claims.release([self.sample_id])
+            holder = r.claims.claim(sid)
         path = r.dataset.select(sid).values("filepath")[0]
         try:
             shown = load_display_image(path)
@@ -91,6 +100,9 @@ class ShapeReviewWidget(EditorWidget):
             self._refresh(select_first=True)
             if data is not None:
                 self.message = self._problems(sid)
+            if holder:
+                self.message = "; ".join(m for m in (f"{holder} is reviewing this image",
+                                                     self.message) if m)
 
     def _problems(self, sid: str) -> str:
         mine = [p for p in self.session.problems if sid in p]
@@ -124,10 +136,14 @@ class ShapeReviewWidget(EditorWidget):
         r = self.session
         for step in range(1, len(r.order) + 1):
             pos = (self.position + step) % len(r.order)
-            if r.order[pos] not in r.reviewed:
-                self.show(pos)
-                return
-        self.message = "every image is reviewed"
+            sid = r.order[pos]
+            if sid in r.reviewed:
+                continue
+            if r.claims is not None and sid != self.sample_id and r.claims.take(sid):
+                continue  # another reviewer holds or finished it
+            self.show(pos)
+            return
+        self.message = "every image is reviewed (or held by another reviewer)"
 
     def _on_act(self, c: dict[str, Any], seq: int | None) -> None:
         action = str(c.get("action"))

@@ -13,22 +13,19 @@ The journal keeps track decisions under ``"<dataset>/tracks"``, apart from image
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from nblabel.core import track_edits as te
 from nblabel.core.track_edits import Track, TrackDecision
 from nblabel.core.tracks import Suspicion, order_tracks
 from nblabel.core.video import VideoReader
+from nblabel.reviewing.editor.completion import complete_item
+from nblabel.reviewing.editor.history import History
 from nblabel.sources.retrack import follow
-from nblabel.store import schema
-from nblabel.store.claims import Claims
 from nblabel.store.journal import DecisionJournal
 from nblabel.store.schema import (
-    CLAIM_FIELD,
     GT_TRACKS_FIELD,
-    REVIEWED_TAG,
-    REVIEWERS_FIELD,
     TRACKS_FIELD,
     tracks_journal_key,
 )
@@ -40,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["TrackReview"]
 
 XYWH = tuple[float, float, float, float]
+Pair = tuple[Track | None, Track | None]
 
 
 
@@ -69,8 +67,7 @@ class TrackReview:
                 self.tracks[d.track_id] = proposed[d.track_id]
             else:  # an added track, undone
                 self.tracks.pop(d.track_id, None)
-        self.undo_stack: list[list[tuple[Track | None, Track | None]]] = []
-        self.redo_stack: list[list[tuple[Track | None, Track | None]]] = []
+        self.history: History[list[Pair]] = History()
         self._started = time.monotonic()
         self.suspicion: dict[str, Suspicion] = {}
         self.rank()
@@ -102,8 +99,7 @@ class TrackReview:
         before: list[tuple[Track | None, Track | None]] = [(self.tracks.get(t.id), t)
                                                             for t in changed]
         self._commit(before, seconds)
-        self.undo_stack.append(before)
-        self.redo_stack.clear()
+        self.history.done(before)
         return list(changed)
 
     def _commit(self, pairs: Sequence[tuple[Track | None, Track | None]],
@@ -178,35 +174,25 @@ class TrackReview:
         """Accept every pending track (what is left after the suspect ones were fixed)."""
         return self._apply([t for tid in self.pending for t in te.accept(self.tracks[tid])])
 
-    def _step(self, src: list[list[tuple[Track | None, Track | None]]],
-              dst: list[list[tuple[Track | None, Track | None]]],
-              flip: Callable[[tuple[Track | None, Track | None]],
-                             tuple[Track | None, Track | None]]) -> bool:
-        if not src:
-            return False
-        step = src.pop()
-        self._commit([flip(p) for p in step], None)
-        dst.append(step)
-        return True
-
     def undo(self) -> bool:
         """Put back the tracks the last action changed (journaled, synced)."""
-        return self._step(self.undo_stack, self.redo_stack, lambda p: (p[1], p[0]))
+        def write(step: list[Pair]) -> bool:
+            self._commit([(new, old) for old, new in step], None)
+            return True
+
+        return self.history.step_back(write) is True
 
     def redo(self) -> bool:
-        return self._step(self.redo_stack, self.undo_stack, lambda p: p)
+        def write(step: list[Pair]) -> tuple[bool, list[Pair]]:
+            self._commit(step, None)
+            return True, step
+
+        return self.history.step_forward(write) is True
 
     def complete(self) -> None:
         """Every track decided: the video is reviewed (tagged, and marked in the journal)."""
         if self.pending:
             raise ValueError(f"{len(self.pending)} track(s) of video {self.sample_id} are "
                              "still pending: accept or reject them first (accept_rest)")
-        self.journal.mark_complete(tracks_journal_key(self.dataset.name), self.sample_id,
-                                   self.reviewer, time.monotonic() - self._started)
-        view = self.dataset.select(self.sample_id)
-        view.tag_samples(REVIEWED_TAG)
-        if self.reviewer:
-            schema.declare(self.dataset, {REVIEWERS_FIELD: "list[str]", CLAIM_FIELD: "dict"})
-            done = view.values(REVIEWERS_FIELD)[0] or []
-            view.set_values(REVIEWERS_FIELD, [sorted({*done, self.reviewer})])
-            Claims(self.dataset, self.reviewer).release([self.sample_id])
+        complete_item(self.dataset, self.journal, tracks_journal_key(self.dataset.name),
+                      self.sample_id, self.reviewer, time.monotonic() - self._started)

@@ -33,6 +33,7 @@ from nblabel.reviewing.editor.loading import SampleState, UnusableLabel, parse_d
 from nblabel.reviewing.editor.media import MediaWorker
 from nblabel.reviewing.editor.session import ReviewSession
 from nblabel.store import shim
+from nblabel.store.claims import Claims
 
 __all__ = ["VolumeReviewWidget"]
 
@@ -77,8 +78,10 @@ class VolumeReviewWidget(EditorWidget):
     done = traitlets.List(traitlets.Int()).tag(sync=True)
 
     def __init__(self, session: ReviewSession, volume: Volume, slice_ids: list[str],
-                 **kwargs: Any) -> None:
+                 claims: Claims | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        #: The reviewer's claim on the series' slices (released on close).
+        self.claims = claims
         self.session, self.volume, self.ids = session, volume, slice_ids
         self.size = ImageSize(volume.cols, volume.rows)
         self.series, self.modality = volume.series_uid, volume.modality
@@ -209,6 +212,8 @@ class VolumeReviewWidget(EditorWidget):
 
     def close(self) -> None:
         self.media.close()
+        if self.claims is not None:
+            self.claims.release(self.ids)
         super().close()
 
     HANDLERS: ClassVar[Mapping[str, Handler]] = {

@@ -1,0 +1,65 @@
+"""Team review in every kind: shapes images and volume series are claimed as images and videos
+are, and finishing an item adds its reviewer atomically (no read-modify-write of the list)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import fiftyone as fo
+import pytest
+
+import nblabel
+from nblabel.store import schema
+from nblabel.store.claims import Claims
+from nblabel.store.journal import DecisionJournal
+from nblabel.store.schema import CLAIM_FIELD, REVIEWED_TAG, REVIEWERS_FIELD
+from tests.harness.kinds import build
+
+
+def test_two_reviewers_open_different_shapes_images(tmp_path: Path) -> None:
+    made = build("shapes", tmp_path)
+    ds = fo.load_dataset(made.dataset)
+    ana = nblabel.review_shapes(ds, journal=DecisionJournal(tmp_path / "a.db"), reviewer="ana")
+    ben = nblabel.review_shapes(ds, journal=DecisionJournal(tmp_path / "b.db"), reviewer="ben")
+    assert ana.sample_id != ben.sample_id, "ben opens the image ana does not hold"
+    finished = ana.sample_id
+    ana.dispatch({"kind": "act", "seq": 1, "action": "accept_rest", "shape": ""})
+    ana.dispatch({"kind": "act", "seq": 2, "action": "complete", "shape": ""})
+    done = list(ds.match_tags(REVIEWED_TAG))
+    assert [s.id for s in done] == [finished]
+    assert done[0][REVIEWERS_FIELD] == ["ana"] and not done[0][CLAIM_FIELD]
+
+
+def test_a_series_is_reviewed_by_one_reviewer_at_a_time(tmp_path: Path) -> None:
+    made = build("volume", tmp_path)
+    ds = fo.load_dataset(made.dataset)
+    ana = nblabel.review_volume(ds, journal=DecisionJournal(tmp_path / "a.db"), reviewer="ana")
+    with pytest.raises(ValueError, match="is being reviewed by ana"):
+        nblabel.review_volume(ds, journal=DecisionJournal(tmp_path / "b.db"), reviewer="ben")
+    ana.close()  # releases the series
+    ben = nblabel.review_volume(ds, journal=DecisionJournal(tmp_path / "b.db"), reviewer="ben")
+    assert ben.n_slices == ana.n_slices
+    ben.close()
+
+
+def test_reviewers_finishing_at_once_lose_no_one(tmp_path: Path) -> None:
+    ds = fo.Dataset()
+    sid = ds.add_sample(fo.Sample(filepath=str(tmp_path / "x.png")))
+    schema.declare(ds, {REVIEWERS_FIELD: "list[str]", CLAIM_FIELD: "dict"})
+    names = [f"r{i}" for i in range(12)]
+    go = threading.Barrier(len(names))
+
+    def finish(name: str) -> None:
+        go.wait()
+        Claims(ds, name).finish(sid)
+
+    threads = [threading.Thread(target=finish, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ds.reload()
+    assert sorted(ds[sid][REVIEWERS_FIELD]) == sorted(names)
+    assert ds[sid].tags == [REVIEWED_TAG]
+    ds.delete()
