@@ -21,9 +21,12 @@ if str(ROOT) not in sys.path:
 from tests.harness.devtools import Mongod  # noqa: E402
 
 
-def parse_args(description: str) -> argparse.Namespace:
+def parse_args(description: str, steps_only: bool = False) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="a smaller run, under 60 s")
+    if steps_only:
+        parser.add_argument("--steps-only", action="store_true",
+                            help="only the widget's steps in Chromium")
     return parser.parse_args()
 
 
@@ -101,12 +104,13 @@ async ([selector, key, field, n, dwell]) => {
 
 
 def steps_in_chromium(work: Path, cell: str, selector: str, first: str, key: str, field: str,
-                      n: int, dwell: float = 40.0, settle_ms: int = 2000
-                      ) -> tuple[list[float], int]:
+                      n: int, dwell: float = 40.0, settle_ms: int = 2000, zooms: Sequence[float]
+                      = (1.0,)) -> dict[float, tuple[list[float], int]]:
     """Open a notebook of one ``cell`` (showing a widget) in real JupyterLab + headless
     Chromium, wait for ``selector``'s ``data-painted`` to be ``first`` and ``settle_ms`` more
-    (what is sent ahead arrives), then step ``n`` times with ``key`` (see :data:`STEP_JS`). Returns
-    the steps' milliseconds and how many found their target not yet in the browser."""
+    (what is sent ahead arrives), then, at each zoom of ``zooms`` (the widget's ``+`` key until
+    its ``data-zoom`` reaches it), step ``n`` times with ``key`` (see :data:`STEP_JS`). Returns,
+    by zoom, the steps' milliseconds and how many found their target not yet in the browser."""
     from playwright.sync_api import sync_playwright
     from tests.harness.devtools import (
         CHROMIUM_ARGS,
@@ -127,9 +131,27 @@ def steps_in_chromium(work: Path, cell: str, selector: str, first: str, key: str
             page.wait_for_function(f"() => document.querySelector({selector!r})"
                                    f"?.dataset.painted === {first!r}", timeout=120_000)
             page.wait_for_timeout(settle_ms)
-            steps = page.evaluate(STEP_JS, [selector, key, field, n, dwell])
-            waited = len(page.evaluate("window.__waited || []"))
+            out: dict[float, tuple[list[float], int]] = {}
+            for zoom in zooms:
+                page.evaluate(ZOOM_JS, [selector, zoom])
+                page.wait_for_timeout(settle_ms if zoom > 1 else 0)
+                steps = page.evaluate(STEP_JS, [selector, key, field, n, dwell])
+                out[zoom] = (list(steps), len(page.evaluate("window.__waited || []")))
             browser.close()
     finally:
         lab.stop()
-    return list(steps), waited
+    return out
+
+
+#: Zoom a widget with its ``+`` key until its ``data-zoom`` reaches ``[selector, zoom]``.
+ZOOM_JS = """
+async ([selector, zoom]) => {
+  const root = document.querySelector(selector);
+  root.focus();
+  for (let i = 0; i < 20 && Number(root.dataset.zoom || 1) < zoom - 1e-3; i++) {
+    root.dispatchEvent(new KeyboardEvent('keydown', {key: '+', bubbles: true}));
+    await new Promise((r) => requestAnimationFrame(() => r()));
+  }
+  return Number(root.dataset.zoom || 1);
+}
+"""

@@ -145,3 +145,20 @@ describe("shared keys", () => {
     expect(() => new Keyset(clash)).toThrow(/bound twice/);
   });
 });
+
+describe("attributes", () => {
+  it("of a class are its own then every class's, as Python's Attributes.of", async () => {
+    const { specsOf, parseValue } = await import("../src/editor/attributes");
+    const declared = {
+      person: [{ name: "pose", kind: "choice" as const, options: ["standing", "sitting"] }],
+      "*": [{ name: "occluded", kind: "bool" as const, options: [] },
+        { name: "pose", kind: "text" as const, options: [] }],
+    };
+    expect(specsOf(declared, "person").map((s) => [s.name, s.kind]))
+      .toEqual([["pose", "choice"], ["occluded", "bool"]]);
+    expect(specsOf(declared, "car").map((s) => s.name)).toEqual(["occluded", "pose"]);
+    expect(parseValue({ name: "n", kind: "number", options: [] }, "2.5")).toBe(2.5);
+    expect(parseValue({ name: "n", kind: "number", options: [] }, "")).toBeNull();
+    expect(parseValue({ name: "b", kind: "bool", options: [] }, true)).toBe(true);
+  });
+});

@@ -7,7 +7,7 @@ import type { WireShape } from "../src/shapes/types";
 
 function shape(id: string, status = 0, conf: (number | null)[] = [0.9, 0.2, 0.5]): WireShape {
   return { id, label: "person", points: [[10, 10], [20, 20], null], conf,
-    vis: [true, true, true], pst: [0, 0, 0], status, closed: false };
+    vis: [true, true, true], pst: [0, 0, 0], status, closed: false, attributes: null };
 }
 
 describe("shapes model", () => {

@@ -6,7 +6,7 @@ import type { TrackSummary } from "../src/video/types";
 
 const track = (id: string, first: number, last: number, conf: (number | null)[] = []):
   TrackSummary => ({ id, label: "car", status: "pending", first, last, score: 0, flags: [],
-  keyframes: [], conf });
+  keyframes: [], conf, attributes: null });
 
 describe("timeline", () => {
   it("maps frames to x and back", () => {

@@ -6,6 +6,7 @@ stays fast.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nblabel.core.labels import Action, Box, Decision, ImageSize, InvalidLabelError, Proposal
@@ -165,11 +166,13 @@ def review(view: Any, **kwargs: Any) -> ReviewWidget:
 
 def review_video(view: Any, sample_id: str | None = None, *, journal: Any = None,
                  field: str = "tracks", gt_field: str = "gt_tracks",
-                 reviewer: str | None = None) -> VideoReviewWidget:
+                 reviewer: str | None = None,
+                 attributes: Mapping[str, Any] | None = None) -> VideoReviewWidget:
     """Open the video widget on one video of a FiftyOne video view (the first one not yet
     reviewed, unless ``sample_id`` names one), to review the tracks in frame field ``field``
     (from :func:`~nblabel.preannotation.tracking.track_videos`) into ``gt_field`` a track at a
-    time. ``journal`` defaults to the reviewer's journal. The session is ``widget.session``
+    time. ``journal`` defaults to the reviewer's journal; ``attributes`` declares the tracks'
+    attributes (:mod:`nblabel.core.attributes`). The session is ``widget.session``
     (:class:`~nblabel.reviewing.video.tracks.TrackReview`).
 
     Team review: the video is claimed for ``reviewer`` (as images are), so reviewers sharing a
@@ -195,13 +198,14 @@ def review_video(view: Any, sample_id: str | None = None, *, journal: Any = None
     elif (holder := claims.claim(sample_id)) is not None:
         raise ValueError(f"video {sample_id} is being reviewed by {holder}")
     session = TrackReview(dataset, sample_id, journal=journal or DecisionJournal(), field=field,
-                          gt_field=gt_field, reviewer=reviewer)
+                          gt_field=gt_field, reviewer=reviewer, attributes=attributes)
     return VideoReviewWidget(session)
 
 
 def review_shapes(view: Any, kind: str = "keypoints", *, field: str | None = None,
                   gt_field: str | None = None, journal: Any = None,
-                  reviewer: str | None = None, skeleton: Any = None) -> ShapeReviewWidget:
+                  reviewer: str | None = None, skeleton: Any = None,
+                  attributes: Mapping[str, Any] | None = None) -> ShapeReviewWidget:
     """Open the shapes widget: review the keypoint instances (``kind="keypoints"``, FiftyOne
     ``Keypoints`` with the field's skeleton) or polylines (``kind="polyline"``) that
     :func:`~nblabel.preannotation.shapes.preannotate_shapes` proposed in ``field``, image by
@@ -219,13 +223,14 @@ def review_shapes(view: Any, kind: str = "keypoints", *, field: str | None = Non
     session = ShapeReview(shim.base_dataset(view), journal=journal or DecisionJournal(),
                           kind=kind, field=field, gt_field=gt_field,
                           reviewer=reviewer or default_reviewer(), skeleton=skeleton,
-                          sample_ids=view.values("id"))
+                          sample_ids=view.values("id"), attributes=attributes)
     return ShapeReviewWidget(session)
 
 
 def review_volume(view: Any, series: str | None = None, *, field: str =
                   "predictions", gt_field: str = "ground_truth", journal: Any = None,
-                  reviewer: str | None = None) -> VolumeReviewWidget:
+                  reviewer: str | None = None,
+                  attributes: Mapping[str, Any] | None = None) -> VolumeReviewWidget:
     """Open the volume widget on a series of ``view`` (default: its first; slices added by
     :func:`~nblabel.store.volumes.add_volume`): slices by keys and a slider, window/level
     presets and drag, the boxes and masks of ``field`` reviewed as photos' are,
@@ -242,8 +247,8 @@ def review_volume(view: Any, series: str | None = None, *, field: str =
 
     volume, ids = open_series(view, series)
     view = view.match({SERIES_FIELD: volume.series_uid})
-    session = ReviewSession(view, field=field, gt_field=gt_field,
-                            journal=journal, reviewer=reviewer, queue=ids, claims=False)
+    session = ReviewSession(view, field=field, gt_field=gt_field, journal=journal,
+                            reviewer=reviewer, queue=ids, claims=False, attributes=attributes)
     # Team review: the series is claimed for its reviewer (every slice), as a video is.
     dataset = shim.base_dataset(view)
     schema.declare(dataset, {CLAIM_FIELD: "dict", REVIEWERS_FIELD: "list[str]"})

@@ -17,6 +17,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from nblabel.curation.export import FORMATS
+
 __all__ = ["main"]
 
 EXIT_OK, EXIT_IMAGE_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -130,7 +132,7 @@ def parser() -> argparse.ArgumentParser:
                          description="Export a dataset's reviewed labels.")
     exp.add_argument("dataset", help="FiftyOne dataset name")
     exp.add_argument("dir", help="output folder")
-    exp.add_argument("--format", default="coco", choices=["coco", "yolo", "yolo-seg", "voc"])
+    exp.add_argument("--format", default="coco", choices=list(FORMATS))
     exp.add_argument("--field", default="ground_truth", help="label field (ground_truth)")
     exp.add_argument("--all", action="store_true", help="every sample, not only reviewed ones")
     exp.add_argument("--overwrite", action="store_true", help="replace what is in DIR")

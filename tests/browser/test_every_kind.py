@@ -1,8 +1,9 @@
 """What every labeler expects, in every kind, in real JupyterLab + Chromium: one test over images,
 video tracks, keypoints and volume slices (the shared editor: ``js/src/editor/``,
 ``reviewing/editor/``). A decision the journal refuses is put back with its reason; the view
-zooms to 4x and pans; a class typed in the class list relabels the selected object and lands in
-FiftyOne; a decision is shown, undone; and the answers come within the time limit."""
+zooms to 4x and pans; a decision is shown, undone; a class typed in the class list relabels the
+selected object; an attribute is set from the keyboard; both land in FiftyOne; and the answers
+come within the time limit."""
 
 from __future__ import annotations
 
@@ -40,31 +41,34 @@ def _wait(page: Any, js: str, arg: Any = None, timeout: int = 20_000) -> None:
                            f" return r && ({js}); }}", arg=arg, timeout=timeout)
 
 
-def _labels(kind: str, name: str) -> list[str]:
+def _labels(kind: str, name: str) -> list[Any]:
+    return _values(kind, name, "label")
+
+
+def _values(kind: str, name: str, attribute: str) -> list[Any]:
     ds = fo.load_dataset(name)
     ds.reload()
-    path = {"image": "ground_truth.detections.label",
-            "video": "frames.gt_tracks.detections.label",
-            "shapes": "gt_keypoints.keypoints.label",
-            "volume": "ground_truth.detections.label"}[kind]
-    values = ds.values(path)
-    flat: list[str] = []
-    stack: list[Any] = [values]
+    path = {"image": "ground_truth.detections", "video": "frames.gt_tracks.detections",
+            "shapes": "gt_keypoints.keypoints", "volume": "ground_truth.detections"}[kind]
+    if f"{path}.{attribute}".replace("frames.", "") not in (
+            ds.get_frame_field_schema(flat=True) or {} if kind == "video"
+            else ds.get_field_schema(flat=True)):
+        return []
+    flat: list[Any] = []
+    stack: list[Any] = [ds.values(f"{path}.{attribute}")]
     while stack:
         v = stack.pop()
         if isinstance(v, list):
             stack.extend(v)
-        elif isinstance(v, str):
+        elif v is not None:
             flat.append(v)
     return flat
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_every_kind_puts_back_zooms_relabels_decides_and_undoes(kind: str, open_notebook: Any,
-                                                                page: Any,
-                                                                tmp_path: Path) -> None:
+def test_every_kind(kind: str, open_notebook: Any, page: Any, tmp_path: Path) -> None:
     made = build(kind, tmp_path / "data")
-    cells = made.cells(str(tmp_path / "journal.sqlite"))
+    cells = made.cells(str(tmp_path / "journal.sqlite"), attributes={"occluded": "bool"})
     open_notebook(f"every-{kind}.ipynb", [*cells, REFUSE_NEXT_WRITE])
     page.locator(f".{made.root}").wait_for(timeout=120_000)
     _wait(page, "r.dataset.painted || r.dataset.paintedSample", timeout=60_000)
@@ -116,6 +120,16 @@ def test_every_kind_puts_back_zooms_relabels_decides_and_undoes(kind: str, open_
     _wait(page, "!r.dataset.busy && !r.dataset.saving")
     page.evaluate("() => document.querySelector('.nblabel-root').focus()")
 
-    # 5. The relabel is in FiftyOne (the image kind syncs in the background).
+    # 5. An attribute from the keyboard: ; focuses the panel, Space ticks "occluded".
+    page.keyboard.press(";")
+    _wait(page, "document.activeElement?.dataset?.name === 'occluded'")
+    page.keyboard.press("Space")
+    _wait(page, "!r.dataset.busy && !r.dataset.saving"
+                " && r.querySelector('.nblabel-attr[data-name=occluded]')?.dataset.value"
+                " === 'true'")
+
+    # 6. The relabel and the attribute are in FiftyOne (images sync in the background).
     eventually(lambda: "zebra" in _labels(kind, made.dataset), timeout=30,
                what=f"the typed class in {kind}'s ground truth")
+    eventually(lambda: True in _values(kind, made.dataset, "occluded"), timeout=30,
+               what=f"the attribute in {kind}'s ground truth")

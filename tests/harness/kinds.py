@@ -20,29 +20,33 @@ class Kind:
 
     name: str
     dataset: str
-    #: Python lines that define ``w`` from ``ds`` and ``journal`` (nblabel imported).
+    #: Python lines that define ``w`` from ``ds`` and ``journal`` (nblabel imported); ``{extra}``
+    #: takes more keyword arguments (``, attributes=...``).
     opener: str
     #: CSS class of the widget's root.
     root: str
 
-    def open(self, journal: Any) -> Any:
-        """The widget, opened in this process."""
+    def open(self, journal: Any, **extra: Any) -> Any:
+        """The widget, opened in this process (``extra``: more arguments of its ``review_*``)."""
         import fiftyone as fo
 
         import nblabel
 
         scope: dict[str, Any] = {"nblabel": nblabel, "ds": fo.load_dataset(self.dataset),
                                  "journal": journal}
-        exec(self.opener, scope)  # the same lines a notebook cell runs
+        exec(self.line(**extra), scope)  # the same lines a notebook cell runs
         return scope["w"]
 
-    def cells(self, journal_path: str) -> list[str]:
+    def line(self, **extra: Any) -> str:
+        return self.opener.format(extra="".join(f", {k}={v!r}" for k, v in extra.items()))
+
+    def cells(self, journal_path: str, **extra: Any) -> list[str]:
         """Notebook cells that open the widget (its last line shows it)."""
         return ["import nblabel, fiftyone as fo\n"
                 "from nblabel.store.journal import DecisionJournal\n"
                 f"ds = fo.load_dataset({self.dataset!r})\n"
                 f"journal = DecisionJournal({journal_path!r})\n"
-                f"{self.opener}\nw"]
+                f"{self.line(**extra)}\nw"]
 
 
 def _image(folder: Path) -> Kind:
@@ -56,7 +60,7 @@ def _image(folder: Path) -> Kind:
         fo.Detection(label=label, bounding_box=box.to_relative(img.size), confidence=0.9)
         for label, box in img.objects])) for img in images], progress=False)
     return Kind("image", ds.name, "w = nblabel.review(ds, journal=journal, reviewer='kim',"
-                " threshold=0.0)", "nblabel-root")
+                " threshold=0.0{extra})", "nblabel-root")
 
 
 def _video(folder: Path) -> Kind:
@@ -73,7 +77,7 @@ def _video(folder: Path) -> Kind:
     ds.add_sample(fo.Sample(filepath=str(video.path)))
     track_videos(ds, CallableTracker(ReplayTracker(faulty.tracks, video.labels())), window=16)
     return Kind("video", ds.name, "w = nblabel.review_video(ds, journal=journal, "
-                "reviewer='kim')", "nblabel-video")
+                "reviewer='kim'{extra})", "nblabel-video")
 
 
 def _shapes(folder: Path) -> Kind:
@@ -97,7 +101,7 @@ def _shapes(folder: Path) -> Kind:
     ds.add_samples([fo.Sample(filepath=str(p)) for p, _ in items], progress=False)
     preannotate_shapes(ds, CallableShapes(propose, skeleton=STICK, name="truth"))
     return Kind("shapes", ds.name, "w = nblabel.review_shapes(ds, journal=journal, "
-                "reviewer='kim')", "nblabel-shapes")
+                "reviewer='kim'{extra})", "nblabel-shapes")
 
 
 def _volume(folder: Path) -> Kind:
@@ -115,7 +119,7 @@ def _volume(folder: Path) -> Kind:
     add_volume(ds, open_volume(folder / "dcm"))
     preannotate_volume(ds, CallableSource(find_nodules, "finder"))
     return Kind("volume", ds.name, "w = nblabel.review_volume(ds, journal=journal, "
-                "reviewer='kim')", "nblabel-volume")
+                "reviewer='kim'{extra})", "nblabel-volume")
 
 
 BUILDERS: dict[str, Callable[[Path], Kind]] = {
@@ -153,6 +157,39 @@ def _act(w: Any, seq: int, action: str) -> dict[str, Any]:
         return {"kind": "act", "seq": seq, "action": action, "shape": w.selected, "point": -1}
     return {"kind": "act", "seq": seq, "action": action, "slice": w.slice,
             "key": w.selected or w.boxes_on(w.slice)[0][0]}
+
+
+def attributes_message(w: Any, seq: int, values: dict[str, Any]) -> dict[str, Any]:
+    """Set attributes of the selected label (what the attribute panel sends)."""
+    kind = type(w).__name__
+    if kind == "ReviewWidget":
+        return {"kind": "attributes", "seq": seq, "sample_id": w.sample_id, "key": w.selected,
+                "values": values}
+    msg = _act(w, seq, "attributes")
+    msg["action"] = "attributes"
+    msg["values"] = values
+    return msg
+
+
+def stored_attributes(w: Any, name: str) -> list[Any]:
+    """The values of attribute ``name`` on the labels the widget's kind stores in FiftyOne."""
+    import fiftyone as fo
+
+    ds = fo.load_dataset(w.session.dataset.name)
+    ds.reload()
+    kind = type(w).__name__
+    path = {"VideoReviewWidget": f"frames.{w.session.gt_field}.detections.{name}",
+            "ShapeReviewWidget": f"{w.session.gt_field}.keypoints.{name}"}.get(
+        kind, f"{w.session.gt_field}.detections.{name}")
+    flat: list[Any] = []
+    stack: list[Any] = [ds.values(path)]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, list):
+            stack.extend(v)
+        elif v is not None:
+            flat.append(v)
+    return flat
 
 
 def answer_to(sent: list[dict[str, Any]], seq: int) -> dict[str, Any]:

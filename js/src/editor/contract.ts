@@ -11,7 +11,7 @@ export const CONTRACT = contract as {
   default_label: string;
   answer_limit_ms: number;
   box: { hit_margin_px: number; handle_px: number; min_size: number };
-  zoom: { min: number; max: number; step: number };
+  zoom: { min: number; max: number; key_step: number; wheel_step: number };
   media: { video: MediaWindow; volume: MediaWindow };
   frame_max_side: number;
   full_res_after_scale: number;

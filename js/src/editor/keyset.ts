@@ -12,8 +12,8 @@ export interface KeyFile<A extends string> {
 }
 
 /** What every kind's keys do the same way (js/src/editor/keys.json). */
-export type SharedAction = "zoom_in" | "zoom_out" | "fit" | "pick_class" | "undo" | "redo"
-  | "help";
+export type SharedAction = "zoom_in" | "zoom_out" | "fit" | "pick_class" | "attributes"
+  | "undo" | "redo" | "help";
 export const SHARED_KEYS = shared as KeyFile<SharedAction>;
 
 /** The keymap's name of a key event: "a", "A", "Shift+ArrowRight", "Ctrl+z", " ". */

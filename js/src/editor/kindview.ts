@@ -4,6 +4,8 @@
 // minimap, message line, help), the keys every kind has (zoom, fit, class, undo, redo, help),
 // requests with their time limit and revert, and pointer routing (pan first, then the kind).
 import type { AnyModel } from "@anywidget/types";
+import { type AttributeSpec, type AttributeValue, type AttributeValues, AttributePanel }
+  from "./attributes";
 import { ClassPicker } from "./classpicker";
 import { el } from "./dom";
 import type { Keyset, SharedAction } from "./keyset";
@@ -17,7 +19,11 @@ export interface EditorTraits {
   message: string;
   selected: string;
   classes: string[];
+  attributes: Record<string, AttributeSpec[]>;
 }
+
+/** The selected label as the attribute panel shows it. */
+export interface AttributeTarget { key: string; label: string; values: AttributeValues | null }
 
 /** Every kind's answer message (Python's ``EditorWidget.answer``). */
 export interface AnswerMessage { kind: "answer"; seq: number; error: string | null }
@@ -30,6 +36,7 @@ export abstract class KindView<T extends EditorTraits, A extends string> {
   readonly help: HTMLDivElement;
   readonly stage: ZoomStage;
   readonly picker: ClassPicker;
+  readonly attrs: AttributePanel;
   readonly requests: Requests;
   protected readonly ctx: CanvasRenderingContext2D;
 
@@ -48,6 +55,10 @@ export abstract class KindView<T extends EditorTraits, A extends string> {
     }, limits, this.root);
     this.picker = new ClassPicker((label) => this.picked(label),
       () => this.root.focus({ preventScroll: true }));
+    this.attrs = new AttributePanel((key, name, value) => {
+      this.setAttribute(key, name, value);
+      this.root.focus({ preventScroll: true });
+    }, () => this.root.focus({ preventScroll: true }));
     this.requests = new Requests({
       root: this.root,
       send: (m) => this.model.send(m),
@@ -57,6 +68,7 @@ export abstract class KindView<T extends EditorTraits, A extends string> {
     this.message.textContent = model.get("message"); // e.g. what was wrong with the input
     model.on("change:message", () => this.say(model.get("message")));
     model.on("change:classes", () => this.showClasses());
+    model.on("change:attributes", () => this.showClasses());
     keepInput(this.root, (e) => {
       const a = this.keys.action(e);
       if (a) this.key(a);
@@ -77,17 +89,21 @@ export abstract class KindView<T extends EditorTraits, A extends string> {
   /** Lay out the parts: info, class list, the kind's extra parts, the stage, the message and
    *  the help. */
   protected mount(...extra: HTMLElement[]): void {
-    this.root.append(this.info, this.picker.el, this.stage.wrap, ...extra, this.message,
-      this.help);
+    this.root.append(this.info, this.picker.el, this.attrs.el, this.stage.wrap, ...extra,
+      this.message, this.help);
   }
 
   say(text: string): void {
     this.message.textContent = text;
   }
 
-  /** The class list: Python's classes, the selected object's class shown as picked. */
+  /** The class list (Python's classes, the selected object's class shown as picked) and the
+   *  selected label's attributes. */
   protected showClasses(): void {
     this.picker.set(this.model.get("classes") ?? [], this.selectedLabel());
+    const t = this.attributeTarget();
+    this.attrs.show(this.model.get("attributes") ?? {}, t?.key ?? null, t?.label ?? null,
+      t?.values ?? null);
   }
 
   /** The class of a new object: the one picked, else the contract's default. */
@@ -111,10 +127,11 @@ export abstract class KindView<T extends EditorTraits, A extends string> {
 
   private key(a: A | SharedAction): void {
     const shared: Partial<Record<SharedAction, () => void>> = {
-      zoom_in: () => this.stage.zoomBy(CONTRACT.zoom.step * CONTRACT.zoom.step),
-      zoom_out: () => this.stage.zoomBy(1 / (CONTRACT.zoom.step * CONTRACT.zoom.step)),
+      zoom_in: () => this.stage.zoomBy(CONTRACT.zoom.key_step),
+      zoom_out: () => this.stage.zoomBy(1 / CONTRACT.zoom.key_step),
       fit: () => this.stage.fit(),
       pick_class: () => this.picker.open(),
+      attributes: () => this.attrs.open(),
       help: () => {
         this.help.hidden = !this.help.hidden;
       },
@@ -136,6 +153,15 @@ export abstract class KindView<T extends EditorTraits, A extends string> {
   abstract source(): CanvasImageSource | null;
   /** Repaint everything. */
   abstract paint(): void;
+  /** The selected label whose attributes the panel shows (null: none; a kind that keeps no
+   *  attributes yet shows none). */
+  protected attributeTarget(): AttributeTarget | null {
+    return null;
+  }
+  /** The reviewer set attribute `name` of label `key`. */
+  protected setAttribute(_key: string, _name: string, _value: AttributeValue | null): void {
+    this.say("this kind keeps no attributes yet");
+  }
   /** A plain wheel turn (no Ctrl): true when used. */
   protected wheel(_e: WheelEvent): boolean {
     return false;

@@ -41,9 +41,8 @@ export function keepInput(root: HTMLElement, onKey: (e: KeyboardEvent) => boolea
 
 /** Whether keys go to a field (the class list, a typed class, an attribute), not the widget. */
 export function typing(target: EventTarget | null): boolean {
-  if (target instanceof HTMLInputElement) {
-    return !["range", "checkbox", "radio", "button"].includes(target.type);
-  }
+  if (target instanceof HTMLInputElement) return target.type !== "range"; // a slider steps
+
   return target instanceof HTMLElement
     && (target.tagName === "SELECT" || target.tagName === "TEXTAREA");
 }

@@ -151,7 +151,7 @@ export class ZoomStage {
     if (e.ctrlKey || e.metaKey) {
       e.preventDefault();
       const [cx, cy] = this.canvasPoint(e);
-      this.zoomBy(e.deltaY < 0 ? CONTRACT.zoom.step : 1 / CONTRACT.zoom.step, cx, cy);
+      this.zoomBy(e.deltaY < 0 ? CONTRACT.zoom.wheel_step : 1 / CONTRACT.zoom.wheel_step, cx, cy);
     } else if (this.host.wheel?.(e)) {
       e.preventDefault();
     }

@@ -1,6 +1,7 @@
 // What each key (and its toolbar button) does, in one table keyed by the keymap's actions, and
 // the DOM inputs beside the image (class list, new class, threshold). The keys are defined once
 // in keymap.json; the help is generated from it.
+import { CONTRACT } from "../editor/contract";
 import { type KeyAction, lookup } from "./keymap";
 import { moved } from "./pointerhost";
 import { selectionChanged, step } from "./selection";
@@ -90,9 +91,10 @@ export function keyActions(v: ReviewView): Record<KeyAction, (index: number) => 
     },
     threshold_down: () => setThreshold(v, threshold() - 0.05),
     threshold_up: () => setThreshold(v, threshold() + 0.05),
-    zoom_in: () => zoomCentre(v, 1.25),
-    zoom_out: () => zoomCentre(v, 0.8),
+    zoom_in: () => zoomCentre(v, CONTRACT.zoom.key_step),
+    zoom_out: () => zoomCentre(v, 1 / CONTRACT.zoom.key_step),
     fit: () => fitImage(v),
+    attributes: () => v.attrPanel.open(),
     actual_pixels: () => zoomCentre(v, 1 / v.view.scale),
     mode: () => {
       v.model.set("mode", v.model.get("mode") === "proposal" ? "image" : "proposal");

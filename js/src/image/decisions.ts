@@ -5,6 +5,7 @@
 // (answers.ts); Python still decides the selection after each decision and whether an image is
 // complete. Unit-tested in Node against a fake widget model (js/tests/decisions.test.ts).
 import { Answers, type Timers } from "../editor/answers";
+import type { AttributeValue } from "../editor/attributes";
 import { CONTRACT } from "../editor/contract";
 import type { Sender } from "./protocol";
 import type { RowStore } from "./state";
@@ -101,6 +102,15 @@ export class Decisions {
     this.request(() => {
       if (!this.h.store.sampleId) return false;
       this.h.send.add(this.h.store.sampleId, label, box, this.h.seconds());
+      return true;
+    });
+  }
+
+  /** Set attributes of the label `key` (one request: journaled, undoable). */
+  attributes(key: string, values: Record<string, AttributeValue | null>): void {
+    this.request(() => {
+      if (!this.h.store.sampleId) return false;
+      this.h.send.attributes(this.h.store.sampleId, key, values, this.h.seconds());
       return true;
     });
   }

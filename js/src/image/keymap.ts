@@ -8,7 +8,7 @@ export type KeyAction =
   | "hide_decided"
   | "only_class" | "labels" | "threshold_down" | "threshold_up" | "zoom_in" | "zoom_out" | "fit"
   | "actual_pixels" | "mode" | "classify" | "image_class" | "segment" | "brush"
-  | "polygon" | "help";
+  | "polygon" | "attributes" | "help";
 
 export interface Binding {
   action: KeyAction;

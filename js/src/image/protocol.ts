@@ -1,5 +1,6 @@
 // Messages between the browser and Python: one sender per kind (createSender), the one decoder of
 // rows (decodeRows). Every kind is declared in types.ts; Python dispatches them through a table.
+import type { AttributeValue } from "../editor/attributes";
 import type { AnyModel } from "@anywidget/types";
 import {
   FLAG_FOCUS, FLAG_PROPOSAL, FLAG_VISIBLE, STATUSES,
@@ -7,7 +8,8 @@ import {
 } from "./types";
 
 /** Every kind the browser sends (tests compare it with Python's dispatch table). */
-export const TO_PYTHON_KINDS = ["hello", "go", "goto", "done", "decide", "add", "accept_all", "classify",
+export const TO_PYTHON_KINDS = ["hello", "go", "goto", "done", "decide", "add", "attributes",
+  "accept_all", "classify",
   "add_class", "undo", "redo", "full_res", "segment", "accept_mask",
   "paint", "polygon", "set_polygon"] as const satisfies readonly ToPython["kind"][];
 
@@ -60,6 +62,7 @@ export function decodeRows(wire: RowsWire, buffers: readonly DataView[]): Row[] 
       focus: (flags & FLAG_FOCUS) !== 0,
       unusable: wire.unusable[String(i)] ?? null,
       mask: maskAt === undefined ? null : buffers[maskAt] ?? null,
+      attributes: wire.attributes?.[String(i)] ?? null,
     };
   }
   return rows;
@@ -94,6 +97,9 @@ export function createSender(model: AnyModel<ModelTraits>) {
       send({ kind: "decide", seq: ++seq, sample_id: sampleId, keys, action, seconds, ...extra }),
     add: (sampleId: string, label: string, box: Box4, seconds: number) =>
       send({ kind: "add", seq: ++seq, sample_id: sampleId, label, box, seconds }),
+    attributes: (sampleId: string, key: string, values: Record<string, AttributeValue | null>,
+      seconds: number) =>
+      send({ kind: "attributes", seq: ++seq, sample_id: sampleId, key, values, seconds }),
     acceptAll: (sampleId: string, threshold: number, seconds: number) =>
       send({ kind: "accept_all", seq: ++seq, sample_id: sampleId, threshold, seconds }),
     classify: (sampleId: string, action: Decidable, label: string | null, seconds: number) =>

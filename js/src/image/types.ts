@@ -3,6 +3,7 @@
 // checked against this file by tests/unit/test_protocol.py (trait names, message kinds).
 
 /** A box in image pixels: x, y (top-left), width, height. */
+import type { AttributeSpec, AttributeValue, AttributeValues } from "../editor/attributes";
 import { CONTRACT } from "../editor/contract";
 import type { Box4 } from "../editor/view";
 
@@ -33,6 +34,8 @@ export interface Row {
   focus: boolean;
   unusable: string | null;
   mask: DataView | null;
+  /** The label's attributes (occluded, truncated, ...), or null when none is set. */
+  attributes?: AttributeValues | null;
   /** Painted as decided ahead of Python's answer (on its way); the browser's own, never sent. */
   sending?: boolean;
 }
@@ -54,6 +57,8 @@ export interface RowsWire {
   label: number;
   unusable: Record<string, string>; // row index -> reason
   masks: Record<string, number>; // row index -> buffer index (PNG, white inside)
+  /** row index -> the label's attributes (only rows that have some). */
+  attributes?: Record<string, AttributeValues>;
 }
 
 export interface ImageLabel {
@@ -96,6 +101,8 @@ export interface ModelTraits {
   filename: string;
   image_label: ImageLabel;
   classes: string[];
+  /** The labels' declared attributes by class ("*": every class). */
+  attributes: Record<string, AttributeSpec[]>;
   selected: string;
   threshold: number;
   mode: "image" | "proposal";
@@ -124,6 +131,8 @@ export type ToPython =
   | { kind: "decide"; seq: number; sample_id: string; keys: string[]; action: Decidable;
       seconds: number; label?: string; box?: Box4 }
   | { kind: "add"; seq: number; sample_id: string; label: string; box: Box4; seconds: number }
+  | { kind: "attributes"; seq: number; sample_id: string; key: string;
+      values: Record<string, AttributeValue | null>; seconds: number }
   | { kind: "accept_all"; seq: number; sample_id: string; threshold: number; seconds: number }
   | { kind: "classify"; seq: number; sample_id: string; action: Decidable; label: string | null;
       seconds: number }

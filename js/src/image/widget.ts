@@ -9,6 +9,7 @@
 // key does), pointerhost.ts (the pointer's view of this widget), panels.ts (the text around the
 // image), masktools.ts (click to mask, brush, polygon).
 import type { AnyModel } from "@anywidget/types";
+import { AttributePanel } from "../editor/attributes";
 import { CONTRACT } from "../editor/contract";
 import { attachActions } from "./actions";
 import { type Chrome, buildChrome } from "./chrome";
@@ -63,6 +64,8 @@ export class ReviewView {
   drawClass: string | null = null;
   /** Click to mask, brush and polygon editing (masktools.ts). */
   masks: MaskTools;
+  /** The selected label's attributes (the shared panel, ../editor/attributes.ts). */
+  attrPanel: AttributePanel;
   lastFull: { sampleId: string; rows: Row[]; selected: string | null } | null = null;
   counts = { pending: 0, hidden: 0, sending: 0 }; // of the rows on screen, when they change
   listSelected: string | null = null;
@@ -124,7 +127,11 @@ export class ReviewView {
       select(this, key, toggle);
       this.c.root.focus({ preventScroll: true });
     });
-    this.c.side.append(this.list.el);
+    this.attrPanel = new AttributePanel((key, name, value) => {
+      this.decisions.attributes(key, { [name]: value });
+      this.c.root.focus({ preventScroll: true });
+    }, () => this.c.root.focus({ preventScroll: true }));
+    this.c.side.append(this.attrPanel.el, this.list.el);
     attachActions(this);
     this.disposers.push(attachPointer(pointerHost(this)));
     wireModel(this);
@@ -245,6 +252,10 @@ export class ReviewView {
     let decided = 0;
     for (const r of this.store.rows) if (r.status !== "pending" && !r.sending) decided++;
     this.c.root.dataset.decided = String(decided);
+    const sel = this.store.get(this.selected);
+    const keeps = sel && sel.status !== "rejected" && !sel.unusable;
+    this.attrPanel.show(this.model.get("attributes") || {}, keeps ? sel.key : null,
+      keeps ? sel.label : null, sel?.attributes ?? null);
     drawInfo(this.c, this.model, {
       position: this.position, rows: this.store.rows,
       selectedIndex: this.store.indexOf(this.selected), counts: this.counts,

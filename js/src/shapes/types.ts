@@ -1,5 +1,6 @@
 // The one declaration of what crosses between Python (nblabel.reviewing.shape_widget) and the
 // shapes widget (keypoints and polylines): its traitlets and every message kind.
+import type { AttributeSpec, AttributeValue, AttributeValues } from "../editor/attributes";
 
 /** A shape as the widget draws it (Python's ``shape_wire``). */
 export interface WireShape {
@@ -14,6 +15,8 @@ export interface WireShape {
   /** Shape status code (``STATUSES``). */
   status: number;
   closed: boolean;
+  /** The shape's attributes (null: none set). */
+  attributes: AttributeValues | null;
 }
 
 export interface ShapeTraits {
@@ -27,6 +30,8 @@ export interface ShapeTraits {
   shapes: WireShape[];
   skeleton: { names: string[]; edges: [number, number][] };
   classes: string[];
+  /** Declared attributes (the shared editor's trait; this kind keeps none yet). */
+  attributes: Record<string, AttributeSpec[]>;
   selected: string;
   point: number;
   message: string;
@@ -34,7 +39,7 @@ export interface ShapeTraits {
   reviewed: boolean;
 }
 
-export type ShapeActionName = "accept" | "reject" | "relabel" | "accept_point" | "reject_point"
+export type ShapeActionName = "accept" | "reject" | "relabel" | "attributes" | "accept_point" | "reject_point"
   | "hide_point" | "move_point" | "reshape" | "add" | "delete" | "accept_rest" | "undo"
   | "redo" | "complete" | "show_proposals";
 
@@ -42,7 +47,7 @@ export type ShapeActionName = "accept" | "reject" | "relabel" | "accept_point" |
 export type ShapesToPython =
   | { kind: "act"; seq: number; action: ShapeActionName; shape: string; point?: number;
       xy?: [number, number]; points?: ([number, number] | null)[]; closed?: boolean;
-      label?: string }
+      label?: string; values?: Record<string, AttributeValue | null> }
   | { kind: "nav"; to: "next" | "prev" | "next_pending" };
 
 /** Messages Python sends. */

@@ -4,7 +4,8 @@
 // action changes (and which image comes next) and sends the shapes back.
 import type { AnyModel } from "@anywidget/types";
 import { ADDED, REJECTED, statusColour, statusName } from "../editor/contract";
-import { KindView } from "../editor/kindview";
+import type { AttributeValue } from "../editor/attributes";
+import { type AttributeTarget, KindView } from "../editor/kindview";
 import { PolygonEdit, type Pt } from "../editor/polygon";
 import { type ShapeKey, SHAPE_KEYS } from "./keys";
 import { confColour, hitPoint, nextShape, stepPoint } from "./model";
@@ -76,6 +77,16 @@ export class ShapesView extends KindView<ShapeTraits, ShapeKey> {
     revert: (() => void) | null = null): void {
     this.request({ kind: "act", action, shape: this.model.get("selected"),
       point: this.model.get("point"), ...extra }, revert);
+  }
+
+  protected attributeTarget(): AttributeTarget | null {
+    const s = this.selectedShape();
+    return s && s.status !== REJECTED ? { key: s.id, label: s.label, values: s.attributes }
+      : null;
+  }
+
+  protected setAttribute(key: string, name: string, value: AttributeValue | null): void {
+    this.act_("attributes", { shape: key, values: { [name]: value } });
   }
 
   protected picked(label: string): void {

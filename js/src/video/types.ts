@@ -1,5 +1,6 @@
 // The one declaration of what crosses between Python (nblabel.reviewing.video_widget) and the
 // video widget: its traitlets and every message kind in each direction.
+import type { AttributeSpec, AttributeValue, AttributeValues } from "../editor/attributes";
 
 /** A track as the timeline draws it (Python's ``track_summary``). */
 export interface TrackSummary {
@@ -13,6 +14,8 @@ export interface TrackSummary {
   keyframes: number[];
   /** Mean confidence of each of up to 32 equal pieces of the track (null: none). */
   conf: (number | null)[];
+  /** The track's attributes (null: none set). */
+  attributes: AttributeValues | null;
 }
 
 /** A box on a frame: track id, x, y, w, h (pixels), status code, confidence. */
@@ -30,10 +33,12 @@ export interface VideoTraits {
   selected: string;
   message: string;
   classes: string[];
+  /** Declared attributes (the shared editor's trait; this kind keeps none yet). */
+  attributes: Record<string, AttributeSpec[]>;
   reviewed: boolean;
 }
 
-export type TrackAction = "accept" | "reject" | "relabel" | "split" | "end" | "bridge" | "merge"
+export type TrackAction = "accept" | "reject" | "relabel" | "attributes" | "split" | "end" | "bridge" | "merge"
   | "swap" | "fix" | "retrack" | "new" | "undo" | "redo" | "accept_rest" | "complete";
 
 /** Messages the browser sends. */
@@ -42,7 +47,8 @@ export type VideoToPython =
   | { kind: "want"; frame: number; missing: number[] }
   | { kind: "full"; frame: number }
   | { kind: "act"; seq: number; action: TrackAction; track: string; frame: number;
-      other?: string; start?: number; label?: string; box?: [number, number, number, number] };
+      other?: string; start?: number; label?: string; box?: [number, number, number, number];
+      values?: Record<string, AttributeValue | null> };
 
 /** Messages Python sends (``frames``: one JPEG buffer per number, in order). */
 export type VideoFromPython =

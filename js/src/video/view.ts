@@ -6,7 +6,8 @@ import type { AnyModel } from "@anywidget/types";
 import { type BoxDrag, type EditBox, dragTo, finish, startDrag, startDraw } from "../editor/boxedit";
 import { CONTRACT, REJECTED, statusColour } from "../editor/contract";
 import { el } from "../editor/dom";
-import { KindView } from "../editor/kindview";
+import type { AttributeValue } from "../editor/attributes";
+import { type AttributeTarget, KindView } from "../editor/kindview";
 import { FrameCache } from "./frames";
 import { VIDEO_KEYS, type VideoAction } from "./keys";
 import { ROW_H, hit, nextAfter } from "./timeline";
@@ -161,6 +162,16 @@ export class VideoView extends KindView<VideoTraits, VideoAction> {
     revert: (() => void) | null = null): void {
     this.request({ kind: "act", action, track: this.model.get("selected"), frame: this.frame,
       ...extra }, revert);
+  }
+
+  protected attributeTarget(): AttributeTarget | null {
+    const t = this.selectedTrack();
+    return t && t.status !== "rejected" ? { key: t.id, label: t.label, values: t.attributes }
+      : null;
+  }
+
+  protected setAttribute(key: string, name: string, value: AttributeValue | null): void {
+    this.act_("attributes", { track: key, values: { [name]: value } });
   }
 
   protected picked(label: string): void {

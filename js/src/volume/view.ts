@@ -8,7 +8,8 @@ import { Asked } from "../editor/asked";
 import { type BoxDrag, type EditBox, dragTo, finish, startDrag, startDraw } from "../editor/boxedit";
 import { ADDED, CONTRACT, PENDING, REJECTED, statusColour } from "../editor/contract";
 import { el } from "../editor/dom";
-import { KindView } from "../editor/kindview";
+import type { AttributeValue } from "../editor/attributes";
+import { type AttributeTarget, KindView } from "../editor/kindview";
 import { type VolumeKey, VOLUME_KEYS } from "./keys";
 import type { SliceBox, VolumeActionName, VolumeFromPython, VolumeTraits } from "./types";
 import { dragWindow, lut, paintGrey, type Raw, toRaw } from "./window";
@@ -181,6 +182,15 @@ export class VolumeView extends KindView<VolumeTraits, VolumeKey> {
 
   protected selectedLabel(): string | null {
     return this.here().find((b) => b[0] === this.model.get("selected"))?.[1] ?? null;
+  }
+
+  protected attributeTarget(): AttributeTarget | null {
+    const b = this.here().find((x) => x[0] === this.model.get("selected"));
+    return b && b[6] !== REJECTED ? { key: b[0], label: b[1], values: b[9] ?? null } : null;
+  }
+
+  protected setAttribute(key: string, name: string, value: AttributeValue | null): void {
+    this.act_("attributes", { key, values: { [name]: value } });
   }
 
   protected picked(label: string): void {

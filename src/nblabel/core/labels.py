@@ -264,6 +264,9 @@ class Decision:
     #: An instance mask the reviewer made (clicks, a segmenter, a brush): PNG bytes covering
     #: ``box`` as in FiftyOne (see :func:`nblabel.core.images.encode_mask`).
     mask: bytes | None = None
+    #: The label's attributes (occluded, truncated, ...), checked against the session's
+    #: declaration (:mod:`nblabel.core.attributes`); None when none was set.
+    attributes: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("box", "image"):
@@ -300,6 +303,11 @@ class Decision:
         if self.mask is not None and (self.kind != "box" or not self.keeps_label):
             raise InvalidLabelError(f"a mask needs a box that is kept, not an {action.value} "
                                     f"{self.kind} decision")
+        if self.attributes is not None:
+            if not self.keeps_label:
+                raise InvalidLabelError(f"attributes need a label that is kept, not an "
+                                        f"{action.value} decision")
+            object.__setattr__(self, "attributes", dict(self.attributes))
         if action in (Action.ACCEPTED, Action.EDITED) and self.proposal is None:
             raise InvalidLabelError(f"an {action.value} decision needs its original proposal")
         if action is Action.ADDED and self.proposal is not None:
@@ -368,6 +376,7 @@ class Decision:
             "seconds_on_image": self.seconds_on_image,
             "kind": self.kind,
             **({"mask": base64.b64encode(self.mask).decode()} if self.mask is not None else {}),
+            **({"attributes": dict(self.attributes)} if self.attributes else {}),
         }
 
     @classmethod
@@ -384,6 +393,7 @@ class Decision:
             seconds_on_image=d.get("seconds_on_image", 0.0),
             kind=d.get("kind", "box"),
             mask=base64.b64decode(d["mask"]) if d.get("mask") else None,
+            attributes=d.get("attributes") or None,
             key=d["key"],
             id=d["id"],
         )

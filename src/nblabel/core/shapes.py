@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nblabel.core.labels import STATUSES as _STATUSES
@@ -120,6 +120,8 @@ class Shape:
     status: str = "pending"
     score: float | None = None
     closed: bool = False
+    #: The shape's attributes (occluded, ...; :mod:`nblabel.core.attributes`).
+    attributes: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -293,7 +295,7 @@ def shape_to_dict(s: Shape) -> dict[str, Any]:
             "points": [None if p is None else list(p) for p in s.points],
             "confidence": list(s.confidence), "visible": list(s.visible),
             "point_status": list(s.point_status), "status": s.status, "score": s.score,
-            "closed": s.closed}
+            "closed": s.closed, **({"attributes": dict(s.attributes)} if s.attributes else {})}
 
 
 def shape_from_dict(d: Mapping[str, Any]) -> Shape:
@@ -301,7 +303,7 @@ def shape_from_dict(d: Mapping[str, Any]) -> Shape:
                  tuple(None if p is None else (float(p[0]), float(p[1])) for p in d["points"]),
                  tuple(d.get("confidence") or ()), tuple(d.get("visible") or ()),
                  tuple(d.get("point_status") or ()), str(d.get("status", "pending")),
-                 d.get("score"), bool(d.get("closed", False)))
+                 d.get("score"), bool(d.get("closed", False)), dict(d.get("attributes") or {}))
 
 
 class ShapeDecision(StateRecord):

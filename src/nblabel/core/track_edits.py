@@ -48,6 +48,7 @@ __all__ = [
     "reject",
     "relabel",
     "retracked",
+    "set_attributes",
     "split",
     "swap",
     "track_from_dict",
@@ -71,6 +72,8 @@ class Track:
     confidence: Mapping[int, float | None] = field(default_factory=dict)
     keyframes: frozenset[int] = frozenset()
     tracker: Mapping[int, XYWH] = field(default_factory=dict)
+    #: The track's attributes (occluded, ...; :mod:`nblabel.core.attributes`), on every box.
+    attributes: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -113,6 +116,12 @@ def accept(t: Track) -> list[Track]:
 
 def reject(t: Track) -> list[Track]:
     return [replace(t, status="rejected")]
+
+
+def set_attributes(t: Track, values: Mapping[str, Any]) -> list[Track]:
+    """The track with ``values`` set on its attributes (None clears one), checked already."""
+    merged = {k: v for k, v in {**t.attributes, **values}.items() if v is not None}
+    return [_edited(t, attributes=merged)]
 
 
 def relabel(t: Track, label: str) -> list[Track]:
@@ -274,7 +283,8 @@ def track_to_dict(t: Track) -> dict[str, Any]:
             "boxes": {str(f): list(b) for f, b in t.boxes.items()},
             "confidence": {str(f): c for f, c in t.confidence.items() if c is not None},
             "keyframes": sorted(t.keyframes),
-            "tracker": {str(f): list(b) for f, b in t.tracker.items()}}
+            "tracker": {str(f): list(b) for f, b in t.tracker.items()},
+            **({"attributes": dict(t.attributes)} if t.attributes else {})}
 
 
 def track_from_dict(d: Mapping[str, Any]) -> Track:
@@ -284,7 +294,8 @@ def track_from_dict(d: Mapping[str, Any]) -> Track:
 
     return Track(str(d["id"]), str(d["label"]), boxes(d["boxes"]), str(d["status"]),
                  {int(f): float(c) for f, c in d.get("confidence", {}).items()},
-                 frozenset(int(k) for k in d.get("keyframes", [])), boxes(d.get("tracker", {})))
+                 frozenset(int(k) for k in d.get("keyframes", [])), boxes(d.get("tracker", {})),
+                 dict(d.get("attributes") or {}))
 
 
 class TrackDecision(StateRecord):

@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMATS", "export_reviewed", "export_target", "write_yolo_yaml"]
 
-Format = Literal["coco", "yolo", "yolo-seg", "voc"]
-FORMATS: tuple[str, ...] = ("coco", "yolo", "yolo-seg", "voc")
+Format = Literal["coco", "yolo", "yolo-seg", "voc", "cvat"]
+FORMATS: tuple[str, ...] = ("coco", "yolo", "yolo-seg", "voc", "cvat")
 
 
 def export_reviewed(
@@ -53,7 +53,9 @@ def export_reviewed(
     seed: int = 0,
 ) -> Path:
     """Export ``view``'s reviewed labels to ``export_dir``; returns the file to load: the COCO
-    ``labels.json``, the YOLO ``dataset.yaml``, or the VOC folder."""
+    ``labels.json``, the YOLO ``dataset.yaml``, the VOC folder or the CVAT ``labels.xml``.
+    Label attributes (:mod:`nblabel.core.attributes`) go out with COCO (as keys of each
+    annotation) and CVAT (``<attribute>`` elements; ``occluded`` as CVAT's own flag)."""
     import fiftyone as fo
 
     if format not in FORMATS:
@@ -70,6 +72,10 @@ def export_reviewed(
                       label_field=field, classes=classes, export_media=export_media)
         _exact_coco_masks(out / "labels.json", target, field)
         return out / "labels.json"
+    if format == "cvat":
+        target.export(export_dir=str(out), dataset_type=fo.types.CVATImageDataset,
+                      label_field=field, export_media=export_media)
+        return out / "labels.xml"
     if format == "voc":
         target.export(export_dir=str(out), dataset_type=fo.types.VOCDetectionDataset,
                       label_field=field, classes=classes, export_media=export_media)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACCURACY_EVAL_KEY",
     "AGREEMENT_FIELD",
+    "ATTRIBUTE_KINDS",
     "CLAIM_FIELD",
     "COMPLETED_FIELD",
     "CONSENSUS_TAG",
@@ -67,9 +68,11 @@ __all__ = [
     "VISUALIZATION_KEY",
     "VOTES_ATTR",
     "declare",
+    "declare_attributes",
     "declare_frames",
     "declare_review",
     "shapes_journal_key",
+    "stored_kind",
     "tracks_journal_key",
 ]
 
@@ -216,6 +219,7 @@ def _field(kind: str) -> Any:
     kinds: dict[str, Any] = {
         "str": fo.StringField, "float": fo.FloatField, "int": fo.IntField,
         "datetime": fo.DateTimeField, "dict": fo.DictField, "vector": fo.VectorField,
+        "bool": fo.BooleanField,
         "list[str]": lambda: fo.ListField(fo.StringField()),
         "list[dict]": lambda: fo.ListField(fo.DictField()),
         "list[int]": lambda: fo.ListField(fo.IntField()),
@@ -354,6 +358,26 @@ def declare_review(
         fields[f"{gt_classification_field}.proposal_confidence"] = "float"
         fields[f"{gt_classification_field}.seconds_on_image"] = "float"
     declare(dataset, fields)
+
+
+#: How each kind of label attribute (:mod:`nblabel.core.attributes`) is stored.
+ATTRIBUTE_KINDS: dict[str, str] = {"bool": "bool", "number": "float", "text": "str",
+                                   "choice": "str"}
+
+
+def stored_kind(value: Any) -> str:
+    """How an attribute value is stored (a kind of :data:`ATTRIBUTE_KINDS`)."""
+    return "bool" if isinstance(value, bool) else "number" if isinstance(value, int | float) \
+        else "text"
+
+
+def declare_attributes(dataset: fo.Dataset, labels_path: str, kinds: Mapping[str, str]) -> None:
+    """Declare the user's label attributes (``{name: kind}``, kinds of
+    :data:`ATTRIBUTE_KINDS`) on the labels at ``labels_path`` (``ground_truth.detections``),
+    so FiftyOne's App filters by them and its exporters write them."""
+    if kinds:
+        declare(dataset, {f"{labels_path}.{name}": ATTRIBUTE_KINDS[kind]
+                          for name, kind in kinds.items()})
 
 
 def shape_container(kind: str) -> tuple[str, str]:

@@ -135,6 +135,7 @@ def to_label(shape: Shape, size: ImageSize, *, reviewer: str = "", source: str =
                      reviewed_at=at or datetime.now(timezone.utc))
     if source:
         attrs["source"] = source
+    attrs.update(shape.attributes)
     if shape.kind == "keypoints":
         conf = [nan if c is None else c for c in shape.confidence]
         vis = [0 if p is None else (2 if v else 1) for p, v in zip(shape.points, shape.visible,
@@ -159,6 +160,10 @@ def write_shapes(dataset: fo.Dataset, shapes: Mapping[str, Iterable[Shape]], fie
     if not ids:
         return
     schema.declare_shapes(dataset, field, kind)
+    _, inner = schema.shape_container(kind)
+    schema.declare(dataset, {
+        f"{field}.{inner}.{n}": schema.ATTRIBUTE_KINDS[schema.stored_kind(v)]
+        for sid in ids for s in shapes[sid] for n, v in s.attributes.items()})
     sizes = sizes or image_sizes(dataset, ids)
     at = datetime.now(timezone.utc)
     values = {}

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from nblabel.core.attributes import Attributes
 from nblabel.core.images import decode_mask
 from nblabel.core.labels import IMAGE_LABEL_KEY, Action, Decision
 from nblabel.core.rules import is_complete, latest_vote
@@ -119,8 +120,11 @@ class FiftyOneSync:
         gt_classification_field: str = "ground_truth_class",
         *,
         per_journal_truth: bool = False,
+        attributes: Attributes | None = None,
     ) -> None:
         self.dataset = dataset
+        #: The labels' declared attributes (declared in the schema with the rest).
+        self.attributes = attributes
         self.journal = journal
         self.field = field
         self.gt_field = gt_field
@@ -136,6 +140,9 @@ class FiftyOneSync:
         """Declare every field this sync writes (idempotent; see :mod:`nblabel.store.schema`)."""
         schema.declare_review(self.dataset, self.field, self.gt_field,
                               self.classification_field, self.gt_classification_field)
+        if self.attributes:
+            schema.declare_attributes(self.dataset, f"{self.gt_field}.detections", {
+                name: s.kind for name, s in self.attributes.all_specs().items()})
 
     def sync(self, full: bool = False) -> SyncReport:
         """Write every decision not yet synced (``full=True``: replay the whole journal)."""
@@ -251,6 +258,8 @@ class FiftyOneSync:
             vote["box"] = d.box.to_relative(d.image_size) if d.box is not None else None
         if d.mask is not None and d.proposal is not None:  # a proposal's mask, edited
             vote["mask"] = _stored_mask(d.mask)
+        if d.attributes:
+            vote["attrs"] = dict(d.attributes)
         return vote
 
     def _merge_votes(self, stored: list[dict[str, Any]] | None, d: Decision
@@ -388,6 +397,7 @@ class FiftyOneSync:
             **_review_attrs(v),
             "proposal_id": pid, "proposal_confidence": proposal.get("confidence"),
             "seconds_on_image": v.get("seconds"), OWNER_ATTR: pid, JOURNAL_ATTR: v["journal"],
+            **(v.get("attrs") or {}),
         }, label_id_for_key(name, sid, pid, str(v["journal"])))
         mask = v.get("mask") if v.get("mask") is not None else proposal.get("mask")
         if mask is not None:
@@ -407,6 +417,7 @@ class FiftyOneSync:
             "seconds_on_image": d.seconds_on_image,
             OWNER_ATTR: d.key,
             JOURNAL_ATTR: self.journal.journal_id,
+            **(d.attributes or {}),
         }, label_id_for_key(dataset_name, d.sample_id, d.key, self.journal.journal_id))
         png = d.mask if d.mask is not None else d.proposal.mask if d.proposal else None
         stored = vote.get("mask")  # an edited mask, already in FiftyOne's form

@@ -99,6 +99,9 @@ def write_tracks(dataset: fo.Dataset, sample_id: str, field: str, tracks: Iterab
     if not wanted:
         return 0
     kept = [t for t in tracks if t.status in ("accepted", "edited", "added")]
+    schema.declare_frames(dataset, {
+        f"{field}.detections.{n}": schema.ATTRIBUTE_KINDS[schema.stored_kind(v)]
+        for t in kept for n, v in t.attributes.items()})
     now = datetime.now(timezone.utc)
     values: dict[int, Any] = {}
     for f in wanted:
@@ -112,7 +115,8 @@ def write_tracks(dataset: fo.Dataset, sample_id: str, field: str, tracks: Iterab
             except ValueError:
                 continue  # a box moved wholly outside the frame: nothing to write there
             dets.append(fo.Detection(label=t.label, bounding_box=rel, index=_index(t.id),
-                                     review=t.status, reviewer=reviewer, reviewed_at=now))
+                                     review=t.status, reviewer=reviewer, reviewed_at=now,
+                                     **t.attributes))
         values[f] = fo.Detections(detections=dets)
     shim.base_dataset(dataset).set_values(f"frames.{field}", {sample_id: values},
                                           key_field="id")

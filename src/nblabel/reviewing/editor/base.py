@@ -7,7 +7,8 @@ image-level labels) shares on Python's side.
   unknown key, a journal that cannot be written, an image, frame or slice that cannot be read, a
   database that cannot be reached) is answered with the error, named; any other exception too
   (and logged), so the browser never waits past its time limit and puts back what it painted.
-- **The shared traits.** ``message`` (what the reviewer should read now) and ``selected``.
+- **The shared traits.** ``message`` (what the reviewer should read now), ``selected`` and
+  ``attributes`` (the labels' declared attributes, :mod:`nblabel.core.attributes`).
 
 The browser's side is ``js/src/editor/`` (``answers.ts``: the request/answer loop with its time
 limit and revert); a kind adds only what is its own (``js/src/<kind>/``).
@@ -61,6 +62,9 @@ class EditorWidget(anywidget.AnyWidget):
 
     message = traitlets.Unicode("").tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
+    #: The labels' attributes by class (``Attributes.to_dict``: ``{class: [{name, kind,
+    #: options}]}``, ``"*"`` for every class); empty when none is declared.
+    attributes = traitlets.Dict().tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

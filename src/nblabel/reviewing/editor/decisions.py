@@ -48,14 +48,24 @@ def make_decision(
     label: str | None = None,
     box: Box | None = None,
     mask: bytes | None = None,
+    attributes: Mapping[str, Any] | None = None,
 ) -> Decision:
     """The decision ``action`` makes on ``key`` given the image's current ``decided``
     decisions. A kept mask follows a moved box (:func:`carried`) unless ``mask`` gives the new
-    one. ``KeyError`` for an unknown key, ``InvalidLabelError`` for a decision that cannot be."""
+    one; the label's attributes carry over, ``attributes`` set on top of them (None clears
+    one). ``KeyError`` for an unknown key, ``InvalidLabelError`` for a decision that cannot
+    be."""
     action = Action(action)
     if state.size is None:
         raise InvalidLabelError(f"cannot decide on {state.filepath}: {state.error}")
     common: dict[str, Any] = {"reviewer": reviewer, "seconds_on_image": seconds_on_image}
+    if action is not Action.REJECTED:
+        now = decided.get(key)
+        merged = {**((now.attributes or {}) if now is not None and now.keeps_label else {}),
+                  **(attributes or {})}
+        merged = {k: v for k, v in merged.items() if v is not None}
+        if merged:
+            common["attributes"] = merged
     sid, size = state.sample_id, state.size
     proposal = proposal_of(state, key)
     if proposal is None:

@@ -26,10 +26,11 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nblabel.core.attributes import parse_attributes
 from nblabel.core.labels import (
     Action,
     Box,
@@ -37,7 +38,7 @@ from nblabel.core.labels import (
     InvalidLabelError,
 )
 from nblabel.core.rules import shown
-from nblabel.reviewing.editor.decisions import make_decision
+from nblabel.reviewing.editor.decisions import make_decision, proposal_of
 from nblabel.reviewing.editor.history import History, Step
 from nblabel.reviewing.editor.loading import (
     SampleState,
@@ -102,8 +103,11 @@ class ReviewSession:
         consensus: int | None = None,
         claims: bool = True,
         image_classes: Sequence[str] | None = None,
+        attributes: Mapping[str, Any] | None = None,
     ) -> None:
         self.view = view
+        #: The labels' attributes by class (:mod:`nblabel.core.attributes`).
+        self.attributes = parse_attributes(attributes)
         self.dataset = shim.root_dataset(view)  # patches views live in a generated dataset
         #: Patches views (``to_patches``, ``to_evaluation_patches``): per sample, the proposal
         #: ids the patches point at, and truth boxes the model missed (``fn`` patches).
@@ -132,7 +136,8 @@ class ReviewSession:
         self.consensus = consensus
         self.sync = FiftyOneSync(self.dataset, journal, field, gt_field,
                                  classification_field, gt_classification_field,
-                                 per_journal_truth=consensus is not None)
+                                 per_journal_truth=consensus is not None,
+                                 attributes=self.attributes)
         self.sync.declare()  # every field the session writes, before anything is written
         if isinstance(queue, str):  # an ordering name: see nblabel.curation.queue
             from nblabel.curation.queue import build_queue
@@ -289,6 +294,27 @@ class ReviewSession:
         d = make_decision(state, key, action, reviewer=self.reviewer,
                           decided=self.decisions(state.sample_id),
                           seconds_on_image=seconds_on_image, label=label, box=box)
+        self.record(d)
+        return d
+
+    def set_attributes(self, state: SampleState, key: str, values: Mapping[str, Any], *,
+                       seconds_on_image: float = 0.0) -> Decision:
+        """Set attributes of a label (a proposal, decided or not, or a drawn box); ``None``
+        clears one. Checked against the declaration for the label's class; one decision (a
+        pending proposal becomes ``edited``: kept with its attributes), one undo step."""
+        decided = self.decisions(state.sample_id)
+        now = decided.get(key)
+        proposal = proposal_of(state, key)
+        label = now.label if now is not None and now.keeps_label and now.label else \
+            proposal.label if proposal is not None else None
+        if label is None:
+            raise KeyError(f"no label with key {key} on sample {state.sample_id} to set "
+                           "attributes on (a rejected proposal has none)")
+        checked = self.attributes.check(label, values)
+        action = Action.ADDED if now is not None and now.action is Action.ADDED else \
+            Action.EDITED
+        d = make_decision(state, key, action, reviewer=self.reviewer, decided=decided,
+                          seconds_on_image=seconds_on_image, attributes=checked)
         self.record(d)
         return d
 

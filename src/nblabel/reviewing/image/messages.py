@@ -73,6 +73,15 @@ def _add(w: ReviewWidget, content: dict[str, Any], seq: int | None) -> None:
     w.add(str(content["label"]), Box(*content["box"]), content.get("seconds"), seq=seq)
 
 
+def _attributes(w: ReviewWidget, content: dict[str, Any], seq: int | None) -> None:
+    values = content.get("values")
+    if not isinstance(values, dict):
+        raise ValueError(f"attributes are a mapping of name to value, not {values!r}")
+    d = w.session.set_attributes(w.current(), str(content["key"]), values,
+                                 seconds_on_image=w.seconds(content.get("seconds")))
+    w.changed([d], select=None, seq=seq)
+
+
 def _accept_all(w: ReviewWidget, content: dict[str, Any], seq: int | None) -> None:
     if content.get("threshold") is not None:  # what the user saw when pressing
         w.threshold = float(content["threshold"])
@@ -116,6 +125,7 @@ HANDLERS: dict[str, Handler] = {
     "done": _done,
     "decide": _decide,
     "add": _add,
+    "attributes": _attributes,
     "accept_all": _accept_all,
     "classify": _classify,
     "add_class": _add_class,
@@ -129,7 +139,8 @@ HANDLERS: dict[str, Handler] = {
     "set_polygon": lambda w, c, seq: w.masks.on_set_polygon(c, seq),
 }
 #: Kinds that act on the image on screen: ignored (but answered) when it has changed since.
-ON_SHOWN_SAMPLE = frozenset({"done", "decide", "add", "accept_all", "classify", "segment",
+ON_SHOWN_SAMPLE = frozenset({"done", "decide", "add", "attributes", "accept_all", "classify",
+                             "segment",
                              "accept_mask", "paint", "polygon", "set_polygon"})
 #: Every message kind Python sends (``FromPython`` in js/src/types.ts).
 SENT_KINDS = ("prefetch", "rows", "full_res", "mask", "polygon")

@@ -66,6 +66,7 @@ def proposal_row(p: Any, d: Decision | None, threshold: float, focus: bool,
         "visible": shown(p.confidence, p.source, threshold, floors),
         "mask": d.mask if d is not None and d.mask is not None else p.mask,
         "focus": focus, "unusable": None,
+        "attributes": dict(d.attributes) if d is not None and d.attributes else None,
     }
 
 
@@ -100,6 +101,7 @@ def added_row(d: Decision) -> Row:
         "key": d.key, "proposal_id": None, "label": d.label, "box": rounded_box(d.box),
         "original_box": None, "original_label": None, "confidence": None, "status": "added",
         "visible": True, "mask": d.mask, "focus": False, "unusable": None,
+        "attributes": dict(d.attributes) if d.attributes else None,
     }
 
 
@@ -150,6 +152,7 @@ def encode(rows: Sequence[Row], first_buffer: int = 0) -> tuple[dict[str, Any], 
     codes = np.zeros((n, 2), dtype=np.uint8)
     lab = np.zeros((n, 2), dtype=np.uint16)
     unusable: dict[str, str] = {}
+    attrs: dict[str, dict[str, Any]] = {}
     masks: dict[str, int] = {}
     buffers: list[bytes] = []
     base = first_buffer + 5
@@ -161,6 +164,8 @@ def encode(rows: Sequence[Row], first_buffer: int = 0) -> tuple[dict[str, Any], 
         lab[i, 1] = 0 if r["original_label"] is None else label_index(r["original_label"]) + 1
         if r.get("unusable"):
             unusable[str(i)] = str(r["unusable"])
+        if r.get("attributes"):
+            attrs[str(i)] = r["attributes"]
         if r.get("mask") is not None:
             masks[str(i)] = base + len(buffers)
             buffers.append(r["mask"])
@@ -168,7 +173,7 @@ def encode(rows: Sequence[Row], first_buffer: int = 0) -> tuple[dict[str, Any], 
         "n": n, "keys": [str(r["key"]) for r in rows], "labels": list(labels),
         "box": first_buffer, "original_box": first_buffer + 1, "confidence": first_buffer + 2,
         "codes": first_buffer + 3, "label": first_buffer + 4,
-        "unusable": unusable, "masks": masks,
+        "unusable": unusable, "masks": masks, "attributes": attrs,
     }
     return wire, [box.tobytes(), orig.tobytes(), conf.tobytes(), codes.tobytes(), lab.tobytes(),
                   *buffers]

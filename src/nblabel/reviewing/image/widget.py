@@ -138,6 +138,7 @@ class ReviewWidget(EditorWidget):
             max_preview_side=max_preview_side, assist=self.assist,
             ahead=self.masks.prepare_ahead)
         self.classes = session.classes
+        self.attributes = session.attributes.to_dict()
         self.reviewer = session.reviewer
         self.total = len(session.queue)
         self.sync_status = session.sync_status().to_dict()

@@ -20,10 +20,11 @@ The journal keeps these decisions under ``"<dataset>/shapes:<field>"``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from nblabel.core import shapes as sh
+from nblabel.core.attributes import parse_attributes
 from nblabel.core.cost import shape_seconds
 from nblabel.core.labels import ImageSize
 from nblabel.core.shapes import Shape, ShapeDecision, Skeleton
@@ -64,12 +65,15 @@ class ShapeReview:
                  kind: str = "keypoints", field: str | None = None,
                  gt_field: str | None = None, reviewer: str = "",
                  sample_ids: Sequence[str] | None = None,
-                 skeleton: Skeleton | None = None, classes: Sequence[str] = ()) -> None:
+                 skeleton: Skeleton | None = None, classes: Sequence[str] = (),
+                 attributes: Mapping[str, Any] | None = None) -> None:
         from nblabel.curation.shapes import shape_queue
 
         self.dataset, self.journal, self.kind, self.reviewer = dataset, journal, kind, reviewer
         #: Classes offered for drawn and relabeled shapes besides those on the image.
         self.classes = list(classes)
+        #: The shapes' attributes by class (:mod:`nblabel.core.attributes`).
+        self.attributes = parse_attributes(attributes)
         kp = kind == "keypoints"
         self.field = field or (KEYPOINTS_FIELD if kp else POLYLINES_FIELD)
         self.gt_field = gt_field or (GT_KEYPOINTS_FIELD if kp else GT_POLYLINES_FIELD)
@@ -207,6 +211,21 @@ class ShapeReview:
                 closed: bool | None = None) -> Shape:
         size = self.sizes.get(sample_id)
         return self._one(sample_id, shape_id, lambda s: sh.reshape(s, points, size, closed))
+
+    def set_attributes(self, sample_id: str, shape_id: str,
+                       values: Mapping[str, Any]) -> Shape:
+        """Set attributes of a shape (None clears one), checked against the declaration for
+        its class; the shape is kept (accepted, or still edited/added). One action, one undo
+        step."""
+        from dataclasses import replace
+
+        def apply(s: Shape) -> Shape:
+            merged = {k: v for k, v in {**s.attributes,
+                                        **self.attributes.check(s.label, values)}.items()
+                      if v is not None}
+            return sh.accept(replace(s, attributes=merged))
+
+        return self._one(sample_id, shape_id, apply)
 
     def relabel(self, sample_id: str, shape_id: str, label: str) -> Shape:
         from dataclasses import replace

@@ -35,7 +35,8 @@ def shape_wire(s: Shape) -> dict[str, Any]:
                        for p in s.points],
             "conf": [None if c is None else round(c, 3) for c in s.confidence],
             "vis": list(s.visible), "pst": [POINT_STATES.index(p) for p in s.point_status],
-            "status": STATUSES.index(s.status), "closed": s.closed}
+            "status": STATUSES.index(s.status), "closed": s.closed,
+            "attributes": dict(s.attributes) or None}
 
 
 class ShapeReviewWidget(EditorWidget):
@@ -64,6 +65,7 @@ class ShapeReviewWidget(EditorWidget):
         super().__init__(**kwargs)
         self.session = session
         self.kind = session.kind
+        self.attributes = session.attributes.to_dict()
         self.total = len(session.order)
         if session.skeleton is not None:
             self.skeleton = session.skeleton.to_dict()
@@ -185,6 +187,8 @@ class ShapeReviewWidget(EditorWidget):
                 getattr(r, action)(sid, shape)
             if action != "delete" and r.pending(sid):
                 self.selected = r.pending(sid)[0]  # on to the next pending instance
+        elif action == "attributes":
+            r.set_attributes(sid, shape, dict(c["values"]))
         elif action in ("accept_point", "reject_point", "hide_point"):
             if point < 0:
                 raise ValueError("select a point first (click it, or . and ,)")

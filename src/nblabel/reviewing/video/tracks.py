@@ -13,10 +13,11 @@ The journal keeps track decisions under ``"<dataset>/tracks"``, apart from image
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from nblabel.core import track_edits as te
+from nblabel.core.attributes import parse_attributes
 from nblabel.core.track_edits import Track, TrackDecision
 from nblabel.core.tracks import Suspicion, order_tracks
 from nblabel.core.video import VideoReader
@@ -46,8 +47,11 @@ class TrackReview:
 
     def __init__(self, dataset: fo.Dataset, sample_id: str, *, journal: DecisionJournal,
                  field: str = TRACKS_FIELD, gt_field: str = GT_TRACKS_FIELD,
-                 reviewer: str = "", classes: Sequence[str] = ()) -> None:
+                 reviewer: str = "", classes: Sequence[str] = (),
+                 attributes: Mapping[str, Any] | None = None) -> None:
         self.dataset = dataset
+        #: The tracks' attributes by class (:mod:`nblabel.core.attributes`).
+        self.attributes = parse_attributes(attributes)
         #: Classes offered for new and relabeled tracks besides the video's own.
         self.classes = list(classes)
         self.sample_id = sample_id
@@ -131,6 +135,12 @@ class TrackReview:
 
     def relabel(self, track_id: str, label: str) -> list[Track]:
         return self._apply(te.relabel(self.tracks[track_id], label))
+
+    def set_attributes(self, track_id: str, values: Mapping[str, Any]) -> list[Track]:
+        """Set attributes of a track (on every one of its boxes); None clears one. Checked
+        against the declaration for the track's class; one action, one undo step."""
+        t = self.tracks[track_id]
+        return self._apply(te.set_attributes(t, self.attributes.check(t.label, values)))
 
     def fix_box(self, track_id: str, frame: int, box: XYWH) -> list[Track]:
         return self._apply(te.fix_box(self.tracks[track_id], frame, box))

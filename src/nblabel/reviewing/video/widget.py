@@ -26,7 +26,13 @@ from nblabel.core.labels import STATUSES
 from nblabel.core.track_edits import Track
 from nblabel.core.video import VideoError, VideoReader, probe
 from nblabel.reviewing.editor.base import EditorWidget, Handler
-from nblabel.reviewing.editor.contract import STATIC, contract, default_label, media_window
+from nblabel.reviewing.editor.contract import (
+    STATIC,
+    MediaWindow,
+    contract,
+    default_label,
+    media_window,
+)
 from nblabel.reviewing.editor.media import MediaWorker
 from nblabel.reviewing.video.tracks import TrackReview
 
@@ -55,6 +61,33 @@ def _encode(image: np.ndarray, quality: int = 85, max_side: int | None = None) -
     return bytes(buf)
 
 
+class FrameDecoder:
+    """Frames of one video decoded in order from where the last one stopped when the next
+    asked for is at most ``reach`` ahead (a reviewer stepping or playing asks for the next
+    frames each time, so a keyframe is sought only after a jump). One per stream of frames (the
+    frames sent ahead, the full-resolution frame of a zoomed view), so neither moves the
+    other's place."""
+
+    def __init__(self, reader: VideoReader, reach: int) -> None:
+        self.reader, self.reach = reader, reach
+        self._decoder: Iterator[tuple[int, np.ndarray]] | None = None
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def frame(self, f: int) -> np.ndarray | None:
+        """Frame ``f`` (None past the last)."""
+        with self._lock:
+            if self._decoder is None or not 0 <= f - self._next < self.reach:
+                self._decoder = self.reader.frames(f)
+                self._next = f
+            for n, image in self._decoder:
+                self._next = n + 1
+                if n == f:
+                    return image
+            self._decoder = None
+            return None
+
+
 def track_summary(t: Track, score: float, flagged: Sequence[int]) -> dict[str, Any]:
     """What the timeline draws for a track: its span, status, suspicion, keyframes and its
     confidence in ``SEGMENTS`` pieces (mean of each; None where it has none)."""
@@ -65,7 +98,8 @@ def track_summary(t: Track, score: float, flagged: Sequence[int]) -> dict[str, A
         pieces.append(round(float(np.mean(values)), 3) if values else None)
     return {"id": t.id, "label": t.label, "status": t.status, "first": t.first, "last": t.last,
             "score": round(score, 3), "flags": list(flagged[:200]),
-            "keyframes": sorted(t.keyframes), "conf": pieces}
+            "keyframes": sorted(t.keyframes), "conf": pieces,
+            "attributes": dict(t.attributes) or None}
 
 
 class VideoReviewWidget(EditorWidget):
@@ -99,14 +133,15 @@ class VideoReviewWidget(EditorWidget):
             self.message = str(exc)
         info = self.reader.info if self.reader else None
         self.sample_id = session.sample_id
+        self.attributes = session.attributes.to_dict()
         self.filename = Path(path).name
         self.total_frames = info.frame_count if info else 0
         self.width, self.height = (info.width, info.height) if info else (0, 0)
         self.fps = info.fps if info and info.fps else 25.0
         self._by_frame: dict[int, list[list[Any]]] = {}
-        self._decoder: Iterator[tuple[int, np.ndarray]] | None = None
-        self._next = 0
-        self._decoding = threading.Lock()
+        window = media_window("video")
+        self._ahead = FrameDecoder(self.reader, 2 * window.ahead) if self.reader else None
+        self._full = FrameDecoder(VideoReader(path, self.reader.info), 8) if self.reader else None
         self._refresh()
         if self.tracks:
             self.selected = self.tracks[0]["id"]
@@ -114,8 +149,11 @@ class VideoReviewWidget(EditorWidget):
             self.message = "; ".join(session.problems[:3]) + (
                 f" (and {len(session.problems) - 3} more)" if len(session.problems) > 3 else "")
         self.media: MediaWorker[bytes] = MediaWorker(
-            media_window("video"), self._read, self._send_batch,
-            lambda text: setattr(self, "message", text), (VideoError,))
+            window, self._read, self._send_batch, self._say, (VideoError,))
+        #: The full-resolution frame of a zoomed view: only the latest asked for is decoded.
+        self.full_media: MediaWorker[bytes] = MediaWorker(
+            MediaWindow(chunk=1, behind=0, ahead=0, keep=1), self._read_full, self._send_full,
+            self._say, (VideoError,))
 
     # -- state sent to the browser -----------------------------------------------------------
 
@@ -149,11 +187,10 @@ class VideoReviewWidget(EditorWidget):
         self._refresh()
 
     def _on_full(self, content: dict[str, Any], seq: int | None) -> None:
-        """The frame at full resolution (the view is zoomed past the frames sent ahead)."""
+        """The frame at full resolution (the view is zoomed past the frames sent ahead), on
+        its own worker: the kernel stays free, a newer request drops an older one."""
         f = int(content["frame"])
-        image = self._decode(f)
-        if image is not None:
-            self.send({"kind": "full", "frame": f}, [_encode(image, 90, max_side=0)])
+        self.full_media.want(f, [f])
 
     def _on_act(self, c: dict[str, Any], seq: int | None) -> None:
         action = str(c.get("action"))
@@ -187,27 +224,20 @@ class VideoReviewWidget(EditorWidget):
 
     # -- frames ahead (on the media worker's thread) --------------------------------------------
 
+    def _say(self, text: str) -> None:
+        self.message = text
+
     def _read(self, f: int) -> bytes | None:
-        image = self._decode(f)
+        image = self._ahead.frame(f) if self._ahead else None
         return None if image is None else _encode(image)
 
-    def _decode(self, f: int) -> np.ndarray | None:
-        """Frame ``f``, from the running decoder when ``f`` is at most a window ahead of it (a
-        reviewer stepping or playing asks for the next frames each time, so a keyframe is
-        sought only after a jump)."""
-        if self.reader is None:
-            return None
-        with self._decoding:
-            ahead = 2 * media_window("video").ahead
-            if self._decoder is None or not 0 <= f - self._next < ahead:
-                self._decoder = self.reader.frames(f)
-                self._next = f
-            for n, image in self._decoder:
-                self._next = n + 1
-                if n == f:
-                    return image
-            self._decoder = None
-            return None
+    def _read_full(self, f: int) -> bytes | None:
+        image = self._full.frame(f) if self._full else None
+        return None if image is None else _encode(image, 90, max_side=0)
+
+    def _send_full(self, batch: Sequence[tuple[int, bytes]]) -> None:
+        for f, data in batch:
+            self.send({"kind": "full", "frame": f}, [data])
 
     def _send_batch(self, batch: Sequence[tuple[int, bytes]]) -> None:
         numbers = [n for n, _ in batch]
@@ -217,6 +247,7 @@ class VideoReviewWidget(EditorWidget):
 
     def close(self) -> None:
         self.media.close()
+        self.full_media.close()
         super().close()
 
     HANDLERS: ClassVar[Mapping[str, Handler]] = {
@@ -248,6 +279,8 @@ def act(w: VideoReviewWidget, r: TrackReview, action: str, tid: str, frame: int,
         getattr(r, action)(tid, frame)
     elif action == "relabel":
         r.relabel(tid, str(c["label"]))
+    elif action == "attributes":
+        r.set_attributes(tid, dict(c["values"]))
     elif action == "bridge":
         start = int(c["start"])
         r.bridge(tid, min(start, frame), max(start, frame))

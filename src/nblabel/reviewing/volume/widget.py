@@ -99,6 +99,7 @@ class VolumeReviewWidget(EditorWidget):
         if volume.problems:
             self.message = "; ".join(volume.problems[:2])
         self.classes = list(session.classes)
+        self.attributes = session.attributes.to_dict()
         self.media: MediaWorker[tuple[str, bytes]] = MediaWorker(
             media_window("volume"), self._read, self._send_slices,
             lambda text: setattr(self, "message", text), (VolumeError,))
@@ -126,8 +127,9 @@ class VolumeReviewWidget(EditorWidget):
         return self._states[k]
 
     def boxes_on(self, k: int) -> list[list[Any]]:
-        """``[key, label, x, y, w, h, status, confidence, outline]`` of slice ``k``: proposals
-        with their latest decision, and boxes drawn by hand (rejected ones included)."""
+        """``[key, label, x, y, w, h, status, confidence, outline, attributes]`` of slice
+        ``k``: proposals with their latest decision, and boxes drawn by hand (rejected ones
+        included)."""
         st = self.state(k)
         decided = self.session.decisions(st.sample_id)
         out = []
@@ -137,20 +139,21 @@ class VolumeReviewWidget(EditorWidget):
                 (p.box, p.label)
             mask = d.mask if d is not None and d.mask is not None else p.mask
             out.append(self._row(p.id, label or p.label, box, STATUS[d.action if d else None],
-                                 p.confidence, mask))
+                                 p.confidence, mask, d.attributes if d is not None else None))
         for key, d in decided.items():
             if d.proposal is None and d.box is not None and d.label:
-                out.append(self._row(key, d.label, d.box, 4, None, d.mask))
+                out.append(self._row(key, d.label, d.box, 4, None, d.mask, d.attributes))
         return out
 
     def _row(self, key: str, label: str, box: Box, status: int, conf: float | None,
-             mask: bytes | None) -> list[Any]:
+             mask: bytes | None, attributes: Any = None) -> list[Any]:
         outline: list[list[float]] | None = None
         if mask is not None:
             whole = full_mask(np.asarray(decode_mask(mask)), box, self.size)
             outline = [[round(x, 1), round(y, 1)] for x, y in largest_polygon(whole, 0.75)]
         return [key, label, *(round(v, 2) for v in box.as_list()), status,
-                None if conf is None else round(conf, 3), outline]
+                None if conf is None else round(conf, 3), outline,
+                dict(attributes) if attributes else None]
 
     def _refresh_progress(self) -> None:
         pending, done = [], []
@@ -232,6 +235,8 @@ def act(w: VolumeReviewWidget, s: ReviewSession, action: str, k: int, key: str,
         s.decide(st, key, Action.EDITED, box=Box(*(float(v) for v in c["box"])))
     elif action == "relabel":
         s.decide(st, key, Action.EDITED, label=str(c["label"]))
+    elif action == "attributes":
+        s.set_attributes(st, key, dict(c["values"]))
     elif action == "add":
         made = s.add(st, str(c.get("label") or "") or w.new_label(st),
                      Box(*(float(v) for v in c["box"])))
