@@ -6,7 +6,7 @@ stays fast.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nblabel.core.labels import Action, Box, Decision, ImageSize, InvalidLabelError, Proposal
@@ -25,6 +25,8 @@ __all__ = [
     "ImageSize",
     "InvalidLabelError",
     "LabelMap",
+    "LabelReview",
+    "LabelReviewWidget",
     "Proposal",
     "ReviewSession",
     "ReviewWidget",
@@ -46,9 +48,11 @@ __all__ = [
     "merge_consensus",
     "open_volume",
     "preannotate",
+    "preannotate_labels",
     "preannotate_shapes",
     "preannotate_volume",
     "review",
+    "review_labels",
     "review_shapes",
     "review_video",
     "review_volume",
@@ -64,6 +68,9 @@ _LAZY = {
     "ShapeReviewWidget": "nblabel.reviewing.shapes.widget",
     "VolumeReviewWidget": "nblabel.reviewing.volume.widget",
     "TrackReview": "nblabel.reviewing.video.tracks",
+    "LabelReview": "nblabel.reviewing.labels.review",
+    "LabelReviewWidget": "nblabel.reviewing.labels.widget",
+    "preannotate_labels": "nblabel.preannotation.labels",
     "ShapeReview": "nblabel.reviewing.shapes.review",
     "export_tracks": "nblabel.curation.video_export",
     "export_nifti_labels": "nblabel.curation.volume_export",
@@ -103,10 +110,13 @@ if TYPE_CHECKING:
     from nblabel.curation.video_export import export_tracks
     from nblabel.curation.volume_export import export_dicom_seg, export_nifti_labels
     from nblabel.preannotation import preannotate
+    from nblabel.preannotation.labels import preannotate_labels
     from nblabel.preannotation.shapes import preannotate_shapes
     from nblabel.preannotation.tracking import track_videos
     from nblabel.reviewing.editor.session import ReviewSession
     from nblabel.reviewing.image.widget import ReviewWidget
+    from nblabel.reviewing.labels.review import LabelReview
+    from nblabel.reviewing.labels.widget import LabelReviewWidget
     from nblabel.reviewing.shapes.review import ShapeReview
     from nblabel.reviewing.shapes.widget import ShapeReviewWidget
     from nblabel.reviewing.video.tracks import TrackReview
@@ -225,6 +235,31 @@ def review_shapes(view: Any, kind: str = "keypoints", *, field: str | None = Non
                           reviewer=reviewer or default_reviewer(), skeleton=skeleton,
                           sample_ids=view.values("id"), attributes=attributes)
     return ShapeReviewWidget(session)
+
+
+def review_labels(view: Any, *, field: str = "image_labels",
+                  gt_field: str = "gt_image_labels", journal: Any = None,
+                  reviewer: str | None = None, classes: Sequence[str] = (),
+                  threshold: float = 0.5, tags: bool = False,
+                  attributes: Mapping[str, Any] | None = None) -> LabelReviewWidget:
+    """Open the image-level labels widget: the multi-label classes that
+    :func:`~nblabel.preannotation.labels.preannotate_labels` proposed in ``field``
+    (``Classifications``; a single ``Classification`` works too), image by image, the least
+    certain first, triaged as boxes are (``Shift+A`` accepts every label at or above
+    ``threshold``), into ``gt_field`` and, with ``tags``, the images' tags. ``classes``: more
+    classes to add from. The session is ``widget.session``
+    (:class:`~nblabel.reviewing.labels.review.LabelReview`); team review claims each image."""
+    from nblabel.reviewing.editor.session import default_reviewer
+    from nblabel.reviewing.labels.review import LabelReview
+    from nblabel.reviewing.labels.widget import LabelReviewWidget
+    from nblabel.store import shim
+    from nblabel.store.journal import DecisionJournal
+
+    session = LabelReview(shim.base_dataset(view), journal=journal or DecisionJournal(),
+                          field=field, gt_field=gt_field, reviewer=reviewer or default_reviewer(),
+                          sample_ids=view.values("id"), classes=classes, threshold=threshold,
+                          tags=tags, attributes=attributes)
+    return LabelReviewWidget(session)
 
 
 def review_volume(view: Any, series: str | None = None, *, field: str =

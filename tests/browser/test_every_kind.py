@@ -1,5 +1,5 @@
 """What every labeler expects, in every kind, in real JupyterLab + Chromium: one test over images,
-video tracks, keypoints and volume slices (the shared editor: ``js/src/editor/``,
+video tracks, keypoints, volume slices and image-level labels (the shared editor: ``js/src/editor/``,
 ``reviewing/editor/``). A decision the journal refuses is put back with its reason; the view
 zooms to 4x and pans; a decision is shown, undone; a class typed in the class list relabels the
 selected object; an attribute is set from the keyboard; both land in FiftyOne; and the answers
@@ -49,7 +49,8 @@ def _values(kind: str, name: str, attribute: str) -> list[Any]:
     ds = fo.load_dataset(name)
     ds.reload()
     path = {"image": "ground_truth.detections", "video": "frames.gt_tracks.detections",
-            "shapes": "gt_keypoints.keypoints", "volume": "ground_truth.detections"}[kind]
+            "shapes": "gt_keypoints.keypoints", "volume": "ground_truth.detections",
+            "labels": "gt_image_labels.classifications"}[kind]
     if f"{path}.{attribute}".replace("frames.", "") not in (
             ds.get_frame_field_schema(flat=True) or {} if kind == "video"
             else ds.get_field_schema(flat=True)):

@@ -1,4 +1,4 @@
-"""In every kind (images, video tracks, keypoints, volume slices), a journal that cannot be
+"""In every kind (images, video tracks, keypoints, volume slices, image-level labels), a journal that cannot be
 written refuses the decision with the named error (the answer reaches the browser, which puts
 back what it painted), nothing decided before is lost, and deciding works again once the journal
 takes writes. The same base widget answers every kind (``reviewing/editor/base.py``)."""
@@ -53,11 +53,13 @@ def test_an_unwritable_journal_is_named_and_loses_nothing(kind: str, tmp_path: P
 
 
 def journal_key(w: Any) -> str:
-    from nblabel.store.schema import shapes_journal_key, tracks_journal_key
+    from nblabel.store.schema import labels_journal_key, shapes_journal_key, tracks_journal_key
 
     name = w.session.dataset.name
     if type(w).__name__ == "VideoReviewWidget":
         return tracks_journal_key(name)
+    if type(w).__name__ == "LabelReviewWidget":
+        return labels_journal_key(name, w.session.field)
     if type(w).__name__ == "ShapeReviewWidget":
         return shapes_journal_key(name, w.session.field)
     return name

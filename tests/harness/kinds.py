@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-KINDS = ("image", "video", "shapes", "volume")
+KINDS = ("image", "video", "shapes", "volume", "labels")
 
 
 @dataclass(frozen=True)
@@ -122,8 +122,33 @@ def _volume(folder: Path) -> Kind:
                 "reviewer='kim'{extra})", "nblabel-volume")
 
 
+def _labels(folder: Path) -> Kind:
+    import fiftyone as fo
+    import numpy as np
+    from PIL import Image
+
+    from nblabel.demo.synthetic import CLASSES, make_shapes
+    from nblabel.preannotation.labels import preannotate_labels
+
+    images = make_shapes(folder / "images", 2, seed=9, max_objects=3)
+    truth = {np.asarray(Image.open(img.path).convert("RGB")).tobytes():
+             sorted({label for label, _ in img.objects}) for img in images}
+
+    def propose(image: np.ndarray) -> dict[str, float]:
+        present = truth[image.tobytes()]
+        absent = [c for c in CLASSES if c not in present]
+        return {**{c: 0.9 - 0.1 * i for i, c in enumerate(present)},
+                **({absent[0]: 0.3} if absent else {})}
+
+    ds = fo.Dataset(f"kind-labels-{uuid.uuid4().hex[:8]}")
+    ds.add_samples([fo.Sample(filepath=str(img.path)) for img in images], progress=False)
+    preannotate_labels(ds, propose)
+    return Kind("labels", ds.name, "w = nblabel.review_labels(ds, journal=journal, "
+                "reviewer='kim'{extra})", "nblabel-labels")
+
+
 BUILDERS: dict[str, Callable[[Path], Kind]] = {
-    "image": _image, "video": _video, "shapes": _shapes, "volume": _volume}
+    "image": _image, "video": _video, "shapes": _shapes, "volume": _volume, "labels": _labels}
 
 
 def build(kind: str, folder: Path) -> Kind:
@@ -155,6 +180,8 @@ def _act(w: Any, seq: int, action: str) -> dict[str, Any]:
                 "frame": w.frame}
     if kind == "ShapeReviewWidget":
         return {"kind": "act", "seq": seq, "action": action, "shape": w.selected, "point": -1}
+    if kind == "LabelReviewWidget":
+        return {"kind": "act", "seq": seq, "action": action, "label_id": w.selected}
     return {"kind": "act", "seq": seq, "action": action, "slice": w.slice,
             "key": w.selected or w.boxes_on(w.slice)[0][0]}
 
@@ -179,7 +206,8 @@ def stored_attributes(w: Any, name: str) -> list[Any]:
     ds.reload()
     kind = type(w).__name__
     path = {"VideoReviewWidget": f"frames.{w.session.gt_field}.detections.{name}",
-            "ShapeReviewWidget": f"{w.session.gt_field}.keypoints.{name}"}.get(
+            "ShapeReviewWidget": f"{w.session.gt_field}.keypoints.{name}",
+            "LabelReviewWidget": f"{w.session.gt_field}.classifications.{name}"}.get(
         kind, f"{w.session.gt_field}.detections.{name}")
     flat: list[Any] = []
     stack: list[Any] = [ds.values(path)]
@@ -209,6 +237,8 @@ def decided(w: Any) -> dict[str, str]:
         return {t.id: t.status for t in s.tracks.values() if t.status != "pending"}
     if kind == "ShapeReviewWidget":
         return {x.id: x.status for x in s.shapes_on(w.sample_id) if x.status != "pending"}
+    if kind == "LabelReviewWidget":
+        return {x.id: x.status for x in s.labels_on(w.sample_id) if x.status != "pending"}
     if kind == "VolumeReviewWidget":
         sid = w.ids[w.slice]
         return {k: Action(d.action).value for k, d in s.decisions(sid).items()}

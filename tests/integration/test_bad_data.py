@@ -66,7 +66,7 @@ def test_unusable_proposals_are_shown_with_the_reason_and_can_be_rejected(shapes
     assert "not saved" in widget.message and "only be rejected" in widget.message
     for row in widget.boxes:
         widget.decide(row["key"], "rejected" if row.get("unusable") else "accepted")
-    assert session.is_reviewed(first)  # every stored proposal decided, the bad ones rejected
+    assert session.progress.is_reviewed(first)  # every stored proposal decided, bad ones rejected
     widget.go(1)  # navigation goes on
     assert widget.sample_id == second
     session.flush()

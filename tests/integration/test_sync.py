@@ -68,9 +68,9 @@ def test_edit_add_and_reviewed_tag(shapes_dataset, journal):
     assert Box.from_relative(edited.bounding_box, state.size) == Box(1, 2, 30, 40)
     assert REVIEWED_TAG in sample.tags
     assert ds.match_tags(REVIEWED_TAG).count() == 1
-    assert session.reviewed_count() == 1
-    assert session.is_reviewed(state.sample_id)
-    assert not session.is_reviewed(session.queue[0])
+    assert session.progress.count() == 1
+    assert session.progress.is_reviewed(state.sample_id)
+    assert not session.progress.is_reviewed(session.queue[0])
 
 
 def test_changed_mind_replaces_ground_truth(shapes_dataset, journal):

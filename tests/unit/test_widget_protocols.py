@@ -22,6 +22,7 @@ from nblabel.reviewing.editor import keys
 from nblabel.reviewing.editor.base import EditorWidget
 from nblabel.reviewing.editor.contract import CONTRACT_PATH, contract, media_window
 from nblabel.reviewing.image.widget import ReviewWidget
+from nblabel.reviewing.labels import widget as lw
 from nblabel.reviewing.shapes import widget as sw
 from nblabel.reviewing.video import widget as vw
 from nblabel.reviewing.volume import widget as vow
@@ -56,6 +57,10 @@ SIDES = [
          "VolumeFromPython", vow.RECEIVED_KINDS, "VolumeActionName",
          keys.VOLUME_KEYMAP_PATH, ("1", "window: soft tissue"), "right-drag (or Alt+drag)"),
 ]
+SIDES.append(Side("labels", lw, lw.LabelReviewWidget, "LabelTraits", "LabelsToPython",
+                   "LabelsFromPython", lw.RECEIVED_KINDS, "LabelActionName",
+                   keys.LABEL_KEYMAP_PATH, ("Shift+A", "accept every pending label at or above the "
+                                                 "threshold"), "click a label"))
 IDS = [s.folder for s in SIDES]
 
 
@@ -127,7 +132,7 @@ def test_the_contract_is_one_file_both_sides_read() -> None:
 def test_every_widget_is_one_editor_widget() -> None:
     """The base widget is the only class that subclasses anywidget's."""
     for widget in (ReviewWidget, vw.VideoReviewWidget, sw.ShapeReviewWidget,
-                   vow.VolumeReviewWidget):
+                   vow.VolumeReviewWidget, lw.LabelReviewWidget):
         assert issubclass(widget, EditorWidget)
         assert anywidget.AnyWidget not in widget.__bases__
     package = JS.parents[1] / "src" / "nblabel"

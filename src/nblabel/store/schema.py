@@ -41,8 +41,10 @@ __all__ = [
     "EMBEDDING_FIELD",
     "ERROR_FIELD",
     "GT_ATTRS",
+    "GT_LABELS_FIELD",
     "GT_TRACKS_FIELD",
     "JOURNAL_ATTR",
+    "LABELS_FIELD",
     "LABEL_CHECK_ATTRS",
     "LABEL_CHECK_FIELD",
     "LABEL_ERROR_FIELD",
@@ -71,6 +73,7 @@ __all__ = [
     "declare_attributes",
     "declare_frames",
     "declare_review",
+    "labels_journal_key",
     "shapes_journal_key",
     "stored_kind",
     "tracks_journal_key",
@@ -204,6 +207,16 @@ def shapes_journal_key(dataset_name: str, field: str) -> str:
     return f"{dataset_name}/shapes:{field}"
 
 
+def labels_journal_key(dataset_name: str, field: str) -> str:
+    """Where the journal keeps the image-level label decisions of ``field``."""
+    return f"{dataset_name}/labels:{field}"
+
+
+#: Image-level labels: proposals (``Classifications``) and the reviewed ones.
+LABELS_FIELD = "image_labels"
+GT_LABELS_FIELD = "gt_image_labels"
+
+
 # -- FiftyOne Brain keys -----------------------------------------------------------------------
 
 SIMILARITY_KEY = "nblabel_similarity"  # curation: similar images over nblabel's embeddings
@@ -228,6 +241,7 @@ def _field(kind: str) -> Any:
         "keypoints": lambda: fo.EmbeddedDocumentField(fo.Keypoints),
         "polylines": lambda: fo.EmbeddedDocumentField(fo.Polylines),
         "classification": lambda: fo.EmbeddedDocumentField(fo.Classification),
+        "classifications": lambda: fo.EmbeddedDocumentField(fo.Classifications),
     }
     if kind not in kinds:
         raise ValueError(f"unknown field kind {kind!r}")
@@ -285,7 +299,7 @@ def _add_field(add: Any, path: str, kind: str) -> None:
     ``add_frame_field``)."""
     field = _field(kind)
     kwargs: dict[str, Any] = {}
-    if kind in ("detections", "classification", "keypoints", "polylines"):
+    if kind in ("detections", "classification", "classifications", "keypoints", "polylines"):
         kwargs["embedded_doc_type"] = field.document_type
     elif kind.startswith("list["):
         kwargs["subfield"] = type(field.field)

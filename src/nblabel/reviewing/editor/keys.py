@@ -11,8 +11,17 @@ from typing import Any
 
 from nblabel.reviewing.editor.contract import STATIC
 
-__all__ = ["KEYMAP_PATH", "VIDEO_KEYMAP_PATH", "help_rows", "keymap", "markdown_table",
-           "shape_help_rows", "video_help_rows", "volume_help_rows"]
+__all__ = [
+    "KEYMAP_PATH",
+    "VIDEO_KEYMAP_PATH",
+    "help_rows",
+    "keymap",
+    "label_help_rows",
+    "markdown_table",
+    "shape_help_rows",
+    "video_help_rows",
+    "volume_help_rows",
+]
 
 KEYMAP_PATH = STATIC / "keymap.json"
 #: The video widget's keys (``js/src/video/keys.json``).
@@ -21,6 +30,8 @@ VIDEO_KEYMAP_PATH = STATIC / "videokeys.json"
 VOLUME_KEYMAP_PATH = STATIC / "volumekeys.json"
 #: The shapes widget's keys (``js/src/shapes/keys.json``).
 SHAPE_KEYMAP_PATH = STATIC / "shapekeys.json"
+#: The image-level labels widget's keys (``js/src/labels/keys.json``).
+LABEL_KEYMAP_PATH = STATIC / "labelkeys.json"
 #: The keys every kind but the image widget shares (zoom, class, undo, help:
 #: ``js/src/editor/keys.json``), added after each kind's own.
 EDITOR_KEYMAP_PATH = STATIC / "editorkeys.json"
@@ -69,6 +80,11 @@ def volume_help_rows() -> tuple[tuple[str, str], ...]:
 def shape_help_rows() -> tuple[tuple[str, str], ...]:
     """(keys, what they do) of the shapes widget (keypoints, polylines)."""
     return _help_rows(SHAPE_KEYMAP_PATH)
+
+
+def label_help_rows() -> tuple[tuple[str, str], ...]:
+    """(keys, what they do) of the image-level labels widget."""
+    return _help_rows(LABEL_KEYMAP_PATH)
 
 
 def markdown_table() -> str:

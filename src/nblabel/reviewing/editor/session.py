@@ -391,15 +391,6 @@ class ReviewSession:
 
     # -- progress ----------------------------------------------------------------------------
 
-    def is_reviewed(self, sample_id: str) -> bool:
-        """Whether ``sample_id``'s review is complete, as far as this session knows (its own
-        decisions on loaded samples, and what was reviewed when it opened)."""
-        return self.progress.is_reviewed(sample_id)
-
-    def reviewed_count(self) -> int:
-        """How many samples of the queue are reviewed (the same rule as the ``reviewed`` tag)."""
-        return self.progress.count()
-
     # -- FiftyOne ----------------------------------------------------------------------------
 
     def sync_now(self) -> None:

@@ -221,7 +221,7 @@ class ReviewWidget(EditorWidget):
                 setattr(self, name, value)
             self.image_label = self.screen.image_label_row(state)
             self.selected = selected
-            self.reviewed = self.session.reviewed_count()
+            self.reviewed = self.session.progress.count()
             self.reference = self.screen.reference_rows(state)
             notes = [f"{holder} is reviewing this image too"] if holder else []
             self.message = "; ".join(notes + self.screen.notes(state))
@@ -253,7 +253,7 @@ class ReviewWidget(EditorWidget):
         if target != self.position or self.state is None:
             self.show(target, browser_has)
         else:
-            self.reviewed = self.session.reviewed_count()
+            self.reviewed = self.session.progress.count()
             self.message = "last image" if direction > 0 else "first image"
 
     def finish_on_leave(self) -> None:
@@ -288,7 +288,7 @@ class ReviewWidget(EditorWidget):
             return False
         self.session.complete(state.sample_id, self.seconds(seconds))
         self.answer(seq)
-        self.reviewed = self.session.reviewed_count()
+        self.reviewed = self.session.progress.count()
         self.go(1)
         return True
 
@@ -402,7 +402,7 @@ class ReviewWidget(EditorWidget):
                 if select is not None and select != self.selected:
                     self._set_quietly("selected", select)  # the browser took it from the rows
                 self.image_label = self.screen.image_label_row(state)
-                self.reviewed = self.session.reviewed_count()
+                self.reviewed = self.session.progress.count()
                 self.message = ""
 
     def proposals_updated(self, sample_ids: Iterable[str], note: str = "") -> None:

@@ -158,7 +158,7 @@ class VolumeReviewWidget(EditorWidget):
     def _refresh_progress(self) -> None:
         pending, done = [], []
         for k in range(len(self.ids)):
-            if self.session.is_reviewed(self.ids[k]):
+            if self.session.progress.is_reviewed(self.ids[k]):
                 done.append(k)
                 continue
             st = self.state(k)

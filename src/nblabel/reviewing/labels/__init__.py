@@ -1,0 +1,1 @@
+"""Image-level labels (multi-label classes, tags): the label session and its widget."""
