@@ -92,6 +92,8 @@ def test_every_kind(kind: str, open_notebook: Any, page: Any, tmp_path: Path) ->
             break
         page.keyboard.press("+")
     assert float(_root(page, "zoom") or 1) >= 3.99, _root(page, "zoom")
+    if kind == "video":  # once the view settles, the frame is drawn at full resolution
+        _wait(page, "r.dataset.fullRes === 'true'")
     tx = float(_root(page, "tx") or 0)
     box = page.locator(".nblabel-root canvas").first.bounding_box()
     assert box

@@ -63,3 +63,20 @@ def test_reviewers_finishing_at_once_lose_no_one(tmp_path: Path) -> None:
     assert sorted(ds[sid][REVIEWERS_FIELD]) == sorted(names)
     assert ds[sid].tags == [REVIEWED_TAG]
     ds.delete()
+
+
+def test_a_track_relabeled_from_a_frame_on_is_one_undo_step(tmp_path: Path) -> None:
+    made = build("video", tmp_path)
+    ds = fo.load_dataset(made.dataset)
+    w = nblabel.review_video(ds, journal=DecisionJournal(tmp_path / "j.db"), reviewer="ana")
+    r = w.session
+    tid = w.selected
+    t = r.tracks[tid]
+    mid = t.frames[len(t.frames) // 2]
+    n = len(r.tracks)
+    r.relabel(tid, "zebra", from_frame=mid)
+    assert len(r.tracks) == n + 1 and r.tracks[tid].label == t.label
+    (tail,) = [x for x in r.tracks.values() if x.label == "zebra"]
+    assert tail.first == mid and r.tracks[tid].last < mid
+    assert r.undo() and len(r.tracks) == n and r.tracks[tid].label == t.label
+    w.close()

@@ -48,6 +48,7 @@ export type VideoToPython =
   | { kind: "full"; frame: number }
   | { kind: "act"; seq: number; action: TrackAction; track: string; frame: number;
       other?: string; start?: number; label?: string; box?: [number, number, number, number];
+      from_here?: boolean;
       values?: Record<string, AttributeValue | null> };
 
 /** Messages Python sends (``frames``: one JPEG buffer per number, in order). */

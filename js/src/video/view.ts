@@ -17,6 +17,9 @@ import type { FrameBox, TrackAction, VideoFromPython, VideoTraits } from "./type
 const { behind: BEHIND, ahead: AHEAD } = CONTRACT.media.video;
 /** Timeline rows drawn (the most suspect tracks first); Tab reaches the others. */
 const MAX_ROWS = 60;
+/** A zoomed view asks for the full-resolution frame once the reviewer stays on a frame this
+ *  long: stepping or playing at 25 fps never waits on full frames it would not look at. */
+const SETTLE_MS = 250;
 
 export class VideoView extends KindView<VideoTraits, VideoAction> {
   timeline = el("canvas", "nblabel-timeline");
@@ -25,12 +28,15 @@ export class VideoView extends KindView<VideoTraits, VideoAction> {
   playing = 0;
   marked: { track: string; frame: number } | null = null;
   stepAt = 0;
+  /** When the frame shown last changed (the full-resolution frame waits for it to settle). */
+  private steppedAt = 0;
   drag: BoxDrag | null = null;
   /** The next drag draws a new track's box (key n). */
   drawing = false;
   /** The frame shown at full resolution (asked for when zoomed past the frames sent). */
   private full: { frame: number; bitmap: ImageBitmap | null } | null = null;
   private saveTimer = 0;
+  private fullTimer = 0;
   private bars = new TimelinePainter();
   private retry = 0;
 
@@ -130,6 +136,7 @@ export class VideoView extends KindView<VideoTraits, VideoAction> {
     const total = this.model.get("total_frames");
     this.frame = Math.min(total, Math.max(1, Math.round(f)));
     this.stepAt = performance.now();
+    this.steppedAt = this.stepAt;
     this.paint();
     this.want();
     window.clearTimeout(this.saveTimer);
@@ -174,9 +181,13 @@ export class VideoView extends KindView<VideoTraits, VideoAction> {
     this.act_("attributes", { track: key, values: { [name]: value } });
   }
 
+  /** A class picked: the selected track takes it, whole, or from the frame shown on when the
+   *  track was marked here first (key m): an identity that changes class mid-track. */
   protected picked(label: string): void {
     const t = this.selectedTrack();
-    if (t && t.label !== label) this.act_("relabel", { label });
+    if (!t || t.label === label) return;
+    const here = this.marked?.track === t.id && this.marked.frame === this.frame;
+    this.act_("relabel", { label, from_here: here });
   }
 
   act(a: VideoAction | "undo" | "redo"): void {
@@ -245,19 +256,25 @@ export class VideoView extends KindView<VideoTraits, VideoAction> {
   }
 
   /** The frame at full resolution when the view shows more canvas pixels per video pixel than
-   *  the frames sent ahead hold (asked for once per frame; playing never asks). */
+   *  the frames sent ahead hold: asked for once per frame, once the reviewer has stayed on it
+   *  for SETTLE_MS (stepping and playing draw the frames sent ahead, and never wait). */
   private fullFrame(): ImageBitmap | null {
     const [w, h] = this.size();
     const sent = Math.min(1, CONTRACT.frame_max_side / Math.max(w, h));
     if (this.playing || this.stage.view.scale <= sent * CONTRACT.full_res_after_scale) {
       return null;
     }
-    if (this.full?.frame !== this.frame) {
-      this.full?.bitmap?.close();
-      this.full = { frame: this.frame, bitmap: null };
-      this.model.send({ kind: "full", frame: this.frame });
+    if (this.full?.frame === this.frame) return this.full.bitmap;
+    const still = performance.now() - this.steppedAt;
+    if (still < SETTLE_MS) {
+      window.clearTimeout(this.fullTimer);
+      this.fullTimer = window.setTimeout(() => this.paint(), SETTLE_MS - still + 5);
+      return null;
     }
-    return this.full.bitmap;
+    this.full?.bitmap?.close();
+    this.full = { frame: this.frame, bitmap: null };
+    this.model.send({ kind: "full", frame: this.frame });
+    return null;
   }
 
   paint(): void {
@@ -386,5 +403,6 @@ export class VideoView extends KindView<VideoTraits, VideoAction> {
     if (this.playing) window.clearInterval(this.playing);
     window.clearInterval(this.retry);
     window.clearTimeout(this.saveTimer);
+    window.clearTimeout(this.fullTimer);
   }
 }

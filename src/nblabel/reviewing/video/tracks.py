@@ -133,8 +133,14 @@ class TrackReview:
     def reject(self, track_id: str) -> list[Track]:
         return self._apply(te.reject(self.tracks[track_id]))
 
-    def relabel(self, track_id: str, label: str) -> list[Track]:
-        return self._apply(te.relabel(self.tracks[track_id], label))
+    def relabel(self, track_id: str, label: str, from_frame: int | None = None) -> list[Track]:
+        """Change a track's class: the whole track, or (``from_frame``) from that frame on,
+        split off as a track of its own (one action, one undo step)."""
+        t = self.tracks[track_id]
+        if from_frame is None or from_frame <= t.first:
+            return self._apply(te.relabel(t, label))
+        head, tail = te.split(t, from_frame, self._new_id())
+        return self._apply([head, *te.relabel(tail, label)])
 
     def set_attributes(self, track_id: str, values: Mapping[str, Any]) -> list[Track]:
         """Set attributes of a track (on every one of its boxes); None clears one. Checked

@@ -277,8 +277,8 @@ def act(w: VideoReviewWidget, r: TrackReview, action: str, tid: str, frame: int,
         getattr(r, action)(tid)
     elif action in ("split", "end"):
         getattr(r, action)(tid, frame)
-    elif action == "relabel":
-        r.relabel(tid, str(c["label"]))
+    elif action == "relabel":  # from the frame shown on when asked (Shift when picking)
+        r.relabel(tid, str(c["label"]), frame if c.get("from_here") else None)
     elif action == "attributes":
         r.set_attributes(tid, dict(c["values"]))
     elif action == "bridge":
