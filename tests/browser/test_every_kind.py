@@ -103,6 +103,10 @@ def test_every_kind(kind: str, open_notebook: Any, page: Any, tmp_path: Path) ->
     page.mouse.move(cx - 120, cy - 40, steps=4)
     page.mouse.up(button="middle")
     _wait(page, "Math.abs(Number(r.dataset.tx) - a) > 20", arg=tx)
+    fit = ".nblabel-fit" if kind == "image" else ".nblabel-btn[data-action=fit]"
+    page.locator(f".nblabel-root {fit}").click()  # the toolbar does what the keys do
+    _wait(page, "Math.abs(Number(r.dataset.zoom) - 1) < 1e-3")
+    page.evaluate("() => document.querySelector('.nblabel-root').focus()")
 
     # 3. A decision is shown; undo takes it back.
     decided = int(_root(page, "decided") or 0)

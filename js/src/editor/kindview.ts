@@ -86,11 +86,39 @@ export abstract class KindView<T extends EditorTraits, A extends string> {
     });
   }
 
-  /** Lay out the parts: info, class list, the kind's extra parts, the stage, the message and
-   *  the help. */
+  /** Lay out the parts: info, toolbar, class list, attributes, the stage, the kind's extra
+   *  parts, the message and the help. */
   protected mount(...extra: HTMLElement[]): void {
-    this.root.append(this.info, this.picker.el, this.attrs.el, this.stage.wrap, ...extra,
-      this.message, this.help);
+    this.root.append(this.info, this.toolbar(), this.picker.el, this.attrs.el, this.stage.wrap,
+      ...extra, this.message, this.help);
+  }
+
+  /** Buttons for the kind's main actions (``[text, action]``), then the shared ones; each
+   *  button does what its key does (its title names the key). */
+  protected buttons(): [string, A][] {
+    return [];
+  }
+
+  private toolbar(): HTMLDivElement {
+    const bar = el("div", "nblabel-toolbar");
+    const shared: [string, SharedAction][] = [["↶", "undo"], ["↷", "redo"], ["−", "zoom_out"],
+      ["+", "zoom_in"], ["fit", "fit"], ["?", "help"]];
+    const keyOf = new Map(this.keys.file.bindings.map((b) => [b.action as string, b.keys[0]]));
+    for (const [text, action] of [...this.buttons(), ...shared] as [string, A | SharedAction][]) {
+      const b = el("button", "nblabel-btn", text);
+      b.type = "button";
+      b.tabIndex = -1;
+      b.dataset.action = action;
+      const help = this.keys.file.bindings.find((x) => x.action === action)?.help ?? action;
+      b.title = `${help} (${keyOf.get(action) ?? ""})`;
+      b.addEventListener("click", (e) => {
+        e.preventDefault();
+        this.key(action);
+        this.root.focus({ preventScroll: true });
+      });
+      bar.appendChild(b);
+    }
+    return bar;
   }
 
   say(text: string): void {

@@ -38,7 +38,7 @@ export interface InfoState {
   position: number;
   rows: readonly Row[];
   selectedIndex: number;
-  counts: { pending: number; hidden: number; sending: number };
+  counts: { pending: number; hidden: number; sending: number; decided: number };
   multi: number;
   drawing: boolean;
   drawClass: string | null;
@@ -124,10 +124,12 @@ export function countRows(rows: readonly Row[]): InfoState["counts"] {
   let pending = 0;
   let hidden = 0;
   let sending = 0;
+  let decided = 0;
   for (const r of rows) {
     if (r.sending) sending++;
+    else if (r.status !== "pending") decided++;
     if (!r.visible) hidden++;
     else if (r.status === "pending") pending++;
   }
-  return { pending, hidden, sending };
+  return { pending, hidden, sending, decided };
 }

@@ -67,7 +67,8 @@ export class ReviewView {
   /** The selected label's attributes (the shared panel, ../editor/attributes.ts). */
   attrPanel: AttributePanel;
   lastFull: { sampleId: string; rows: Row[]; selected: string | null } | null = null;
-  counts = { pending: 0, hidden: 0, sending: 0 }; // of the rows on screen, when they change
+  // Of the rows on screen, when they change (decided: journaled, not on their way).
+  counts = { pending: 0, hidden: 0, sending: 0, decided: 0 };
   listSelected: string | null = null;
   listMulti = 0; // size of the multi-selection the list was last painted with
   act: (action: KeyAction, index: number) => void = () => {};
@@ -249,9 +250,8 @@ export class ReviewView {
   }
 
   drawInfo(): void {
-    let decided = 0;
-    for (const r of this.store.rows) if (r.status !== "pending" && !r.sending) decided++;
-    this.c.root.dataset.decided = String(decided);
+    const decided = String(this.counts.decided);
+    if (this.c.root.dataset.decided !== decided) this.c.root.dataset.decided = decided;
     const sel = this.store.get(this.selected);
     const keeps = sel && sel.status !== "rejected" && !sel.unusable;
     this.attrPanel.show(this.model.get("attributes") || {}, keeps ? sel.key : null,

@@ -35,6 +35,11 @@ export class LabelsView extends KindView<LabelTraits, LabelKey> {
     return [this.model.get("width") || 320, this.model.get("height") || 240];
   }
 
+  protected buttons(): [string, LabelKey][] {
+    return [["◀", "prev_image"], ["▶", "next_image"], ["✓", "accept"], ["✗", "reject"],
+      ["✓ ≥ threshold", "accept_above"], ["done", "complete"]];
+  }
+
   source(): CanvasImageSource | null {
     return this.bitmap;
   }

@@ -30,6 +30,11 @@ export class ShapesView extends KindView<ShapeTraits, ShapeKey> {
     return [this.model.get("width") || 320, this.model.get("height") || 240];
   }
 
+  protected buttons(): [string, ShapeKey][] {
+    return [["◀", "prev_image"], ["▶", "next_image"], ["✓", "accept"], ["✗", "reject"],
+      ["+ shape", "new_shape"], ["done", "complete"]];
+  }
+
   source(): CanvasImageSource | null {
     return this.bitmap;
   }

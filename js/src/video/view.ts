@@ -63,6 +63,12 @@ export class VideoView extends KindView<VideoTraits, VideoAction> {
     return [this.model.get("width") || 640, this.model.get("height") || 360];
   }
 
+  protected buttons(): [string, VideoAction][] {
+    return [["◀", "prev_frame"], ["▶ play", "play"], ["▶|", "next_frame"],
+      ["✓ track", "accept"], ["✗ track", "reject"], ["✂ split", "split"],
+      ["+ track", "new_track"], ["done", "complete"]];
+  }
+
   source(): CanvasImageSource | null {
     return this.cache.bitmap(this.frame);
   }

@@ -73,6 +73,11 @@ export class VolumeView extends KindView<VolumeTraits, VolumeKey> {
     return [this.model.get("cols") || 1, this.model.get("rows") || 1];
   }
 
+  protected buttons(): [string, VolumeKey][] {
+    return [["▲", "prev_slice"], ["▼", "next_slice"], ["✓", "accept"], ["✗", "reject"],
+      ["▭ draw", "draw"], ["done", "complete"]];
+  }
+
   source(): CanvasImageSource | null {
     return this.slices.has(this.k) ? this.offscreen : null;
   }
