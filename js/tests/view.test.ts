@@ -46,3 +46,16 @@ describe("view geometry", () => {
     expect(handleAt(v, [10, 10, 20, 20], 40, 40)).toBeNull();
   });
 });
+
+describe("handles a box shows", () => {
+  it("are 8, the corners on a small box, none on a sliver (and only those are hit)", async () => {
+    const { shownHandles, handleAt } = await import("../src/editor/view");
+    expect(shownHandles([0, 0, 100, 100], 1)).toHaveLength(8);
+    expect(shownHandles([0, 0, 100, 15], 1)).toEqual(["nw", "ne", "se", "sw"]);
+    expect(shownHandles([0, 0, 100, 4], 1)).toEqual([]);
+    expect(shownHandles([0, 0, 100, 4], 10)).toHaveLength(8); // zoomed in: all back
+    const v = { scale: 1, tx: 0, ty: 0 };
+    expect(handleAt(v, [0, 0, 100, 15], 50, 0)).toBeNull(); // no "n" handle drawn there
+    expect(handleAt(v, [0, 0, 100, 15], 100, 15)).toBe("se");
+  });
+});

@@ -342,3 +342,13 @@ def test_rows_sent_ahead_are_not_sent_again(shapes_dataset, journal):
     sent.clear()
     _msg(w, kind="go", delta=-1, have=queue[0])
     assert [c["kind"] for c in sent if c["kind"] == "rows"] == [], "unchanged: not resent"
+
+
+def test_the_last_image_says_what_was_skipped_on_the_way(shapes_dataset, journal):
+    w = nblabel.review(shapes_dataset, journal=journal, reviewer="kim")
+    for _ in range(len(shapes_dataset) - 1):  # skip every image to the last one
+        _msg(w, kind="go", delta=1)
+    _msg(w, kind="go", delta=1)  # past the last
+    assert w.position == len(shapes_dataset) - 1
+    assert f"{len(shapes_dataset)} image(s) skipped and still to review" in w.message
+    assert "the first at position 1" in w.message

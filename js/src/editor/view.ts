@@ -107,10 +107,20 @@ export function handlePoint(box: Box4, handle: Handle): [number, number] {
   return [hx, hy];
 }
 
-/** The handle of `box` within `radius` stage pixels of stage point (sx, sy), if any. */
+/** The handles a box shows at `scale`: 8, only the corners on a small box (under 24 screen
+ *  pixels a side), none on a sliver (under 10): handles would hide the box they belong to. */
+export function shownHandles(box: Box4, scale: number): readonly Handle[] {
+  const small = Math.min(box[2], box[3]) * scale;
+  return small >= 24 ? HANDLES : small >= 10 ? CORNERS : [];
+}
+
+const CORNERS: readonly Handle[] = ["nw", "ne", "se", "sw"];
+
+/** The handle of `box` within `radius` stage pixels of stage point (sx, sy), if any (of those
+ *  the box shows at this zoom, :func:`shownHandles`). */
 export function handleAt(view: View, box: Box4, sx: number, sy: number,
   radius = 6): Handle | null {
-  for (const h of HANDLES) {
+  for (const h of shownHandles(box, view.scale)) {
     const [hx, hy] = toStage(view, ...handlePoint(box, h));
     if (Math.abs(hx - sx) <= radius && Math.abs(hy - sy) <= radius) return h;
   }

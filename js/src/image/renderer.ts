@@ -10,7 +10,7 @@ import { LABEL_H, LABEL_MAX_W, MaskCache, Painter } from "./paint";
 import { type LineStyle, classColour, labelText, lineStyle } from "./style";
 import type { Box4, ReferenceBox, Row } from "./types";
 import type { GridIndex } from "./spatial";
-import { HANDLES, type View, handlePoint, visibleRegion } from "../editor/view";
+import { type View, handlePoint, shownHandles, visibleRegion } from "../editor/view";
 import type { UiState } from "./state";
 import { shown } from "./state";
 
@@ -327,7 +327,9 @@ export class LiveLayer {
         fill: 0.1 });
       p.label(labelText(sel), colour, box);
       if (sel.status !== "rejected" && !live.polygon) {
-        p.handles(HANDLES.map((h) => handlePoint(box, h)), 8);
+        // A small box on screen keeps its corners only, a sliver none (zooming in brings them
+        // back): the same rule the pointer's hit test uses.
+        p.handles(shownHandles(box, view.scale).map((h) => handlePoint(box, h)), 8);
       }
     }
     const seg = live.seg;

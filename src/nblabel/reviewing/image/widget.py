@@ -255,6 +255,11 @@ class ReviewWidget(EditorWidget):
         else:
             self.reviewed = self.session.progress.count()
             self.message = "last image" if direction > 0 else "first image"
+            left = [i for i, sid in enumerate(self.session.queue)
+                    if not self.session.progress.counted(sid)]
+            if direction > 0 and left:  # say what was skipped on the way, and where it starts
+                self.message = (f"last image: {len(left)} image(s) skipped and still to review, "
+                                f"the first at position {left[0] + 1}")
 
     def finish_on_leave(self) -> None:
         """Leaving an image finishes it when the reviewer decided something on it and every
