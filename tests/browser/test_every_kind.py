@@ -1,9 +1,9 @@
-"""What every labeler expects, in every kind, in real JupyterLab + Chromium: one test over
-images, video tracks, keypoints, volume slices and image-level labels (the shared editor:
-``js/src/editor/``, ``reviewing/editor/``). A decision the journal refuses is put back with its reason; the view
-zooms to 4x and pans; a decision is shown, undone; a class typed in the class list relabels the
-selected object; an attribute is set from the keyboard; both land in FiftyOne; and the answers
-come within the time limit."""
+"""What every labeler expects, in every kind, in real JupyterLab + Chromium: one test over images,
+video tracks, keypoints, volume slices and image-level labels (the shared editor:
+``js/src/editor/``, ``reviewing/editor/``). A decision the journal refuses is put back with its
+reason; the view zooms to 4x and pans; a decision is shown, undone; a class typed in the class
+list relabels the selected object; an attribute is set from the keyboard; both land in FiftyOne;
+and the answers come within the time limit."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""In every kind (images, video tracks, keypoints, volume slices, image-level labels), a
-journal that cannot be written refuses the decision with the named error (the answer reaches the browser, which puts
-back what it painted), nothing decided before is lost, and deciding works again once the journal
-takes writes. The same base widget answers every kind (``reviewing/editor/base.py``)."""
+"""In every kind (images, video tracks, keypoints, volume slices, image-level labels), a journal
+that cannot be written refuses the decision with the named error (the answer reaches the
+browser, which puts back what it painted), nothing decided before is lost, and deciding works
+again once the journal takes writes. The same base widget answers every kind
+(``reviewing/editor/base.py``)."""
 
 from __future__ import annotations
 
