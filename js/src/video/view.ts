@@ -4,7 +4,8 @@
 // the full-resolution frame when the view is zoomed past the frames sent ahead.
 import type { AnyModel } from "@anywidget/types";
 import { type BoxDrag, type EditBox, dragTo, finish, startDrag, startDraw } from "../editor/boxedit";
-import { CONTRACT, REJECTED, statusColour } from "../editor/contract";
+import { paintBoxes } from "../editor/boxpaint";
+import { CONTRACT } from "../editor/contract";
 import { el } from "../editor/dom";
 import type { AttributeValue } from "../editor/attributes";
 import { type AttributeTarget, KindView } from "../editor/kindview";
@@ -297,25 +298,10 @@ export class VideoView extends KindView<VideoTraits, VideoAction> {
       if (this.stepAt) d.stepMs = (performance.now() - this.stepAt).toFixed(2);
       this.stepAt = 0;
     }
-    const px = (n: number) => this.stage.px(n);
-    const selected = this.model.get("selected");
     const boxes: FrameBox[] = this.cache.boxes.get(this.frame) ?? [];
-    ctx.font = `${px(12)}px sans-serif`;
-    for (const [id, x, y, bw, bh, code] of boxes) {
-      const box = this.drag && this.drag.key === id ? this.drag.box : [x, y, bw, bh];
-      ctx.lineWidth = px(id === selected ? 3 : 1.5);
-      ctx.strokeStyle = statusColour(code);
-      ctx.setLineDash(code === REJECTED ? [px(6), px(4)] : []);
-      ctx.strokeRect(box[0], box[1], box[2], box[3]);
-      ctx.fillStyle = ctx.strokeStyle;
-      ctx.fillText(id, box[0] + px(2), box[1] - px(3));
-    }
-    ctx.setLineDash([]);
-    if (this.drag && this.drag.kind === "draw") {
-      ctx.strokeStyle = statusColour(4);
-      ctx.lineWidth = px(1.5);
-      ctx.strokeRect(...this.drag.box);
-    }
+    paintBoxes(ctx, boxes.map(([key, x, y, bw, bh, status]) =>
+      ({ key, box: [x, y, bw, bh], status, text: key })), this.model.get("selected"),
+    this.drag, (n) => this.stage.px(n));
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     this.stage.painted();
     d.boxes = String(boxes.length);

@@ -6,7 +6,8 @@
 import type { AnyModel } from "@anywidget/types";
 import { Asked } from "../editor/asked";
 import { type BoxDrag, type EditBox, dragTo, finish, startDrag, startDraw } from "../editor/boxedit";
-import { ADDED, CONTRACT, PENDING, REJECTED, statusColour } from "../editor/contract";
+import { paintBoxes } from "../editor/boxpaint";
+import { CONTRACT, PENDING, REJECTED } from "../editor/contract";
 import { el } from "../editor/dom";
 import type { AttributeValue } from "../editor/attributes";
 import { type AttributeTarget, KindView } from "../editor/kindview";
@@ -341,34 +342,11 @@ export class VolumeView extends KindView<VolumeTraits, VolumeKey> {
       if (this.stepAt) d.stepMs = (performance.now() - this.stepAt).toFixed(2);
       this.stepAt = 0;
     }
-    const px = (n: number) => this.stage.px(n);
     const sel = this.model.get("selected");
     const boxes = this.here();
-    ctx.font = `${px(11)}px sans-serif`;
-    for (const [key, label, x, y, w, h, status, , outline] of boxes) {
-      const box = this.drag && this.drag.key === key ? this.drag.box : [x, y, w, h];
-      ctx.lineWidth = px(key === sel ? 3 : 1.5);
-      ctx.strokeStyle = statusColour(status);
-      ctx.setLineDash(status === REJECTED ? [px(4), px(3)] : []);
-      ctx.strokeRect(box[0], box[1], box[2], box[3]);
-      if (outline && outline.length > 2 && status !== REJECTED) {
-        ctx.beginPath();
-        outline.forEach(([ox, oy], i) => (i ? ctx.lineTo(ox, oy) : ctx.moveTo(ox, oy)));
-        ctx.closePath();
-        ctx.globalAlpha = 0.3;
-        ctx.fillStyle = ctx.strokeStyle;
-        ctx.fill();
-        ctx.globalAlpha = 1;
-      }
-      ctx.fillStyle = ctx.strokeStyle;
-      ctx.fillText(label, box[0], box[1] - px(2));
-    }
-    ctx.setLineDash([]);
-    if (this.drag && this.drag.kind === "draw") {
-      ctx.strokeStyle = statusColour(ADDED);
-      ctx.lineWidth = px(1.5);
-      ctx.strokeRect(...this.drag.box);
-    }
+    paintBoxes(ctx, boxes.map(([key, label, x, y, w, h, status, , outline]) =>
+      ({ key, box: [x, y, w, h], status, text: label, outline })), sel, this.drag,
+    (n) => this.stage.px(n));
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     this.stage.painted();
     d.boxes = String(boxes.length);
