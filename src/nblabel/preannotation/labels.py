@@ -16,6 +16,7 @@ import numpy as np
 from nblabel.core.image_labels import ImageLabel
 from nblabel.core.images import ImageLoadError, load_rgb
 from nblabel.core.labels import InvalidLabelError
+from nblabel.preannotation.progress import Progress, ProgressArg
 from nblabel.store import schema
 from nblabel.store.schema import ERROR_FIELD, LABELS_FIELD
 
@@ -48,7 +49,7 @@ def _labels(out: Any, sid: str) -> list[tuple[str, float | None]]:
 def preannotate_labels(view: fo.core.collections.SampleCollection, propose: Proposer,
                        field: str = LABELS_FIELD, *, batch_size: int = 32,
                        overwrite: bool = False,
-                       progress: Callable[[int, int], None] | None = None) -> LabelsReport:
+                       progress: ProgressArg = True) -> LabelsReport:
     """Propose image-level labels with ``propose`` for every image of ``view`` into ``field``
     (see the module doc)."""
     import fiftyone as fo
@@ -61,6 +62,7 @@ def preannotate_labels(view: fo.core.collections.SampleCollection, propose: Prop
     todo = [(i, p) for i, p, e in zip(ids, paths, existing, strict=True)
             if overwrite or e is None]
     report = LabelsReport(skipped=len(ids) - len(todo))
+    bar = Progress(progress, len(todo), "image labels")
     for start in range(0, len(todo), batch_size):
         values: dict[str, Any] = {}
         errors: dict[str, str | None] = {}
@@ -79,6 +81,6 @@ def preannotate_labels(view: fo.core.collections.SampleCollection, propose: Prop
             dataset.select(list(values)).set_values(field, values, key_field="id")
         if errors:
             dataset.select(list(errors)).set_values(ERROR_FIELD, errors, key_field="id")
-        if progress is not None:
-            progress(min(start + batch_size, len(todo)), len(todo))
+        bar.advance(len(todo[start:start + batch_size]))
+    bar.close()
     return report

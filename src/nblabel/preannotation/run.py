@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from nblabel.core.images import ImageLoadError, decode_mask, load_rgb
 from nblabel.core.labels import ImageSize, InvalidLabelError, Proposal
 from nblabel.preannotation.probes import mc_dropout_variance, tta_instability
+from nblabel.preannotation.progress import Progress, ProgressArg
 from nblabel.sources import ProposalError, ProposalSource
 from nblabel.store import schema, shim
 from nblabel.store.schema import ERROR_FIELD, PROPOSAL_ATTRS, UNCERTAINTY_ATTRS
@@ -85,7 +86,7 @@ def preannotate(
     *,
     batch_size: int = 16,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: ProgressArg = True,
     tta: bool = False,
     mc_dropout: int = 0,
     backend: str = "local",
@@ -98,8 +99,6 @@ def preannotate(
     unless ``overwrite`` (as every ``preannotate_*`` and ``track_videos``). ``backend``,
     ``address`` and ``num_workers``: see the module docstring.
     """
-    from tqdm.auto import tqdm
-
     if backend not in ("local", "ray"):
         raise ValueError(f"backend must be 'local' or 'ray', not {backend!r}")
     task = getattr(source, "task", "detect")
@@ -111,7 +110,7 @@ def preannotate(
     todo = [(i, p) for i, p, e in zip(ids, paths, existing, strict=True)
             if overwrite or e is None]
     report.skipped = len(ids) - len(todo)
-    bar = tqdm(total=len(todo), desc=f"proposals from {source.name}", disable=not progress)
+    bar = Progress(progress, len(todo), f"proposals from {source.name}")
 
     def write(items: dict[str, _Item]) -> tuple[int, int, int, set[str]]:
         """Store one chunk; return its counts (images, proposals, dropped) and the optional
@@ -167,7 +166,7 @@ def preannotate(
         for items in results:
             report.errors.update({k: v for k, v in items.items() if isinstance(v, str)})
             chunk.update(items)
-            bar.update(len(items))
+            bar.advance(len(items))
             if len(chunk) >= max(WRITE_EVERY, batch_size):
                 pending.append(writer.submit(write, chunk))
                 chunk = {}

@@ -11,13 +11,13 @@ unless ``overwrite``, so a run that stopped resumes where it was.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from nblabel.core.images import ImageLoadError, load_rgb
 from nblabel.core.labels import ImageSize
 from nblabel.core.shapes import Shape, checked
+from nblabel.preannotation.progress import Progress, ProgressArg
 from nblabel.sources.base import ProposalError
 from nblabel.sources.shapes import ShapeSource
 from nblabel.store import schema, shim
@@ -48,7 +48,7 @@ class ShapeReport:
 def preannotate_shapes(view: fo.core.collections.SampleCollection, source: ShapeSource,
                        field: str | None = None, *,
                        batch_size: int = 16, overwrite: bool = False,
-                       progress: Callable[[int, int], None] | None = None) -> ShapeReport:
+                       progress: ProgressArg = True) -> ShapeReport:
     """Propose shapes with ``source`` for every image of ``view`` into ``field`` (default
     ``keypoints`` or ``polylines`` by the source's kind); see the module doc."""
     dataset = shim.base_dataset(view)
@@ -67,6 +67,7 @@ def preannotate_shapes(view: fo.core.collections.SampleCollection, source: Shape
     todo = [(sid, p) for sid, p, v in zip(ids, paths, values, strict=True)
             if overwrite or v is None]
     report.skipped = len(ids) - len(todo)
+    bar = Progress(progress, len(todo), f"shapes from {source.name}")
     for start in range(0, len(todo), batch_size):
         batch = todo[start:start + batch_size]
         images, ok, sizes = [], [], {}
@@ -96,6 +97,6 @@ def preannotate_shapes(view: fo.core.collections.SampleCollection, source: Shape
             dataset.select(failed).set_values(
                 ERROR_FIELD, {sid: report.errors[sid] for sid in failed}, key_field="id")
         report.images += len(out)
-        if progress is not None:
-            progress(min(start + batch_size, len(todo)), len(todo))
+        bar.advance(len(todo[start:start + batch_size]))
+    bar.close()
     return report

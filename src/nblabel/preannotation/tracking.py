@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nblabel.core.labels import ImageSize
 from nblabel.core.tracks import TrackBox, order_tracks
 from nblabel.core.video import VideoError, VideoInfo, VideoReader, probe
+from nblabel.preannotation.progress import Progress, ProgressArg
 from nblabel.sources.base import ProposalError
 from nblabel.sources.tracker import TrackedBox, Tracker
 from nblabel.store import schema, shim
@@ -108,10 +108,11 @@ def _suspicion(tracks: dict[int, list[TrackBox]]) -> float:
 
 def track_videos(view: fo.core.collections.SampleCollection, tracker: Tracker, *,
                  field: str = TRACKS_FIELD, window: int = 32, overwrite: bool = False,
-                 progress: Callable[[str, int, int], None] | None = None) -> TrackingReport:
+                 progress: ProgressArg = True) -> TrackingReport:
     """Propose tracks on every video of ``view`` into frame field ``field`` (see module doc).
 
-    ``progress(video, frames_done, frames_total)`` is called after each window.
+    ``progress``: a bar, nothing, or ``progress(frames_done, frames_total)`` over every video
+    to track, after each window (:mod:`nblabel.preannotation.progress`).
     """
     if view.media_type != "video":
         raise ValueError(f"track_videos needs a video dataset; this one holds "
@@ -127,6 +128,9 @@ def track_videos(view: fo.core.collections.SampleCollection, tracker: Tracker, *
     started = time.perf_counter()
     infos = ensure_video_metadata(view)
     done = dict(zip(*view.values(["id", TRACKED_FRAMES_FIELD]), strict=True))
+    total = sum(i.frame_count for s, i in infos.items() if not isinstance(i, VideoError)
+                and (overwrite or (done.get(s) or 0) < i.frame_count))
+    bar = Progress(progress, total, f"tracks from {tracker.name}")
     first = True
     for sid, path in zip(*view.values(["id", "filepath"]), strict=True):
         info = infos[sid]
@@ -138,13 +142,14 @@ def track_videos(view: fo.core.collections.SampleCollection, tracker: Tracker, *
             report.skipped += 1
             continue
         try:
-            _track_one(dataset, sid, info, tracker, field, window, report, progress)
+            _track_one(dataset, sid, info, tracker, field, window, report, bar)
         except ProposalError as exc:
             if first:
                 raise
             report.errors[sid] = f"{path}: {exc}"
             dataset.set_values(ERROR_FIELD, {sid: report.errors[sid]}, key_field="id")
         first = False
+    bar.close()
     report.seconds = time.perf_counter() - started
     report.dropped = tracker.dropped
     log.info("track_videos: %s", report)
@@ -153,7 +158,7 @@ def track_videos(view: fo.core.collections.SampleCollection, tracker: Tracker, *
 
 def _track_one(dataset: fo.Dataset, sid: str, info: VideoInfo, tracker: Tracker, field: str,
                window: int, report: TrackingReport,
-               progress: Callable[[str, int, int], None] | None) -> None:
+               bar: Progress) -> None:
     size = ImageSize(info.width, info.height)
     tracker.reset()
     dataset.set_values(TRACKED_FRAMES_FIELD, {sid: 0}, key_field="id")
@@ -175,9 +180,8 @@ def _track_one(dataset: fo.Dataset, sid: str, info: VideoInfo, tracker: Tracker,
         last = batch[-1][0]
         dataset.set_values(TRACKED_FRAMES_FIELD, {sid: last}, key_field="id")
         report.frames += len(batch)
+        bar.advance(len(batch))
         batch.clear()
-        if progress is not None:
-            progress(info.path, last, info.frame_count)
 
     try:
         for n, image in reader.frames():

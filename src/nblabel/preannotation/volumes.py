@@ -9,13 +9,13 @@ and the run goes on. Slices that already have proposals are skipped unless ``ove
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nblabel.core.labels import ImageSize
 from nblabel.core.volume import VolumeError, to_display
+from nblabel.preannotation.progress import Progress, ProgressArg
 from nblabel.preannotation.run import PreannotationReport, proposals_to_label
 from nblabel.sources.base import ProposalError
 from nblabel.store import schema, shim
@@ -40,7 +40,7 @@ def preannotate_volume(view: fo.core.collections.SampleCollection, source: Any,
                        series: str | None = None, *,
                        field: str = "predictions", window: tuple[float, float] | None = None,
                        batch_size: int = 8, overwrite: bool = False,
-                       progress: Callable[[int, int], None] | None = None
+                       progress: ProgressArg = True
                        ) -> PreannotationReport:
     """Propose with ``source`` (any :class:`~nblabel.sources.base.ProposalSource`) on every
     slice of ``series`` (default: the view's first) into ``field``; see the module doc."""
@@ -54,6 +54,7 @@ def preannotate_volume(view: fo.core.collections.SampleCollection, source: Any,
     todo = [(k, sid) for k, (sid, v) in enumerate(zip(ids, done, strict=True))
             if overwrite or v is None]
     report = PreannotationReport(skipped=len(ids) - len(todo))
+    bar = Progress(progress, len(todo), f"slices of series {volume.series_uid}")
     for start in range(0, len(todo), batch_size):
         batch = todo[start:start + batch_size]
         images, ok = [], []
@@ -78,6 +79,6 @@ def preannotate_volume(view: fo.core.collections.SampleCollection, source: Any,
         if failed:
             dataset.select(list(failed)).set_values(ERROR_FIELD, failed, key_field="id")
         report.images += len(values)
-        if progress is not None:
-            progress(min(start + batch_size, len(todo)), len(todo))
+        bar.advance(len(todo[start:start + batch_size]))
+    bar.close()
     return report

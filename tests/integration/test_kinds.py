@@ -1,5 +1,7 @@
-"""Team review in every kind: shapes images and volume series are claimed as images and videos
-are, and finishing an item adds its reviewer atomically (no read-modify-write of the list)."""
+"""What every kind shares beyond the widget: team review (shapes images and volume series are
+claimed as images and videos are; finishing an item adds its reviewer atomically, with no
+read-modify-write of the list), one undo step per action (a track relabeled from a frame on),
+and one ``progress`` argument for every pre-annotation run."""
 
 from __future__ import annotations
 
@@ -80,3 +82,26 @@ def test_a_track_relabeled_from_a_frame_on_is_one_undo_step(tmp_path: Path) -> N
     assert tail.first == mid and r.tracks[tid].last < mid
     assert r.undo() and len(r.tracks) == n and r.tracks[tid].label == t.label
     w.close()
+
+
+def test_every_preannotation_run_reports_progress_the_same_way(tmp_path: Path) -> None:
+    from nblabel.demo.synthetic import make_shapes
+    from nblabel.demo.video import ReplayTracker, write_sprite_video
+    from nblabel.sources.tracker import CallableTracker
+
+    images = make_shapes(tmp_path / "img", 5, seed=2)
+    ds = fo.Dataset()
+    ds.add_samples([fo.Sample(filepath=str(i.path)) for i in images], progress=False)
+    seen: list[tuple[int, int]] = []
+    nblabel.preannotate_labels(ds, lambda image: {"circle": 0.5}, batch_size=2,
+                               progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(2, 5), (4, 5), (5, 5)]
+    video = write_sprite_video(tmp_path / "v.mp4", n_objects=1, frames=20, seed=1)
+    vds = fo.Dataset()
+    vds.add_sample(fo.Sample(filepath=str(video.path)))
+    frames: list[tuple[int, int]] = []
+    nblabel.track_videos(vds, CallableTracker(ReplayTracker(video.tracks, video.labels())),
+                         window=8, progress=lambda done, total: frames.append((done, total)))
+    assert frames == [(8, 20), (16, 20), (20, 20)]
+    ds.delete()
+    vds.delete()
