@@ -105,3 +105,56 @@ def test_every_preannotation_run_reports_progress_the_same_way(tmp_path: Path) -
     assert frames == [(8, 20), (16, 20), (20, 20)]
     ds.delete()
     vds.delete()
+
+
+@pytest.mark.slow
+def test_labels_shapes_and_slices_run_on_ray_as_they_run_here(tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    from nblabel.core.volume import open_volume
+    from nblabel.demo.phantom import find_nodules, make_phantom
+    from nblabel.demo.poses import STICK, make_pose_dataset
+    from nblabel.sources import CallableSource
+    from nblabel.sources.shapes import CallableShapes
+    from nblabel.store.volumes import add_volume
+
+    make_phantom(8, 64, lesions=2, seed=3).write_dicom(tmp_path / "dcm")
+    cts = fo.Dataset()
+    add_volume(cts, open_volume(tmp_path / "dcm"))
+    finder = CallableSource(find_nodules, "finder")
+    here_slices = nblabel.preannotate_volume(cts, finder, field="here", progress=False)
+
+    items = make_pose_dataset(tmp_path / "poses", 4, seed=5)
+    ds = fo.Dataset()
+    ds.add_samples([fo.Sample(filepath=str(p)) for p, _ in items], progress=False)
+
+    def labels(image):
+        return {"bright": round(float(image.mean()) / 255, 3), "wide": 0.9}
+
+    def figures(image):
+        h, w = image.shape[:2]
+        return [{"label": "person", "points": [[w / 2 + i, h / 2 + i] for i in range(7)],
+                 "confidence": [0.5] * 7, "score": 0.7}]
+
+    shapes = CallableShapes(figures, skeleton=STICK, name="fixed")
+    here = nblabel.preannotate_labels(ds, labels, "here", progress=False, batch_size=3)
+    here_shapes = nblabel.preannotate_shapes(ds, shapes, "kp_here", progress=False)
+    try:
+        there = nblabel.preannotate_labels(ds, labels, "there", progress=False, batch_size=3,
+                                           backend="ray", num_workers=2)
+        there_shapes = nblabel.preannotate_shapes(ds, shapes, "kp_there", progress=False,
+                                                  backend="ray", num_workers=2)
+        there_slices = nblabel.preannotate_volume(cts, finder, field="there", progress=False,
+                                                  backend="ray", num_workers=2)
+    finally:
+        ray.shutdown()
+    assert there_slices.proposals == here_slices.proposals > 0
+    assert cts.values("here.detections.bounding_box") == \
+        cts.values("there.detections.bounding_box")
+    cts.delete()
+    assert (there.images, there.labels) == (here.images, here.labels) == (4, 8)
+    assert there_shapes.shapes == here_shapes.shapes == 4
+    for s in ds:
+        assert [(c.label, c.confidence) for c in s.here.classifications] == \
+            [(c.label, c.confidence) for c in s.there.classifications]
+        assert s.kp_here.keypoints[0].points == s.kp_there.keypoints[0].points
+    ds.delete()

@@ -46,14 +46,33 @@ def _labels(out: Any, sid: str) -> list[tuple[str, float | None]]:
     return got
 
 
+class _LabelBatch:
+    """One batch: each image read and proposed for (pickles to Ray workers with ``propose``)."""
+
+    def __init__(self, propose: Proposer) -> None:
+        self.propose = propose
+
+    def __call__(self, rows: list[tuple[str, str]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for sid, path in rows:
+            try:
+                out[sid] = _labels(self.propose(np.asarray(load_rgb(path))), sid)
+            except (ImageLoadError, InvalidLabelError, TypeError, ValueError) as exc:
+                out[sid] = f"{path}: {exc}"
+        return out
+
+
 def preannotate_labels(view: fo.core.collections.SampleCollection, propose: Proposer,
                        field: str = LABELS_FIELD, *, batch_size: int = 32,
-                       overwrite: bool = False,
-                       progress: ProgressArg = True) -> LabelsReport:
+                       overwrite: bool = False, progress: ProgressArg = True,
+                       backend: str = "local", address: str | None = None,
+                       num_workers: int = 1) -> LabelsReport:
     """Propose image-level labels with ``propose`` for every image of ``view`` into ``field``
-    (see the module doc)."""
+    (see the module doc); ``backend="ray"`` runs ``propose`` (which must pickle) in Ray Data
+    actors, as :func:`~nblabel.preannotation.run.preannotate` does."""
     import fiftyone as fo
 
+    from nblabel.preannotation.run import run_batches
     from nblabel.store import shim
 
     dataset = shim.base_dataset(view)
@@ -63,14 +82,13 @@ def preannotate_labels(view: fo.core.collections.SampleCollection, propose: Prop
             if overwrite or e is None]
     report = LabelsReport(skipped=len(ids) - len(todo))
     bar = Progress(progress, len(todo), "image labels")
-    for start in range(0, len(todo), batch_size):
+    for outcomes in run_batches(todo, _LabelBatch(propose), batch_size, backend, address,
+                                num_workers):
         values: dict[str, Any] = {}
         errors: dict[str, str | None] = {}
-        for sid, path in todo[start:start + batch_size]:
-            try:
-                got = _labels(propose(np.asarray(load_rgb(path))), sid)
-            except (ImageLoadError, InvalidLabelError, TypeError, ValueError) as exc:
-                report.errors[sid] = errors[sid] = f"{path}: {exc}"
+        for sid, got in outcomes.items():
+            if isinstance(got, str):
+                report.errors[sid] = errors[sid] = got
                 continue
             values[sid] = fo.Classifications(classifications=[
                 fo.Classification(label=label, confidence=conf) for label, conf in got])
@@ -81,6 +99,6 @@ def preannotate_labels(view: fo.core.collections.SampleCollection, propose: Prop
             dataset.select(list(values)).set_values(field, values, key_field="id")
         if errors:
             dataset.select(list(errors)).set_values(ERROR_FIELD, errors, key_field="id")
-        bar.advance(len(todo[start:start + batch_size]))
+        bar.advance(len(outcomes))
     bar.close()
     return report

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 __all__ = ["ERROR_FIELD", "PreannotationReport", "preannotate", "ray_items", "replace_proposals",
-           "start_ray"]
+           "run_batches", "start_ray"]
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +225,46 @@ class _RayInfer:
         meta = [pickle.dumps(counts if i == 0 else (0, Counter())) for i in range(len(rows))]
         return {"id": batch["id"], "result": np.array(results, dtype=object),
                 "counts": np.array(meta, dtype=object)}
+
+
+class _RayWork:
+    """A Ray Data actor for any kind's batch function: ``work(rows)`` maps ``(id, filepath)``
+    rows to ``{id: outcome}``; outcomes are pickled back to this process."""
+
+    def __init__(self, work: Any) -> None:
+        self.work = work
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        import numpy as np
+
+        rows = list(zip(batch["id"].tolist(), batch["filepath"].tolist(), strict=True))
+        out = self.work(rows)
+        return {"id": batch["id"], "result": np.array(
+            [pickle.dumps(out.get(sid)) for sid, _ in rows], dtype=object)}
+
+
+def run_batches(todo: Sequence[tuple[str, str]], work: Any, batch_size: int, backend: str,
+                address: str | None = None, num_workers: int = 1) -> Iterator[dict[str, Any]]:
+    """``work`` over ``todo`` in batches, here (``backend="local"``, in order) or in Ray Data
+    actors (``"ray"``: ``work`` must pickle; batches come back in any order). Every
+    ``preannotate_*`` runs its kind's batch function through this."""
+    if backend not in ("local", "ray"):
+        raise ValueError(f"backend must be 'local' or 'ray', not {backend!r}")
+    if backend == "local":
+        for start in range(0, len(todo), batch_size):
+            yield work(list(todo[start:start + batch_size]))
+        return
+    if not todo:
+        return
+    ray_data = start_ray(address, num_workers)
+    out = ray_items(todo, batch_size).map_batches(
+        _RayWork, fn_constructor_kwargs={"work": work}, batch_size=batch_size,
+        compute=ray_data.ActorPoolStrategy(size=num_workers), num_cpus=1,
+        batch_format="numpy")
+    for batch in out.iter_batches(batch_size=batch_size, batch_format="numpy",
+                                  prefetch_batches=2):
+        yield {str(sid): pickle.loads(r)
+               for sid, r in zip(batch["id"].tolist(), batch["result"], strict=True)}
 
 
 def start_ray(address: str | None, num_workers: int) -> Any:

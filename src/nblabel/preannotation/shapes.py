@@ -12,7 +12,7 @@ unless ``overwrite``, so a run that stopped resumes where it was.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nblabel.core.images import ImageLoadError, load_rgb
 from nblabel.core.labels import ImageSize
@@ -45,12 +45,42 @@ class ShapeReport:
                 f"{len(self.problems)} problems, {len(self.errors)} image errors")
 
 
+class _ShapeBatch:
+    """One batch: the images read and proposed for (pickles to Ray workers with ``source``).
+    Each outcome is the image's size and shapes, a :class:`ProposalError`, or why it could not
+    be read."""
+
+    def __init__(self, source: ShapeSource) -> None:
+        self.source = source
+
+    def __call__(self, rows: list[tuple[str, str]]) -> dict[str, Any]:
+        images, ok = [], []
+        out: dict[str, Any] = {}
+        for sid, path in rows:
+            try:
+                im = load_rgb(path)
+            except ImageLoadError as exc:
+                out[sid] = str(exc)
+                continue
+            images.append(im)
+            ok.append((sid, ImageSize(*im.size)))
+        results = self.source.propose(images) if images else []
+        for (sid, size), result in zip(ok, results, strict=True):
+            out[sid] = str(result) if isinstance(result, ProposalError) else (size, result)
+        return out
+
+
 def preannotate_shapes(view: fo.core.collections.SampleCollection, source: ShapeSource,
                        field: str | None = None, *,
                        batch_size: int = 16, overwrite: bool = False,
-                       progress: ProgressArg = True) -> ShapeReport:
+                       progress: ProgressArg = True, backend: str = "local",
+                       address: str | None = None, num_workers: int = 1) -> ShapeReport:
     """Propose shapes with ``source`` for every image of ``view`` into ``field`` (default
-    ``keypoints`` or ``polylines`` by the source's kind); see the module doc."""
+    ``keypoints`` or ``polylines`` by the source's kind); see the module doc.
+    ``backend="ray"`` runs the source (which must pickle) in Ray Data actors, as
+    :func:`~nblabel.preannotation.run.preannotate` does."""
+    from nblabel.preannotation.run import run_batches
+
     dataset = shim.base_dataset(view)
     kind = source.kind
     field = field or (KEYPOINTS_FIELD if kind == "keypoints" else POLYLINES_FIELD)
@@ -68,35 +98,26 @@ def preannotate_shapes(view: fo.core.collections.SampleCollection, source: Shape
             if overwrite or v is None]
     report.skipped = len(ids) - len(todo)
     bar = Progress(progress, len(todo), f"shapes from {source.name}")
-    for start in range(0, len(todo), batch_size):
-        batch = todo[start:start + batch_size]
-        images, ok, sizes = [], [], {}
-        for sid, path in batch:
-            try:
-                im = load_rgb(path)
-            except ImageLoadError as exc:
-                report.errors[sid] = str(exc)
-                continue
-            images.append(im)
-            ok.append(sid)
-            sizes[sid] = ImageSize(*im.size)
-        results = source.propose(images) if images else []
+    for outcomes in run_batches(todo, _ShapeBatch(source), batch_size, backend, address,
+                                num_workers):
         out: dict[str, list[Shape]] = {}
-        for sid, result in zip(ok, results, strict=True):
-            if isinstance(result, ProposalError):
-                report.errors[sid] = str(result)
+        sizes: dict[str, ImageSize] = {}
+        for sid, outcome in outcomes.items():
+            if isinstance(outcome, str):
+                report.errors[sid] = outcome
                 continue
+            sizes[sid], result = outcome
             fit = [c for s in result
                    if (c := checked(s, sizes[sid], skeleton, report.problems,
                                     f"sample {sid}")) is not None]
             out[sid] = fit
             report.shapes += len(fit)
         write_shapes(dataset, out, field, kind, source=source.name, sizes=sizes)
-        failed = [sid for sid, _ in batch if sid in report.errors]
+        failed = [sid for sid in outcomes if sid in report.errors]
         if failed:
             dataset.select(failed).set_values(
                 ERROR_FIELD, {sid: report.errors[sid] for sid in failed}, key_field="id")
         report.images += len(out)
-        bar.advance(len(todo[start:start + batch_size]))
+        bar.advance(len(outcomes))
     bar.close()
     return report
