@@ -136,6 +136,16 @@ def test_labels_shapes_and_slices_run_on_ray_as_they_run_here(tmp_path: Path) ->
                  "confidence": [0.5] * 7, "score": 0.7}]
 
     shapes = CallableShapes(figures, skeleton=STICK, name="fixed")
+    from nblabel.demo.tracks import faulty_tracks
+    from nblabel.demo.video import ReplayTracker, write_sprite_video
+    from nblabel.sources.tracker import CallableTracker
+
+    video = write_sprite_video(tmp_path / "v.mp4", n_objects=2, frames=24, seed=1)
+    replay = CallableTracker(ReplayTracker(faulty_tracks(video.tracks, share=0.3, seed=1).tracks,
+                                           video.labels()))
+    vds = fo.Dataset()  # the same clip twice: a replay tracker proposes its tracks on each
+    vds.add_samples([fo.Sample(filepath=str(video.path)) for _ in range(2)])
+    here_tracks = nblabel.track_videos(vds, replay, field="here", window=8, progress=False)
     here = nblabel.preannotate_labels(ds, labels, "here", progress=False, batch_size=3)
     here_shapes = nblabel.preannotate_shapes(ds, shapes, "kp_here", progress=False)
     try:
@@ -145,12 +155,21 @@ def test_labels_shapes_and_slices_run_on_ray_as_they_run_here(tmp_path: Path) ->
                                                   backend="ray", num_workers=2)
         there_slices = nblabel.preannotate_volume(cts, finder, field="there", progress=False,
                                                   backend="ray", num_workers=2)
+        there_tracks = nblabel.track_videos(vds, replay, field="there", window=8,
+                                            progress=False, backend="ray", num_workers=2,
+                                            overwrite=True)
     finally:
         ray.shutdown()
     assert there_slices.proposals == here_slices.proposals > 0
     assert cts.values("here.detections.bounding_box") == \
         cts.values("there.detections.bounding_box")
     cts.delete()
+    assert (there_tracks.videos, there_tracks.frames, there_tracks.boxes) == \
+        (here_tracks.videos, here_tracks.frames, here_tracks.boxes) == (2, 48, here_tracks.boxes)
+    assert here_tracks.boxes > 0
+    assert vds.values("frames.here.detections.bounding_box") == \
+        vds.values("frames.there.detections.bounding_box")
+    vds.delete()
     assert (there.images, there.labels) == (here.images, here.labels) == (4, 8)
     assert there_shapes.shapes == here_shapes.shapes == 4
     for s in ds:

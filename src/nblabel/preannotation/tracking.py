@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -108,12 +109,18 @@ def _suspicion(tracks: dict[int, list[TrackBox]]) -> float:
 
 def track_videos(view: fo.core.collections.SampleCollection, tracker: Tracker, *,
                  field: str = TRACKS_FIELD, window: int = 32, overwrite: bool = False,
-                 progress: ProgressArg = True) -> TrackingReport:
+                 progress: ProgressArg = True, backend: str = "local",
+                 address: str | None = None, num_workers: int = 1) -> TrackingReport:
     """Propose tracks on every video of ``view`` into frame field ``field`` (see module doc).
 
     ``progress``: a bar, nothing, or ``progress(frames_done, frames_total)`` over every video
-    to track, after each window (:mod:`nblabel.preannotation.progress`).
+    to track, after each window (:mod:`nblabel.preannotation.progress`). ``backend="ray"``
+    tracks each video in a Ray task (the tracker must pickle; a tracker's state never crosses
+    videos, so videos are independent), with ``preannotate``'s ``address`` and
+    ``num_workers``; this process writes the boxes as each video comes back.
     """
+    if backend not in ("local", "ray"):
+        raise ValueError(f"backend must be 'local' or 'ray', not {backend!r}")
     if view.media_type != "video":
         raise ValueError(f"track_videos needs a video dataset; this one holds "
                          f"{view.media_type!r} samples")
@@ -131,18 +138,24 @@ def track_videos(view: fo.core.collections.SampleCollection, tracker: Tracker, *
     total = sum(i.frame_count for s, i in infos.items() if not isinstance(i, VideoError)
                 and (overwrite or (done.get(s) or 0) < i.frame_count))
     bar = Progress(progress, total, f"tracks from {tracker.name}")
-    first = True
+    todo: list[tuple[str, str, VideoInfo]] = []
     for sid, path in zip(*view.values(["id", "filepath"]), strict=True):
         info = infos[sid]
         if isinstance(info, VideoError):
             report.errors[sid] = str(info)
             dataset.set_values(ERROR_FIELD, {sid: str(info)}, key_field="id")
-            continue
-        if not overwrite and (done.get(sid) or 0) >= info.frame_count:
+        elif not overwrite and (done.get(sid) or 0) >= info.frame_count:
             report.skipped += 1
-            continue
+        else:
+            todo.append((sid, path, info))
+    remote = _start_remote(todo, tracker, window, address, num_workers) \
+        if backend == "ray" else None
+    first = True
+    for k, (sid, path, info) in enumerate(todo):
         try:
-            _track_one(dataset, sid, info, tracker, field, window, report, bar)
+            windows = _fetch(remote[k]) if remote is not None else \
+                _windows(info, tracker, window)
+            _track_one(dataset, sid, info, windows, tracker.name, field, report, bar)
         except ProposalError as exc:
             if first:
                 raise
@@ -156,47 +169,92 @@ def track_videos(view: fo.core.collections.SampleCollection, tracker: Tracker, *
     return report
 
 
-def _track_one(dataset: fo.Dataset, sid: str, info: VideoInfo, tracker: Tracker, field: str,
-               window: int, report: TrackingReport,
-               bar: Progress) -> None:
-    size = ImageSize(info.width, info.height)
+def _windows(info: VideoInfo, tracker: Tracker, window: int
+             ) -> Iterator[tuple[list[tuple[int, list[Any]]], str]]:
+    """Track one video a window of frames at a time: each window's ``(frame, boxes)`` pairs,
+    and the error that ended the video early ("" when none). Pure compute (decoding and the
+    tracker): here or in a Ray worker; :func:`_write_window` stores what it yields."""
     tracker.reset()
-    dataset.set_values(TRACKED_FRAMES_FIELD, {sid: 0}, key_field="id")
     reader = VideoReader(info.path, info)
-    tracks: dict[int, list[TrackBox]] = {}
     batch: list[tuple[int, Any]] = []
-    error = ""
+    try:
+        for n, image in reader.frames():
+            batch.append((n, image))
+            if len(batch) >= window:
+                results = tracker.track([im for _, im in batch])
+                yield [(m, list(b)) for (m, _), b in zip(batch, results, strict=True)], ""
+                batch.clear()
+    except VideoError as exc:
+        if batch:
+            results = tracker.track([im for _, im in batch])
+            yield [(m, list(b)) for (m, _), b in zip(batch, results, strict=True)], ""
+        yield [], str(exc)
+        return
+    if batch:
+        results = tracker.track([im for _, im in batch])
+        yield [(m, list(b)) for (m, _), b in zip(batch, results, strict=True)], ""
 
-    def flush() -> None:
-        results = tracker.track([image for _, image in batch])
+
+def _ray_windows(info: VideoInfo, tracker: Tracker, window: int
+                 ) -> list[tuple[list[tuple[int, list[Any]]], str]]:
+    """A whole video's windows, in a Ray task (the boxes, not the frames, come back)."""
+    return list(_windows(info, tracker, window))
+
+
+def _track_one(dataset: fo.Dataset, sid: str, info: VideoInfo,
+               windows: Iterable[tuple[list[tuple[int, list[Any]]], str]], tracker_name: str,
+               field: str, report: TrackingReport, bar: Progress) -> None:
+    """Store one video's windows as they come (frames, the frames tracked so far, and at the
+    end the error, the tracker and the video's suspicion)."""
+    size = ImageSize(info.width, info.height)
+    dataset.set_values(TRACKED_FRAMES_FIELD, {sid: 0}, key_field="id")
+    tracks: dict[int, list[TrackBox]] = {}
+    error = ""
+    for pairs, problem in windows:
+        error = error or problem
+        if not pairs:
+            continue
         values = {}
-        for (n, _), boxes in zip(batch, results, strict=True):
-            values[n] = _detections(boxes, size, tracker.name)
+        for n, boxes in pairs:
+            values[n] = _detections(boxes, size, tracker_name)
             for b in boxes:
                 tracks.setdefault(b.track_id, []).append(
                     TrackBox(n, (b.box.x, b.box.y, b.box.w, b.box.h), b.confidence))
             report.boxes += len(boxes)
         dataset.set_values(f"frames.{field}", {sid: values}, key_field="id")
-        last = batch[-1][0]
-        dataset.set_values(TRACKED_FRAMES_FIELD, {sid: last}, key_field="id")
-        report.frames += len(batch)
-        bar.advance(len(batch))
-        batch.clear()
-
-    try:
-        for n, image in reader.frames():
-            batch.append((n, image))
-            if len(batch) >= window:
-                flush()
-    except VideoError as exc:
-        error = str(exc)
-    if batch:
-        flush()
+        dataset.set_values(TRACKED_FRAMES_FIELD, {sid: pairs[-1][0]}, key_field="id")
+        report.frames += len(pairs)
+        bar.advance(len(pairs))
     if error:  # the frames before the damage keep their proposals; the video counts as done
         report.errors[sid] = error
         dataset.set_values(TRACKED_FRAMES_FIELD, {sid: info.frame_count}, key_field="id")
     dataset.set_values(ERROR_FIELD, {sid: error or None}, key_field="id")
-    dataset.set_values(TRACKER_FIELD, {sid: tracker.name}, key_field="id")
+    dataset.set_values(TRACKER_FIELD, {sid: tracker_name}, key_field="id")
     dataset.set_values(SUSPICION_FIELD, {sid: _suspicion(tracks)}, key_field="id")
     report.videos += 1
     report.tracks += len(tracks)
+
+
+def _start_remote(todo: list[tuple[str, str, VideoInfo]], tracker: Tracker, window: int,
+                  address: str | None, num_workers: int) -> list[Any]:
+    """One Ray task per video (started at once; Ray runs ``num_workers`` at a time)."""
+    import ray
+
+    from nblabel.preannotation.run import start_ray
+
+    start_ray(address, num_workers)
+    task = ray.remote(num_cpus=1)(_ray_windows)
+    return [task.remote(info, tracker, window) for _, _, info in todo]
+
+
+def _fetch(ref: Any) -> list[tuple[list[tuple[int, list[Any]]], str]]:
+    """A video's windows from its Ray task (a tracker's failure comes back as it was raised)."""
+    import ray
+
+    try:
+        return list(ray.get(ref))
+    except ray.exceptions.RayTaskError as exc:
+        cause = exc.as_instanceof_cause()
+        if isinstance(cause, ProposalError):
+            raise ProposalError(str(cause)) from exc
+        raise
