@@ -144,6 +144,22 @@ export abstract class KindView<T extends EditorTraits, A extends string> {
     this.requests.request(msg, revert);
   }
 
+  /** Accept or reject the selected object, painted at once: once every earlier request is
+   *  answered (so it applies to the object Python selected after them), `paint()` changes
+   *  what is shown and returns how to put it back, then the request goes; a refusal or a
+   *  time-out puts it back. `send(revert)` sends the kind's message. */
+  protected decideNow(paint: () => (() => void) | null,
+    send: (revert: (() => void) | null) => void): void {
+    this.requests.answers.whenFree(() => {
+      const back = paint();
+      this.paint();
+      send(back ? () => {
+        back();
+        this.paint();
+      } : null);
+    });
+  }
+
   /** Every kind's answer and refusal (true when `msg` was one). */
   protected answered(msg: { kind: string }): boolean {
     if (msg.kind !== "answer") return false;

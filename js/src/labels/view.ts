@@ -102,8 +102,23 @@ export class LabelsView extends KindView<LabelTraits, LabelKey> {
     this.paint();
   }
 
-  private act_(action: LabelActionName, extra: Record<string, unknown> = {}): void {
-    this.request({ kind: "act", action, label_id: this.model.get("selected"), ...extra });
+  private act_(action: LabelActionName, extra: Record<string, unknown> = {},
+    revert: (() => void) | null = null): void {
+    this.request({ kind: "act", action, label_id: this.model.get("selected"), ...extra },
+      revert);
+  }
+
+  /** The selected label accepted or rejected, painted at once (put back if refused). */
+  private decideLabel(action: "accept" | "reject", code: number): void {
+    this.decideNow(() => {
+      const l = this.selectedLabel_();
+      if (!l) return null;
+      const before = l.status;
+      l.status = code;
+      return () => {
+        l.status = before;
+      };
+    }, (revert) => this.act_(action, {}, revert));
   }
 
   private setThreshold(t: number): void {
@@ -121,8 +136,8 @@ export class LabelsView extends KindView<LabelTraits, LabelKey> {
         this.model.get("selected"), 1))),
       prev_label: () => after(() => this.select(nextLabel(this.model.get("labels"),
         this.model.get("selected"), -1))),
-      accept: () => this.act_("accept"),
-      reject: () => this.act_("reject"),
+      accept: () => this.decideLabel("accept", 1),
+      reject: () => this.decideLabel("reject", REJECTED),
       accept_above: () => this.act_("accept_above", { threshold: this.model.get("threshold") }),
       threshold_down: () => this.setThreshold(this.model.get("threshold") - 0.05),
       threshold_up: () => this.setThreshold(this.model.get("threshold") + 0.05),

@@ -115,8 +115,8 @@ export class ShapesView extends KindView<ShapeTraits, ShapeKey> {
         1))),
       prev_point: () => after((s) => s && this.select(s.id, stepPoint(s, this.model.get("point"),
         -1))),
-      accept: () => this.act_("accept"),
-      reject: () => this.act_("reject"),
+      accept: () => this.decideShape("accept", 1),
+      reject: () => this.decideShape("reject", REJECTED),
       accept_point: () => this.act_("accept_point"),
       reject_point: () => this.act_("reject_point"),
       hide_point: () => this.act_("hide_point"),
@@ -138,6 +138,19 @@ export class ShapesView extends KindView<ShapeTraits, ShapeKey> {
       redo: () => this.act_("redo"),
     };
     table[a]();
+  }
+
+  /** The selected shape accepted or rejected, painted at once (put back if refused). */
+  private decideShape(action: "accept" | "reject", code: number): void {
+    this.decideNow(() => {
+      const s = this.selectedShape();
+      if (!s) return null;
+      const before = s.status;
+      s.status = code;
+      return () => {
+        s.status = before;
+      };
+    }, (revert) => this.act_(action, {}, revert));
   }
 
   private startDrawing(): void {

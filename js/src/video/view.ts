@@ -10,6 +10,7 @@ import { el } from "../editor/dom";
 import type { AttributeValue } from "../editor/attributes";
 import { type AttributeTarget, KindView } from "../editor/kindview";
 import { FrameCache } from "./frames";
+import { FullFrame } from "./fullres";
 import { VIDEO_KEYS, type VideoAction } from "./keys";
 import { ROW_H, hit, nextAfter } from "./timeline";
 import { TimelinePainter } from "./timelinepaint";
@@ -18,9 +19,6 @@ import type { FrameBox, TrackAction, VideoFromPython, VideoTraits } from "./type
 const { behind: BEHIND, ahead: AHEAD } = CONTRACT.media.video;
 /** Timeline rows drawn (the most suspect tracks first); Tab reaches the others. */
 const MAX_ROWS = 60;
-/** A zoomed view asks for the full-resolution frame once the reviewer stays on a frame this
- *  long: stepping or playing at 25 fps never waits on full frames it would not look at. */
-const SETTLE_MS = 250;
 
 export class VideoView extends KindView<VideoTraits, VideoAction> {
   timeline = el("canvas", "nblabel-timeline");
@@ -29,15 +27,13 @@ export class VideoView extends KindView<VideoTraits, VideoAction> {
   playing = 0;
   marked: { track: string; frame: number } | null = null;
   stepAt = 0;
-  /** When the frame shown last changed (the full-resolution frame waits for it to settle). */
-  private steppedAt = 0;
   drag: BoxDrag | null = null;
   /** The next drag draws a new track's box (key n). */
   drawing = false;
   /** The frame shown at full resolution (asked for when zoomed past the frames sent). */
-  private full: { frame: number; bitmap: ImageBitmap | null } | null = null;
+  private full = new FullFrame((frame) => this.model.send({ kind: "full", frame }),
+    () => this.paint());
   private saveTimer = 0;
-  private fullTimer = 0;
   private bars = new TimelinePainter();
   private retry = 0;
 
@@ -120,14 +116,7 @@ export class VideoView extends KindView<VideoTraits, VideoAction> {
       for (const [f, bs] of Object.entries(msg.frames)) this.cache.boxes.set(Number(f), bs);
       this.paint();
     } else if (msg.kind === "full") {
-      const data = buffers[0];
-      const blob = new Blob([data.buffer.slice(data.byteOffset, data.byteOffset
-        + data.byteLength) as ArrayBuffer], { type: "image/jpeg" });
-      void createImageBitmap(blob).then((bm) => {
-        if (this.full?.frame !== msg.frame) return bm.close();
-        this.full.bitmap = bm;
-        this.paint();
-      });
+      this.full.arrived(msg.frame, buffers[0]);
     }
   }
 
@@ -143,7 +132,7 @@ export class VideoView extends KindView<VideoTraits, VideoAction> {
     const total = this.model.get("total_frames");
     this.frame = Math.min(total, Math.max(1, Math.round(f)));
     this.stepAt = performance.now();
-    this.steppedAt = this.stepAt;
+    this.full.steppedAt = this.stepAt;
     this.paint();
     this.want();
     window.clearTimeout(this.saveTimer);
@@ -220,8 +209,8 @@ export class VideoView extends KindView<VideoTraits, VideoAction> {
         if (f !== null) this.go(f);
       },
       first_frame: () => t && this.go(t.first),
-      accept: () => this.act_("accept"),
-      reject: () => this.act_("reject"),
+      accept: () => this.decideTrack("accept"),
+      reject: () => this.decideTrack("reject"),
       split: () => this.act_("split"),
       retrack: () => this.act_("retrack"),
       new_track: () => {
@@ -247,6 +236,21 @@ export class VideoView extends KindView<VideoTraits, VideoAction> {
     table[a]();
   }
 
+  /** The selected track accepted or rejected, painted at once (put back if refused). */
+  private decideTrack(action: "accept" | "reject"): void {
+    this.decideNow(() => {
+      const t = this.selectedTrack();
+      if (!t) return null;
+      const before = t.status;
+      t.status = action === "reject" ? "rejected" : before === "pending" ? "accepted" : before;
+      this.bars.reset();
+      return () => {
+        t.status = before;
+        this.bars.reset();
+      };
+    }, (revert) => this.act_(action, {}, revert));
+  }
+
   private togglePlay(): void {
     if (this.playing) {
       window.clearInterval(this.playing);
@@ -262,30 +266,10 @@ export class VideoView extends KindView<VideoTraits, VideoAction> {
     }, 1000 / (this.model.get("fps") || 25));
   }
 
-  /** The frame at full resolution when the view shows more canvas pixels per video pixel than
-   *  the frames sent ahead hold: asked for once per frame, once the reviewer has stayed on it
-   *  for SETTLE_MS (stepping and playing draw the frames sent ahead, and never wait). */
-  private fullFrame(): ImageBitmap | null {
-    const [w, h] = this.size();
-    const sent = Math.min(1, CONTRACT.frame_max_side / Math.max(w, h));
-    if (this.playing || this.stage.view.scale <= sent * CONTRACT.full_res_after_scale) {
-      return null;
-    }
-    if (this.full?.frame === this.frame) return this.full.bitmap;
-    const still = performance.now() - this.steppedAt;
-    if (still < SETTLE_MS) {
-      window.clearTimeout(this.fullTimer);
-      this.fullTimer = window.setTimeout(() => this.paint(), SETTLE_MS - still + 5);
-      return null;
-    }
-    this.full?.bitmap?.close();
-    this.full = { frame: this.frame, bitmap: null };
-    this.model.send({ kind: "full", frame: this.frame });
-    return null;
-  }
-
   paint(): void {
-    const bm = this.fullFrame() ?? this.cache.bitmap(this.frame);
+    const [vw, vh] = this.size();
+    const bm = this.full.get(this.frame, this.stage.view.scale, vw, vh, this.playing !== 0)
+      ?? this.cache.bitmap(this.frame);
     const ctx = this.ctx;
     const d = this.root.dataset;
     const [w, h] = this.size();
@@ -395,6 +379,6 @@ export class VideoView extends KindView<VideoTraits, VideoAction> {
     if (this.playing) window.clearInterval(this.playing);
     window.clearInterval(this.retry);
     window.clearTimeout(this.saveTimer);
-    window.clearTimeout(this.fullTimer);
+    this.full.dispose();
   }
 }

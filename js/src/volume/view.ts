@@ -230,8 +230,8 @@ export class VolumeView extends KindView<VolumeTraits, VolumeKey> {
       preset_4: () => this.preset(PRESET_ORDER[3]),
       preset_5: () => this.preset(PRESET_ORDER[4]),
       preset_0: () => this.preset(null),
-      accept: () => this.act_("accept"),
-      reject: () => this.act_("reject"),
+      accept: () => this.decideBox("accept", 1),
+      reject: () => this.decideBox("reject", REJECTED),
       draw: () => {
         this.drawing = !this.drawing;
         this.root.classList.toggle("nblabel-drawing", this.drawing);
@@ -242,6 +242,19 @@ export class VolumeView extends KindView<VolumeTraits, VolumeKey> {
       redo: () => this.act_("redo"),
     };
     table[a]();
+  }
+
+  /** The selected box accepted or rejected, painted at once (put back if refused). */
+  private decideBox(action: "accept" | "reject", code: number): void {
+    this.decideNow(() => {
+      const b = this.here().find((x) => x[0] === this.model.get("selected"));
+      if (!b) return null;
+      const before = b[6];
+      b[6] = code;
+      return () => {
+        b[6] = before;
+      };
+    }, (revert) => this.act_(action, {}, revert));
   }
 
   protected down(e: PointerEvent): boolean {
