@@ -108,3 +108,30 @@ def test_a_wrong_declaration_is_named() -> None:
         spec.check("car", {"pose": "up"})
     with pytest.raises(InvalidLabelError, match="is true or false, not 'yes'"):
         spec.check("car", {"occluded": "yes"})
+
+
+def test_attributes_come_from_the_datasets_fiftyone_label_schema(tmp_path: Path) -> None:
+    """With no declaration, the label schema FiftyOne's App annotation keeps on the dataset
+    (``dataset.label_schemas``) declares the attributes."""
+    import fiftyone as fo
+
+    from nblabel.core.attributes import from_label_schema
+
+    made = build("image", tmp_path / "data")
+    ds = fo.load_dataset(made.dataset)
+    ds.add_sample_field("ground_truth", fo.EmbeddedDocumentField, embedded_doc_type=fo.Detections)
+    schema = ds.generate_label_schemas("ground_truth", scan_samples=False)
+    schema["attributes"] = [*schema.get("attributes", []),
+                            {"name": "occluded", "type": "bool", "component": "checkbox"},
+                            {"name": "quality", "type": "str", "component": "radio",
+                             "values": ["good", "poor"]}]
+    ds.add_sample_field("ground_truth.detections.occluded", fo.BooleanField)
+    ds.add_sample_field("ground_truth.detections.quality", fo.StringField)
+    ds.set_label_schemas({"ground_truth": schema})
+    assert from_label_schema(ds.label_schemas["ground_truth"]) == {
+        "occluded": "bool", "quality": ["good", "poor"]}
+    w = made.open(DecisionJournal(tmp_path / "j.sqlite"))
+    names = {s["name"]: s for s in w.attributes["*"]}
+    assert names["occluded"]["kind"] == "bool"
+    assert names["quality"] == {"name": "quality", "kind": "choice", "options": ["good", "poor"]}
+    w.close()

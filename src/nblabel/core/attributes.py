@@ -12,10 +12,10 @@ and the stored labels agree); a wrong one is refused naming the class, the attri
 value. The values live on the label's decision (journaled, undone like any decision) and land
 as FiftyOne label attributes, which FiftyOne's COCO and CVAT exporters write out.
 
-Why not FiftyOne's own annotation schema: it is the per-backend ``label_schema`` of
-``annotate()`` runs (CVAT, Label Studio), passed per run and not stored on the dataset where
-another tool could read it; nblabel takes the same shape of declaration (``attributes`` with
-types and values) as a plain mapping.
+With no declaration, the dataset's own FiftyOne label schema is read where one is set (the
+schema of FiftyOne's in-App annotation, ``dataset.label_schemas``, FiftyOne 1.13+): its label
+field's ``attributes`` become attributes of every class (:func:`from_label_schema`), so a team
+that set up its schema in the FiftyOne App labels with the same attributes here.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from typing import Any
 
 from nblabel.core.labels import InvalidLabelError
 
-__all__ = ["KINDS", "RESERVED", "AttributeSpec", "Attributes", "parse_attributes"]
+__all__ = ["KINDS", "RESERVED", "AttributeSpec", "Attributes", "from_label_schema",
+           "parse_attributes"]
 
 #: The kinds an attribute can be (besides a list of allowed values).
 KINDS = ("bool", "number", "text")
@@ -133,6 +134,26 @@ class Attributes:
     def to_dict(self) -> dict[str, list[dict[str, Any]]]:
         """By class, as the widget shows them."""
         return {cls: [s.to_dict() for s in specs] for cls, specs in self.by_class.items()}
+
+
+#: FiftyOne label-schema attribute types nblabel can set, as its kinds (str with values: choice).
+_SCHEMA_KINDS = {"bool": "bool", "float": "number", "int": "number", "str": "text"}
+
+
+def from_label_schema(entry: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A declaration (for every class) from one field's FiftyOne label schema (``{"type",
+    "attributes": [{"name", "type", "component", "values"?, "read_only"?}]}``): its editable
+    attributes of a simple type; the names labels already use, read-only ones and other types
+    (lists, dicts, dates) are left to FiftyOne's App."""
+    out: dict[str, Any] = {}
+    for a in (entry or {}).get("attributes") or []:
+        name, kind = a.get("name"), _SCHEMA_KINDS.get(str(a.get("type")))
+        if not isinstance(name, str) or kind is None or a.get("read_only") \
+                or name in RESERVED or name.startswith("nblabel_") or not name.isidentifier():
+            continue
+        values = a.get("values")
+        out[name] = [str(v) for v in values] if kind == "text" and values else kind
+    return out
 
 
 def parse_attributes(declared: Mapping[str, Any] | None) -> Attributes:

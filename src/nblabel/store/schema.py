@@ -379,6 +379,21 @@ ATTRIBUTE_KINDS: dict[str, str] = {"bool": "bool", "number": "float", "text": "s
                                    "choice": "str"}
 
 
+def label_schema_attributes(dataset: fo.Dataset, *fields: str) -> dict[str, Any] | None:
+    """The attributes the dataset's FiftyOne label schema (``dataset.label_schemas``, set in
+    the App's annotation or with ``set_label_schemas``) declares on the first of ``fields``
+    that has one (a frame field as ``frames.<name>``), as a declaration of
+    :mod:`nblabel.core.attributes`; None when no schema is set for them."""
+    from nblabel.core.attributes import from_label_schema
+
+    schemas = getattr(dataset, "label_schemas", None) or {}
+    for f in fields:
+        for key in (f, f"frames.{f}"):
+            if key in schemas:
+                return from_label_schema(schemas[key])
+    return None
+
+
 def stored_kind(value: Any) -> str:
     """How an attribute value is stored (a kind of :data:`ATTRIBUTE_KINDS`)."""
     return "bool" if isinstance(value, bool) else "number" if isinstance(value, int | float) \

@@ -53,6 +53,7 @@ from nblabel.reviewing.editor.team import Team
 from nblabel.store import shim
 from nblabel.store.claims import CLAIM_FIELD, CLAIM_SECONDS
 from nblabel.store.journal import DecisionJournal
+from nblabel.store.schema import label_schema_attributes
 from nblabel.store.sync import FiftyOneSync
 
 if TYPE_CHECKING:
@@ -106,8 +107,11 @@ class ReviewSession:
         attributes: Mapping[str, Any] | None = None,
     ) -> None:
         self.view = view
-        #: The labels' attributes by class (:mod:`nblabel.core.attributes`).
-        self.attributes = parse_attributes(attributes)
+        #: The labels' attributes by class (:mod:`nblabel.core.attributes`): as declared, else
+        #: from the dataset's FiftyOne label schema where one is set.
+        self.attributes = parse_attributes(attributes if attributes is not None else
+                                           label_schema_attributes(shim.root_dataset(view),
+                                                                   gt_field, field))
         self.dataset = shim.root_dataset(view)  # patches views live in a generated dataset
         #: Patches views (``to_patches``, ``to_evaluation_patches``): per sample, the proposal
         #: ids the patches point at, and truth boxes the model missed (``fn`` patches).

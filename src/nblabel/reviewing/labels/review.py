@@ -58,7 +58,9 @@ class LabelReview:
         self.field, self.gt_field, self.threshold, self.tags = field, gt_field, threshold, tags
         self.classes = list(classes)
         #: The labels' attributes by class (:mod:`nblabel.core.attributes`).
-        self.attributes = parse_attributes(attributes)
+        declared = attributes if attributes is not None else \
+            schema.label_schema_attributes(dataset, gt_field or "", field or "")
+        self.attributes = parse_attributes(declared)
         declare_labels(dataset, gt_field)
         schema.declare(dataset, {CLAIM_FIELD: "dict", REVIEWERS_FIELD: "list[str]"})
         self.claims = Claims(dataset, reviewer) if reviewer else None

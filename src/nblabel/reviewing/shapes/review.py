@@ -72,11 +72,14 @@ class ShapeReview:
         self.dataset, self.journal, self.kind, self.reviewer = dataset, journal, kind, reviewer
         #: Classes offered for drawn and relabeled shapes besides those on the image.
         self.classes = list(classes)
-        #: The shapes' attributes by class (:mod:`nblabel.core.attributes`).
-        self.attributes = parse_attributes(attributes)
         kp = kind == "keypoints"
         self.field = field or (KEYPOINTS_FIELD if kp else POLYLINES_FIELD)
         self.gt_field = gt_field or (GT_KEYPOINTS_FIELD if kp else GT_POLYLINES_FIELD)
+        #: The shapes' attributes by class (:mod:`nblabel.core.attributes`): as declared, else
+        #: from the dataset's FiftyOne label schema where one is set.
+        declared = attributes if attributes is not None else \
+            schema.label_schema_attributes(dataset, self.gt_field, self.field)
+        self.attributes = parse_attributes(declared)
         schema.declare_shapes(dataset, self.gt_field, kind)
         schema.declare(dataset, {CLAIM_FIELD: "dict", REVIEWERS_FIELD: "list[str]"})
         #: Team review: the image shown is claimed for this reviewer (as images and videos are).

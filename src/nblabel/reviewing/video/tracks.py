@@ -24,6 +24,7 @@ from nblabel.core.video import VideoReader
 from nblabel.reviewing.editor.completion import complete_item
 from nblabel.reviewing.editor.history import History
 from nblabel.sources.retrack import follow
+from nblabel.store import schema
 from nblabel.store.journal import DecisionJournal
 from nblabel.store.schema import (
     GT_TRACKS_FIELD,
@@ -51,7 +52,9 @@ class TrackReview:
                  attributes: Mapping[str, Any] | None = None) -> None:
         self.dataset = dataset
         #: The tracks' attributes by class (:mod:`nblabel.core.attributes`).
-        self.attributes = parse_attributes(attributes)
+        declared = attributes if attributes is not None else \
+            schema.label_schema_attributes(dataset, gt_field or "", field or "")
+        self.attributes = parse_attributes(declared)
         #: Classes offered for new and relabeled tracks besides the video's own.
         self.classes = list(classes)
         self.sample_id = sample_id
