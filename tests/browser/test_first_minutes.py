@@ -37,6 +37,17 @@ def test_demo_notebook_opens_on_a_proposal_and_its_cells_run(open_notebook, page
         ".some((o) => o.textContent.includes('difficulty'))", timeout=120_000)
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     assert not any("Traceback" in errors.nth(i).inner_text() for i in range(errors.count()))
+    # "Run All" ends scrolled to the last cell (a scroll of the page's own, no wheel or key of
+    # the reviewer's): the widget brings itself back into view once it settles.
+    page.evaluate("() => { const r = document.querySelector('.nblabel-root');"
+                  " let p = r.parentElement;"
+                  " while (p && p.scrollHeight <= p.clientHeight + 1) p = p.parentElement;"
+                  " const pad = document.createElement('div'); pad.style.height = '3000px';"
+                  " r.closest('.jp-Cell').after(pad); p.scrollTop = p.scrollHeight; }")
+    page.wait_for_function("() => { const r = document.querySelector('.nblabel-root');"
+                           " const b = r.getBoundingClientRect();"
+                           " return r.dataset.broughtBack === 'true' && b.bottom > 0"
+                           " && b.top < window.innerHeight; }", timeout=15_000)
     # The help: two aligned columns that fit in the widget (scrolling, never cut).
     focus(page)
     page.keyboard.press("?")

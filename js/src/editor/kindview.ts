@@ -11,6 +11,7 @@ import { el } from "./dom";
 import type { Keyset, SharedAction } from "./keyset";
 import { helpPanel, keepInput, panelRoot } from "./panel";
 import { Requests } from "./requests";
+import { stayInView } from "./stayinview";
 import { type StageSize, ZoomStage } from "./zoomstage";
 import { CONTRACT } from "./contract";
 
@@ -39,6 +40,8 @@ export abstract class KindView<T extends EditorTraits, A extends string> {
   readonly attrs: AttributePanel;
   readonly requests: Requests;
   protected readonly ctx: CanvasRenderingContext2D;
+  /** Stops watching for "Run All" scrolling the widget away (on dispose). */
+  protected readonly leaveView: () => void;
 
   constructor(readonly model: AnyModel<T>, host: HTMLElement, kind: string,
     protected keys: Keyset<A>, limits: StageSize) {
@@ -65,6 +68,7 @@ export abstract class KindView<T extends EditorTraits, A extends string> {
       say: (text) => this.say(text),
     });
     host.appendChild(this.root);
+    this.leaveView = stayInView(this.root); // "Run All" scrolled past it: come back
     this.message.textContent = model.get("message"); // e.g. what was wrong with the input
     model.on("change:message", () => this.say(model.get("message")));
     model.on("change:classes", () => this.showClasses());

@@ -11,6 +11,7 @@
 import type { AnyModel } from "@anywidget/types";
 import { AttributePanel } from "../editor/attributes";
 import { CONTRACT } from "../editor/contract";
+import { stayInView } from "../editor/stayinview";
 import { attachActions } from "./actions";
 import { type Chrome, buildChrome } from "./chrome";
 import { Decisions } from "./decisions";
@@ -135,6 +136,7 @@ export class ReviewView {
     this.c.side.append(this.attrPanel.el, this.list.el);
     attachActions(this);
     this.disposers.push(attachPointer(pointerHost(this)));
+    this.disposers.push(stayInView(this.c.root)); // "Run All" scrolled past it: come back
     wireModel(this);
   }
 

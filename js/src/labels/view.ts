@@ -199,5 +199,7 @@ export class LabelsView extends KindView<LabelTraits, LabelKey> {
       + (this.model.get("reviewed") ? " · reviewed" : "");
   }
 
-  dispose(): void {}
+  dispose(): void {
+    this.leaveView();
+  }
 }

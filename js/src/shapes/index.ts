@@ -8,7 +8,7 @@ import { ShapesView } from "./view";
 
 const render: Render<ShapeTraits> = ({ model, el }) => {
   const view = new ShapesView(model, el);
-  return () => view.paint();
+  return () => view.dispose();
 };
 
 export default { render };

@@ -364,4 +364,8 @@ export class ShapesView extends KindView<ShapeTraits, ShapeKey> {
       + (this.model.get("assist") ? "" : " · proposals hidden: they cost more than drawing")
       + (this.model.get("reviewed") ? " · reviewed" : "");
   }
+
+  dispose(): void {
+    this.leaveView();
+  }
 }

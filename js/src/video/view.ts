@@ -376,6 +376,7 @@ export class VideoView extends KindView<VideoTraits, VideoAction> {
   }
 
   dispose(): void {
+    this.leaveView();
     if (this.playing) window.clearInterval(this.playing);
     window.clearInterval(this.retry);
     window.clearTimeout(this.saveTimer);

@@ -388,6 +388,7 @@ export class VolumeView extends KindView<VolumeTraits, VolumeKey> {
   }
 
   dispose(): void {
+    this.leaveView();
     window.clearInterval(this.retry);
     window.clearTimeout(this.saveTimer);
   }
