@@ -21,9 +21,9 @@ describe("box editor", () => {
     expect(pick(at1, boxes, "", 55, 55)?.key).toBe("small");
     expect(pick(at1, boxes, "big", 55, 55)?.key).toBe("big");
     expect(pick(at1, boxes, "", 500, 500)).toBeNull();
-    // The hit margin is in screen pixels: 6 px is 6 image px at 1x, 1.5 at 4x.
-    expect(pick(at1, boxes, "", 5, 100)?.key).toBe("big");
-    expect(pick(at4, boxes, "", 5, 100)).toBeNull();
+    // The hit margin is in screen pixels: 3 px is 3 image px at 1x, 0.75 at 4x.
+    expect(pick(at1, boxes, "", 8, 100)?.key).toBe("big");
+    expect(pick(at4, boxes, "", 8, 100)).toBeNull();
   });
 
   it("resizes by the selected box's handle, moves by its body, at any zoom", () => {

@@ -22,7 +22,7 @@ export interface BoxDrag {
   moved: boolean;
 }
 
-const { hit_margin_px: HIT, handle_px: HANDLE, min_size: MIN } = CONTRACT.box;
+const { hit_margin_px: HIT, min_size: MIN } = CONTRACT.box;
 
 /** The box a press at image point (x, y) picks: the selected one when the press is on it, else
  *  the smallest under the press (within the hit margin). */
@@ -41,7 +41,7 @@ export function pick(view: View, boxes: readonly EditBox[], selected: string, x:
 export function startDrag(view: View, boxes: readonly EditBox[], selected: string,
   x: number, y: number, sx: number, sy: number): BoxDrag | null {
   const sel = boxes.find((b) => b.key === selected && b.movable);
-  const handle = sel ? handleAt(view, sel.box, sx, sy, HANDLE) : null;
+  const handle = sel ? handleAt(view, sel.box, sx, sy) : null;
   if (sel && handle) {
     return { key: sel.key, kind: "resize", handle, start: [x, y], orig: [...sel.box],
       box: [...sel.box], moved: false };

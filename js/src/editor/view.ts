@@ -1,8 +1,13 @@
 // Zoom and pan: one transform from image pixels to stage pixels, screen = image * scale + t.
 // Every coordinate the widget sends back is converted through toImage(), so it is exact at any
 // zoom level and display size.
+import contract from "./contract.json";
+
 /** A box in image pixels: x, y (top-left), width, height. */
 export type Box4 = [number, number, number, number];
+
+/** How near a handle a press grabs it, in screen pixels (the contract's, for every kind). */
+const HANDLE_PX = contract.box.handle_px;
 
 export const MIN_SCALE = 0.02;
 export const MAX_SCALE = 64;
@@ -119,7 +124,7 @@ const CORNERS: readonly Handle[] = ["nw", "ne", "se", "sw"];
 /** The handle of `box` within `radius` stage pixels of stage point (sx, sy), if any (of those
  *  the box shows at this zoom, :func:`shownHandles`). */
 export function handleAt(view: View, box: Box4, sx: number, sy: number,
-  radius = 6): Handle | null {
+  radius = HANDLE_PX): Handle | null {
   for (const h of shownHandles(box, view.scale)) {
     const [hx, hy] = toStage(view, ...handlePoint(box, h));
     if (Math.abs(hx - sx) <= radius && Math.abs(hy - sy) <= radius) return h;

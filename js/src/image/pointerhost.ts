@@ -1,6 +1,7 @@
 // The pointer's view of the widget (pointer.ts talks only to this host): hit testing, the
 // selection, the gesture in progress, the mask tools, and what a finished drag does (a move is
 // an edit decision, a drawn box an added one).
+import { CONTRACT } from "../editor/contract";
 import type { PointerHost } from "./pointer";
 import { band, select } from "./selection";
 import { shown } from "./state";
@@ -55,7 +56,8 @@ export function pointerHost(v: ReviewView): PointerHost {
     set drag(d) {
       v.ui.drag = d;
     },
-    hit: (x, y) => v.index.hit(x, y, 3 / v.view.scale, (i) => shown(v.store.rows[i], v.ui)),
+    hit: (x, y) => v.index.hit(x, y, CONTRACT.box.hit_margin_px / v.view.scale,
+      (i) => shown(v.store.rows[i], v.ui)),
     keyAt: (i) => v.store.rows[i].key,
     selected: () => {
       const row = v.store.get(v.selected);
