@@ -135,3 +135,23 @@ def test_attributes_come_from_the_datasets_fiftyone_label_schema(tmp_path: Path)
     assert names["occluded"]["kind"] == "bool"
     assert names["quality"] == {"name": "quality", "kind": "choice", "options": ["good", "poor"]}
     w.close()
+
+
+@pytest.mark.parametrize("kind", ["shapes", "video"])
+def test_attributes_of_shapes_and_tracks_go_out_with_their_exports(kind: str,
+                                                                   tmp_path: Path) -> None:
+    made = build(kind, tmp_path / "data")
+    w = made.open(DecisionJournal(tmp_path / "j.sqlite"), attributes={"occluded": "bool"})
+    w.dispatch(attributes_message(w, 1, {"occluded": True}))
+    ds = w.session.dataset
+    if kind == "shapes":
+        coco = nblabel.export_shapes(ds, tmp_path / "coco", "coco", only_reviewed=False)
+        annotations = json.loads(coco.read_text())["annotations"]
+        assert any(a.get("occluded") is True for a in annotations), annotations[:1]
+        cvat = nblabel.export_shapes(ds, tmp_path / "cvat", "cvat", only_reviewed=False)
+    else:
+        cvat = nblabel.export_tracks(ds, tmp_path / "cvat", "cvat", only_reviewed=False)
+    xml = "".join(p.read_text() for p in Path(cvat).rglob("*.xml")) if Path(cvat).is_dir() \
+        else Path(cvat).read_text()
+    assert 'occluded="1"' in xml
+    w.close()
