@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import fiftyone as fo
 import pytest
 
 from tests.browser.helpers import eventually
-from tests.harness.kinds import KINDS, build
+from tests.harness.kinds import KINDS, build, stored_values
 
 #: The kernel refuses the journal's next write for real (SQLite's query_only: as a read-only
 #: file), then takes writes again.
@@ -39,31 +38,6 @@ def _root(page: Any, key: str) -> str | None:
 def _wait(page: Any, js: str, arg: Any = None, timeout: int = 20_000) -> None:
     page.wait_for_function(f"(a) => {{ const r = document.querySelector('.nblabel-root');"
                            f" return r && ({js}); }}", arg=arg, timeout=timeout)
-
-
-def _labels(kind: str, name: str) -> list[Any]:
-    return _values(kind, name, "label")
-
-
-def _values(kind: str, name: str, attribute: str) -> list[Any]:
-    ds = fo.load_dataset(name)
-    ds.reload()
-    path = {"image": "ground_truth.detections", "video": "frames.gt_tracks.detections",
-            "shapes": "gt_keypoints.keypoints", "volume": "ground_truth.detections",
-            "labels": "gt_image_labels.classifications"}[kind]
-    if f"{path}.{attribute}".replace("frames.", "") not in (
-            ds.get_frame_field_schema(flat=True) or {} if kind == "video"
-            else ds.get_field_schema(flat=True)):
-        return []
-    flat: list[Any] = []
-    stack: list[Any] = [ds.values(f"{path}.{attribute}")]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, list):
-            stack.extend(v)
-        elif v is not None:
-            flat.append(v)
-    return flat
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -136,7 +110,7 @@ def test_every_kind(kind: str, open_notebook: Any, page: Any, tmp_path: Path) ->
                 " === 'true'")
 
     # 6. The relabel and the attribute are in FiftyOne (images sync in the background).
-    eventually(lambda: "zebra" in _labels(kind, made.dataset), timeout=30,
+    eventually(lambda: "zebra" in stored_values(kind, made.dataset, "label"), timeout=30,
                what=f"the typed class in {kind}'s ground truth")
-    eventually(lambda: True in _values(kind, made.dataset, "occluded"), timeout=30,
+    eventually(lambda: True in stored_values(kind, made.dataset, "occluded"), timeout=30,
                what=f"the attribute in {kind}'s ground truth")

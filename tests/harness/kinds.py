@@ -198,17 +198,26 @@ def attributes_message(w: Any, seq: int, values: dict[str, Any]) -> dict[str, An
     return msg
 
 
-def stored_attributes(w: Any, name: str) -> list[Any]:
-    """The values of attribute ``name`` on the labels the widget's kind stores in FiftyOne."""
+#: Where each kind stores its reviewed labels (a frame field for video).
+STORED = {"image": "ground_truth.detections", "video": "frames.gt_tracks.detections",
+          "shapes": "gt_keypoints.keypoints", "volume": "ground_truth.detections",
+          "labels": "gt_image_labels.classifications"}
+_KIND_OF = {"ReviewWidget": "image", "VideoReviewWidget": "video", "ShapeReviewWidget": "shapes",
+            "VolumeReviewWidget": "volume", "LabelReviewWidget": "labels"}
+
+
+def stored_values(kind: str, dataset: str, name: str) -> list[Any]:
+    """Every value of ``name`` (an attribute, or ``label``) on the labels ``kind`` stores in
+    ``dataset`` (none when the field is not declared yet)."""
     import fiftyone as fo
 
-    ds = fo.load_dataset(w.session.dataset.name)
+    ds = fo.load_dataset(dataset)
     ds.reload()
-    kind = type(w).__name__
-    path = {"VideoReviewWidget": f"frames.{w.session.gt_field}.detections.{name}",
-            "ShapeReviewWidget": f"{w.session.gt_field}.keypoints.{name}",
-            "LabelReviewWidget": f"{w.session.gt_field}.classifications.{name}"}.get(
-        kind, f"{w.session.gt_field}.detections.{name}")
+    path = f"{STORED[kind]}.{name}"
+    schema = ds.get_frame_field_schema(flat=True) or {} if kind == "video" \
+        else ds.get_field_schema(flat=True)
+    if path.removeprefix("frames.") not in schema:
+        return []
     flat: list[Any] = []
     stack: list[Any] = [ds.values(path)]
     while stack:
@@ -218,6 +227,11 @@ def stored_attributes(w: Any, name: str) -> list[Any]:
         elif v is not None:
             flat.append(v)
     return flat
+
+
+def stored_attributes(w: Any, name: str) -> list[Any]:
+    """The values of attribute ``name`` on the labels the widget's kind stores in FiftyOne."""
+    return stored_values(_KIND_OF[type(w).__name__], w.session.dataset.name, name)
 
 
 def answer_to(sent: list[dict[str, Any]], seq: int) -> dict[str, Any]:

@@ -15,10 +15,14 @@ from typing import Generic, TypeVar
 
 from nblabel.core.labels import Decision
 
-__all__ = ["History", "Step"]
+__all__ = ["History", "ItemStep", "Step", "redo_items", "undo_items"]
 
 Step = list[tuple[Decision | None, Decision]]
 S = TypeVar("S")
+T = TypeVar("T")
+#: A step of a kind reviewed item by item on one image (shapes, image labels): the image, and
+#: each item's state before and after (None: no item).
+ItemStep = tuple[str, list[tuple[T | None, T | None]]]
 R = TypeVar("R")
 
 
@@ -53,3 +57,24 @@ class History(Generic[S]):
         self.redo.pop()
         self.undo.append(again)
         return result
+
+
+def undo_items(history: History[ItemStep[T]],
+               commit: Callable[[str, list[tuple[T | None, T | None]]], None]) -> str | None:
+    """Undo an item step: ``commit`` writes each item back; returns its image (None: none)."""
+    def write(step: ItemStep[T]) -> str:
+        sample_id, pairs = step
+        commit(sample_id, [(new, old) for old, new in pairs])
+        return sample_id
+
+    return history.step_back(write)
+
+
+def redo_items(history: History[ItemStep[T]],
+               commit: Callable[[str, list[tuple[T | None, T | None]]], None]) -> str | None:
+    """Redo an item step; returns its image (None: none)."""
+    def write(step: ItemStep[T]) -> tuple[str, ItemStep[T]]:
+        commit(*step)
+        return step[0], step
+
+    return history.step_forward(write)

@@ -22,7 +22,7 @@ from nblabel.core import image_labels as il
 from nblabel.core.attributes import parse_attributes
 from nblabel.core.image_labels import ImageLabel, LabelDecision
 from nblabel.reviewing.editor.completion import complete_item
-from nblabel.reviewing.editor.history import History
+from nblabel.reviewing.editor.history import History, redo_items, undo_items
 from nblabel.store import schema
 from nblabel.store.claims import Claims
 from nblabel.store.image_labels import declare_labels, read_labels, write_labels
@@ -176,19 +176,10 @@ class LabelReview:
 
     def undo(self) -> str | None:
         """Put back what the last action changed; returns its image (None: nothing)."""
-        def write(step: tuple[str, list[Pair]]) -> str:
-            sample_id, pairs = step
-            self._commit(sample_id, [(new, old) for old, new in pairs])
-            return sample_id
-
-        return self.history.step_back(write)
+        return undo_items(self.history, self._commit)
 
     def redo(self) -> str | None:
-        def write(step: tuple[str, list[Pair]]) -> tuple[str, tuple[str, list[Pair]]]:
-            self._commit(*step)
-            return step[0], step
-
-        return self.history.step_forward(write)
+        return redo_items(self.history, self._commit)
 
     def complete(self, sample_id: str) -> None:
         """Every label decided: the image is reviewed (the one completion rule)."""

@@ -29,7 +29,7 @@ from nblabel.core.cost import shape_seconds
 from nblabel.core.labels import ImageSize
 from nblabel.core.shapes import Shape, ShapeDecision, Skeleton
 from nblabel.reviewing.editor.completion import complete_item
-from nblabel.reviewing.editor.history import History
+from nblabel.reviewing.editor.history import History, redo_items, undo_items
 from nblabel.store import schema
 from nblabel.store.claims import Claims
 from nblabel.store.journal import DecisionJournal
@@ -264,20 +264,11 @@ class ShapeReview:
         return self._apply(sample_id, rest) if rest else []
 
     def undo(self) -> str | None:
-        """Put back the shapes the last action changed; returns its image (None: nothing)."""
-        def write(step: tuple[str, list[Pair]]) -> str:
-            sample_id, pairs = step
-            self._commit(sample_id, [(new, old) for old, new in pairs])
-            return sample_id
-
-        return self.history.step_back(write)
+        """Put back what the last action changed; returns its image (None: nothing)."""
+        return undo_items(self.history, self._commit)
 
     def redo(self) -> str | None:
-        def write(step: tuple[str, list[Pair]]) -> tuple[str, tuple[str, list[Pair]]]:
-            self._commit(*step)
-            return step[0], step
-
-        return self.history.step_forward(write)
+        return redo_items(self.history, self._commit)
 
     def complete(self, sample_id: str) -> tuple[float, float]:
         """The image is reviewed: tagged, marked in the journal, and its review priced

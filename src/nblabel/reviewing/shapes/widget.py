@@ -18,10 +18,10 @@ from typing import Any, ClassVar
 
 import traitlets
 
-from nblabel.core.images import ImageLoadError, load_display_image
 from nblabel.core.shapes import POINT_STATES, STATUSES, Shape
-from nblabel.reviewing.editor.base import EditorWidget, Handler
+from nblabel.reviewing.editor.base import Handler
 from nblabel.reviewing.editor.contract import STATIC, default_label
+from nblabel.reviewing.editor.pages import ImagePagesWidget
 from nblabel.reviewing.shapes.review import ShapeReview
 
 __all__ = ["ShapeReviewWidget", "shape_wire"]
@@ -39,27 +39,18 @@ def shape_wire(s: Shape) -> dict[str, Any]:
             "attributes": dict(s.attributes) or None}
 
 
-class ShapeReviewWidget(EditorWidget):
+class ShapeReviewWidget(ImagePagesWidget):
     """Review ``session``'s images in the notebook (keys: press ``?`` in the widget)."""
 
     _esm = STATIC / "shapes.js"
     _css = STATIC / "shapes.css"
 
     kind = traitlets.Unicode("keypoints").tag(sync=True)
-    sample_id = traitlets.Unicode("").tag(sync=True)
-    position = traitlets.Int(0).tag(sync=True)
-    total = traitlets.Int(0).tag(sync=True)
-    image = traitlets.Bytes(None, allow_none=True).tag(sync=True)
-    width = traitlets.Int(0).tag(sync=True)
-    height = traitlets.Int(0).tag(sync=True)
     shapes = traitlets.List(traitlets.Dict()).tag(sync=True)
     skeleton: traitlets.Dict[str, Any] = traitlets.Dict({"names": [], "edges": []}).tag(
         sync=True)
-    #: The classes offered for a drawn or relabeled shape (the image's, then the session's).
-    classes = traitlets.List(traitlets.Unicode()).tag(sync=True)
     point = traitlets.Int(-1).tag(sync=True)
     assist = traitlets.Bool(True).tag(sync=True)
-    reviewed = traitlets.Bool(False).tag(sync=True)
 
     def __init__(self, session: ShapeReview, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -69,55 +60,22 @@ class ShapeReviewWidget(EditorWidget):
         self.total = len(session.order)
         if session.skeleton is not None:
             self.skeleton = session.skeleton.to_dict()
-        if session.order:  # the first image no other reviewer holds or finished
-            claims = session.claims
-            start = next((i for i, sid in enumerate(session.order)
-                          if sid not in session.reviewed
-                          and (claims is None or claims.take(sid) is None)), 0)
-            self.show(start)
+        self.open_first()
 
     # -- what is shown -------------------------------------------------------------------------
 
-    def show(self, position: int) -> None:
-        """Open the image at ``position`` of the review order."""
-        r = self.session
-        position = max(0, min(position, len(r.order) - 1))
-        sid = r.order[position]
-        holder = None
-        if r.claims is not None:  # team review: hold the image shown, let go of the last one
-            if self.sample_id and self.sample_id != sid:
-                r.claims.release([self.sample_id])
-            holder = r.claims.claim(sid)
-        path = r.dataset.select(sid).values("filepath")[0]
-        try:
-            shown = load_display_image(path)
-            data: bytes | None = shown.data
-            w, h = shown.size.width, shown.size.height
-        except ImageLoadError as exc:  # named; the review goes on with the next image
-            data, w, h = None, 0, 0
-            self.message = f"sample {sid}: {exc}"
-        with self.hold_sync():
-            self.position, self.sample_id = position, sid
-            self.image, self.width, self.height = data, w, h  # type: ignore[assignment]
-            self._refresh(select_first=True)
-            if data is not None:
-                self.message = self._problems(sid)
-            if holder:
-                self.message = "; ".join(m for m in (f"{holder} is reviewing this image",
-                                                     self.message) if m)
-
-    def _problems(self, sid: str) -> str:
+    def problems_on(self, sid: str) -> str:
         mine = [p for p in self.session.problems if sid in p]
         return "; ".join(mine[:3]) + (f" (and {len(mine) - 3} more)" if len(mine) > 3 else "")
 
-    def _refresh(self, select_first: bool = False) -> None:
+    def refresh(self, select_first: bool = False) -> None:
         r, sid = self.session, self.sample_id
         shapes = r.shapes_on(sid) if sid else []
         self.shapes = [shape_wire(s) for s in shapes]
         here = sorted({s.label for s in shapes})
         self.classes = here + [c for c in r.classes if c not in here]
         self.assist = r.assist
-        self.sessioned = sid in r.reviewed
+        self.reviewed = sid in r.reviewed
         ids = [s.id for s in shapes]
         if select_first or self.selected not in ids:
             pending = r.pending(sid) if sid else []
@@ -126,34 +84,13 @@ class ShapeReviewWidget(EditorWidget):
 
     # -- messages ------------------------------------------------------------------------------
 
-    def _on_nav(self, content: dict[str, Any], seq: int | None) -> None:
-        to = content.get("to")
-        if to == "next_pending":
-            self.next_pending()
-        else:
-            self.show(self.position + (1 if to == "next" else -1))
-
-    def next_pending(self) -> None:
-        """Open the next image in the order that is not reviewed yet (or say there is none)."""
-        r = self.session
-        for step in range(1, len(r.order) + 1):
-            pos = (self.position + step) % len(r.order)
-            sid = r.order[pos]
-            if sid in r.reviewed:
-                continue
-            if r.claims is not None and sid != self.sample_id and r.claims.take(sid):
-                continue  # another reviewer holds or finished it
-            self.show(pos)
-            return
-        self.message = "every image is reviewed (or held by another reviewer)"
-
     def _on_act(self, c: dict[str, Any], seq: int | None) -> None:
         action = str(c.get("action"))
         shape = str(c.get("shape") or self.selected)
         point = int(c.get("point", self.point) if c.get("point") is not None else -1)
         self._apply(self.session, self.sample_id, action, shape, point, c)
         if action != "complete":
-            self._refresh()
+            self.refresh()
             self.message = ""
         self.answer(seq)
 
@@ -201,7 +138,8 @@ class ShapeReviewWidget(EditorWidget):
             raise ValueError(f"unknown shape action {action!r}")
 
 
-    HANDLERS: ClassVar[Mapping[str, Handler]] = {"act": _on_act, "nav": _on_nav}
+    HANDLERS: ClassVar[Mapping[str, Handler]] = {"act": _on_act,
+                                                 "nav": ImagePagesWidget._on_nav}
 
 
 #: Every message kind the browser sends (``ShapesToPython`` in js/src/shapes/types.ts).
