@@ -64,3 +64,32 @@ def journal_key(w: Any) -> str:
     if type(w).__name__ == "ShapeReviewWidget":
         return shapes_journal_key(name, w.session.field)
     return name
+
+
+def test_image_labels_reopened_after_a_death_between_journal_and_fiftyone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies after the journal write, before FiftyOne's: reopening repairs it."""
+    import fiftyone as fo
+
+    from nblabel.reviewing.labels import review as label_review
+
+    made = build("labels", tmp_path)
+    journal = DecisionJournal(tmp_path / "journal.sqlite")
+    w = made.open(journal)
+    first = w.selected
+
+    def died(*args: Any, **kwargs: Any) -> None:
+        raise SystemExit("killed between the journal and FiftyOne")
+
+    monkeypatch.setattr(label_review, "write_labels", died)
+    with pytest.raises(SystemExit):
+        w.session.accept(w.sample_id, first)
+    monkeypatch.undo()
+    ds = fo.load_dataset(made.dataset)
+    assert not any(ds.values("gt_image_labels")), "FiftyOne missed the journaled accept"
+    again = made.open(DecisionJournal(tmp_path / "journal.sqlite"))  # reopen
+    ds.reload()
+    kept = [c.label for s in ds.values("gt_image_labels") if s for c in s.classifications]
+    assert len(kept) == 1, kept
+    w.close()
+    again.close()

@@ -8,7 +8,10 @@ reject, accept every pending label at or above the threshold, add a missed one, 
 attributes. Each action is one journal transaction (under ``"<dataset>/labels:<field>"``) and
 one undo step (the one :class:`~nblabel.reviewing.editor.history.History`); the image's kept
 labels are written at once to ``gt_field`` (``Classifications``) and, with ``tags=True``, as
-its sample tags. Team review: the image shown is claimed; completing it releases the claim.
+its sample tags. Opening a session writes the journal's state of every image it holds
+decisions for again, so a process that died between the journal and FiftyOne leaves nothing
+stale once the review is reopened. Team review: the image shown is claimed; completing it
+releases the claim.
 """
 
 from __future__ import annotations
@@ -70,8 +73,10 @@ class LabelReview:
         self.proposed = read_labels(dataset, ids, field, self.problems)
         self.labels: dict[str, dict[str, ImageLabel]] = {
             sid: {lab.id: lab for lab in labs} for sid, labs in self.proposed.items()}
+        journaled: set[str] = set()
         for _, payload in journal.payloads(labels_journal_key(dataset.name, field), ids):
             d = LabelDecision.from_dict(payload)
+            journaled.add(d.sample_id)
             now = self.labels.setdefault(d.sample_id, {})
             if d.state is not None:
                 now[d.item_id] = d.state
@@ -80,6 +85,11 @@ class LabelReview:
                                       if p.id == d.item_id)
             else:
                 now.pop(d.item_id, None)
+        if journaled:  # a process that died between the journal and FiftyOne: repair
+            write_labels(dataset, {sid: list(self.labels[sid].values()) for sid in journaled},
+                         gt_field, reviewer=reviewer, tags=tags, previous_tags={
+                             sid: {lab.label for lab in self.proposed.get(sid, [])}
+                             for sid in journaled})
         self.order = sorted(ids, key=self._doubt)
         tagged = dict(zip(*dataset.select(ids).values(["id", "tags"]), strict=True)) if ids \
             else {}
