@@ -98,6 +98,19 @@ class EditorWidget(anywidget.AnyWidget):
         self.message = text
         self.answer(seq, text)
 
+    def close(self) -> None:
+        """Close the widget once: :meth:`on_close` lets a kind stop its workers and give back
+        its claims (ipywidgets closes again when the object is collected, maybe as Python shuts
+        down: nothing is done twice)."""
+        if getattr(self, "_closed_once", False):
+            return
+        self._closed_once = True
+        self.on_close()
+        super().close()
+
+    def on_close(self) -> None:
+        """What a kind stops or gives back when its widget closes."""
+
     def answer(self, seq: int | None, error: str | None = None) -> None:
         """Answer request ``seq`` (with ``error`` when refused: the browser puts back what it
         painted and shows why)."""

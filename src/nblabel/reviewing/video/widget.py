@@ -245,10 +245,9 @@ class VideoReviewWidget(EditorWidget):
                    "boxes": {str(n): self.boxes_on(n) for n in numbers}},
                   [data for _, data in batch])
 
-    def close(self) -> None:
+    def on_close(self) -> None:
         self.media.close()
         self.full_media.close()
-        super().close()
 
     HANDLERS: ClassVar[Mapping[str, Handler]] = {
         "hello": _on_hello, "want": _on_want, "act": _on_act, "full": _on_full}

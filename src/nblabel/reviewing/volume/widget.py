@@ -213,11 +213,10 @@ class VolumeReviewWidget(EditorWidget):
                    "boxes": {str(k): self.boxes_on(k) for k in sent}},
                   [data for _, (_, data) in batch])
 
-    def close(self) -> None:
+    def on_close(self) -> None:
         self.media.close()
         if self.claims is not None:
             self.claims.release(self.ids)
-        super().close()
 
     HANDLERS: ClassVar[Mapping[str, Handler]] = {
         "hello": _on_hello, "want": _on_want, "act": _on_act}
