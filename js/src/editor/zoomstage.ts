@@ -35,6 +35,7 @@ export class ZoomStage {
   fitScale = 1;
   private pan: { x: number; y: number; tx: number; ty: number } | null = null;
   private shown: CanvasImageSource | null = null;
+  private thumbAt = 0;
 
   /** `marks`: the element whose data-zoom, data-tx, data-ty say where the view is (the
    *  widget's root: the tests' contract). */
@@ -171,12 +172,15 @@ export class ZoomStage {
     this.shown = null;
   }
 
-  /** After the kind painted: the minimap shows `source` (its small copy is made again only
-   *  when the source changed and the view is zoomed in). */
+  /** After the kind painted: the minimap shows `source`. Its small copy is made again when
+   *  the source changed, at most twice a second: stepping frames or slices at 25 a second
+   *  does not redo it on every step (an overview needs no more). */
   painted(): void {
     const source = this.host.source();
-    if (source !== this.shown) {
+    const now = performance.now();
+    if (source !== this.shown && (this.shown === null || now - this.thumbAt > 500)) {
       this.shown = source;
+      this.thumbAt = now;
       this.minimap.setImage(source, ...this.host.size());
     }
     this.minimap.draw(this.view, this.canvas.width, this.canvas.height / this.aspect);
